@@ -1,0 +1,194 @@
+//! Located errors for anything read from text: a message, the span it points at, and the source,
+//! rendered with the offending snippet (by miette) and a `file:line:col` header.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
+
+use crate::source::{Source, Span};
+
+/// One problem found in a source text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub message: String,
+    pub span: Span,
+    /// What the underlined text is (shown beside it); defaults to the message.
+    pub label: Option<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span,
+            label: None,
+            help: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+}
+
+/// The errors found in one source, with the source they point into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceErrors {
+    pub source: Source,
+    pub errors: Vec<Diagnostic>,
+}
+
+impl SourceErrors {
+    pub fn new(source: Source, errors: Vec<Diagnostic>) -> Self {
+        SourceErrors { source, errors }
+    }
+
+    pub fn single(source: Source, error: Diagnostic) -> Self {
+        SourceErrors {
+            source,
+            errors: vec![error],
+        }
+    }
+
+    /// `file:line:col` of the first error.
+    pub fn location(&self) -> String {
+        let offset = self.errors.first().map_or(0, |e| e.span.start);
+        let (line, col) = self.source.line_col(offset);
+        format!("{}:{line}:{col}", self.source.name)
+    }
+
+    /// Renders every error with its snippet, without colour (for logs, tests and pipes).
+    pub fn render(&self) -> String {
+        self.render_with(GraphicalTheme::unicode_nocolor())
+    }
+
+    /// Renders every error with its snippet, in the given miette theme.
+    pub fn render_with(&self, theme: GraphicalTheme) -> String {
+        let handler = GraphicalReportHandler::new_themed(theme);
+        let mut out = String::new();
+        for error in &self.errors {
+            let report = Located {
+                source: &self.source,
+                error,
+            };
+            let (line, col) = self.source.line_col(error.span.start);
+            out.push_str(&format!("{}:{line}:{col}: ", self.source.name));
+            if handler.render_report(&mut out, &report).is_err() {
+                out.push_str(&error.message);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for SourceErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            let (line, col) = self.source.line_col(error.span.start);
+            write!(f, "{}:{line}:{col}: {}", self.source.name, error.message)?;
+            if let Some(snippet) = self.source.snippet(error.span).filter(|s| !s.is_empty()) {
+                let snippet: String = snippet.chars().take(60).collect();
+                write!(f, " (at `{snippet}`)")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SourceErrors {}
+
+/// One error paired with its source, in the shape miette renders.
+struct Located<'a> {
+    source: &'a Source,
+    error: &'a Diagnostic,
+}
+
+impl fmt::Debug for Located<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.error.message)
+    }
+}
+
+impl fmt::Display for Located<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.error.message)
+    }
+}
+
+impl std::error::Error for Located<'_> {}
+
+impl miette::Diagnostic for Located<'_> {
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.source as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let len = self.source.text.len();
+        let start = self.error.span.start.min(len);
+        let end = self.error.span.end.clamp(start, len);
+        let label = self.error.label.clone().unwrap_or_else(|| "here".into());
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some(label),
+            start,
+            end - start,
+        ))))
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.error
+            .help
+            .as_ref()
+            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+    }
+}
+
+impl SourceCode for Source {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let text: &'a str = &self.text;
+        let contents = text.read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.to_string(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            contents.column(),
+            contents.line_count(),
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_and_snippet() {
+        let src = Source::new("p.cedar", "permit(principal, action, resource)\nwhen { 1 + };");
+        let errs = SourceErrors::single(src, Diagnostic::new("unexpected token `}`", Span::new(47, 48)));
+        let text = errs.render();
+        assert!(text.starts_with("p.cedar:2:12: "), "{text}");
+        assert!(text.contains("when { 1 + };"), "{text}");
+        assert!(text.contains("unexpected token `}`"), "{text}");
+        assert_eq!(errs.location(), "p.cedar:2:12");
+        assert_eq!(
+            errs.to_string(),
+            "p.cedar:2:12: unexpected token `}` (at `}`)"
+        );
+    }
+}

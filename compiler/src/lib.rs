@@ -1,0 +1,17 @@
+//! # thuja-compiler
+//!
+//! Thuja's front end: Cedar policy text to an AST ([`parser`], [`ast`]), templates and their
+//! links ([`template`]), and schemas ([`schema`]). Every error carries the source it came from and
+//! a span, and renders as `file:line:col` with the offending snippet ([`diagnostic`]).
+//!
+//! The compiler evaluates nothing; the interpreter evaluates the AST, and later tiers lower it.
+
+pub mod ast;
+pub mod diagnostic;
+pub mod lexer;
+pub mod parser;
+pub mod source;
+pub mod template;
+
+pub use diagnostic::{Diagnostic, SourceErrors};
+pub use source::{Source, Span};

@@ -1,0 +1,107 @@
+//! Linking templates: filling a template's slots with entities to make a new policy.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use thuja_runtime::EntityUid;
+
+use crate::ast::{LinkedPolicy, PolicySet, SlotId};
+
+/// Why a link cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("no template with id `{0}`")]
+    NoSuchTemplate(Arc<str>),
+    #[error("`{0}` is a static policy, not a template")]
+    NotATemplate(Arc<str>),
+    #[error("the id `{0}` is already used by another policy, template or link")]
+    DuplicateId(Arc<str>),
+    #[error("template `{template}` needs a value for the slot `{slot}`")]
+    MissingSlot { template: Arc<str>, slot: &'static str },
+    #[error("template `{template}` has no slot `{slot}`")]
+    ExtraSlot { template: Arc<str>, slot: &'static str },
+}
+
+/// Links template `template_id` with `values` under the new id `link_id`.
+pub fn link(
+    set: &mut PolicySet,
+    template_id: &str,
+    link_id: &str,
+    values: BTreeMap<SlotId, EntityUid>,
+) -> Result<(), LinkError> {
+    let template = set
+        .get(template_id)
+        .ok_or_else(|| LinkError::NoSuchTemplate(template_id.into()))?;
+    let slots = template.slots();
+    if slots.is_empty() {
+        return Err(LinkError::NotATemplate(template_id.into()));
+    }
+    for slot in &slots {
+        if !values.contains_key(slot) {
+            return Err(LinkError::MissingSlot {
+                template: template_id.into(),
+                slot: slot.name(),
+            });
+        }
+    }
+    if let Some(extra) = values.keys().find(|s| !slots.contains(s)) {
+        return Err(LinkError::ExtraSlot {
+            template: template_id.into(),
+            slot: extra.name(),
+        });
+    }
+    if set.contains_id(link_id) {
+        return Err(LinkError::DuplicateId(link_id.into()));
+    }
+    set.push_link(LinkedPolicy {
+        id: link_id.into(),
+        template_id: template_id.into(),
+        values,
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::parse_policy_set;
+    use crate::source::Source;
+    use thuja_runtime::EntityType;
+
+    fn uid(s: &str) -> EntityUid {
+        EntityUid::new(EntityType::parse("User").unwrap(), s)
+    }
+
+    #[test]
+    fn links_fill_exactly_the_template_slots() {
+        let mut set = parse_policy_set(Source::new(
+            "t",
+            "permit(principal == ?principal, action, resource);\npermit(principal, action, resource);",
+        ))
+        .unwrap();
+        let ok = BTreeMap::from([(SlotId::Principal, uid("a"))]);
+        link(&mut set, "policy0", "link1", ok.clone()).unwrap();
+        assert_eq!(set.active().count(), 2, "the static policy and the link");
+        assert_eq!(
+            link(&mut set, "policy0", "link1", ok.clone()),
+            Err(LinkError::DuplicateId("link1".into()))
+        );
+        assert_eq!(
+            link(&mut set, "policy1", "x", ok.clone()),
+            Err(LinkError::NotATemplate("policy1".into()))
+        );
+        assert_eq!(
+            link(&mut set, "nope", "x", ok),
+            Err(LinkError::NoSuchTemplate("nope".into()))
+        );
+        assert!(matches!(
+            link(&mut set, "policy0", "x", BTreeMap::new()),
+            Err(LinkError::MissingSlot { .. })
+        ));
+        let extra = BTreeMap::from([(SlotId::Principal, uid("a")), (SlotId::Resource, uid("b"))]);
+        assert!(matches!(
+            link(&mut set, "policy0", "x", extra),
+            Err(LinkError::ExtraSlot { .. })
+        ));
+    }
+}

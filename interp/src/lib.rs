@@ -1,0 +1,15 @@
+//! # thuja-interp
+//!
+//! The reference interpreter: Cedar's evaluation and authorization semantics, read straight off
+//! the AST with no optimisation, so that it can be checked against the specification by reading
+//! it. It is the model the compiled tiers are differentially tested against (and it is itself
+//! tested against `cedar-policy`).
+//!
+//! It shares the data model (`thuja_runtime`) and operator semantics with the other tiers, but
+//! none of their evaluation code.
+
+pub mod authorizer;
+pub mod eval;
+
+pub use authorizer::{is_authorized, is_satisfied};
+pub use eval::{EvalFailure, Evaluator};

@@ -1,0 +1,235 @@
+//! Entities and the entity store the reference interpreter reads.
+//!
+//! An [`Entity`] has attributes, tags and parents. [`Entities`] owns a set of them and, when it is
+//! built, computes each entity's transitive ancestors so that `in` is one set lookup. The
+//! hierarchy must be acyclic; a parent that is not itself in the store is still an ancestor (it
+//! just has no ancestors of its own).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::uid::EntityUid;
+use crate::value::Value;
+
+/// One entity: its identifier, attributes, tags, direct parents and (once in a store) ancestors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entity {
+    uid: EntityUid,
+    attrs: BTreeMap<Arc<str>, Value>,
+    tags: BTreeMap<Arc<str>, Value>,
+    parents: BTreeSet<EntityUid>,
+    /// Transitive ancestors; equal to `parents` until the entity is placed in an [`Entities`].
+    ancestors: HashSet<EntityUid>,
+}
+
+impl Entity {
+    pub fn new(
+        uid: EntityUid,
+        attrs: BTreeMap<Arc<str>, Value>,
+        parents: BTreeSet<EntityUid>,
+        tags: BTreeMap<Arc<str>, Value>,
+    ) -> Self {
+        let ancestors = parents.iter().cloned().collect();
+        Entity {
+            uid,
+            attrs,
+            tags,
+            parents,
+            ancestors,
+        }
+    }
+
+    /// An entity without attributes or tags whose ancestors are already known (an action from
+    /// a schema, whose group hierarchy the schema resolved).
+    pub fn with_ancestors(
+        uid: EntityUid,
+        parents: BTreeSet<EntityUid>,
+        ancestors: impl IntoIterator<Item = EntityUid>,
+    ) -> Self {
+        Entity {
+            uid,
+            attrs: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            parents,
+            ancestors: ancestors.into_iter().collect(),
+        }
+    }
+
+    pub fn uid(&self) -> &EntityUid {
+        &self.uid
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&Value> {
+        self.attrs.get(name)
+    }
+
+    pub fn attrs(&self) -> &BTreeMap<Arc<str>, Value> {
+        &self.attrs
+    }
+
+    pub fn tag(&self, name: &str) -> Option<&Value> {
+        self.tags.get(name)
+    }
+
+    pub fn tags(&self) -> &BTreeMap<Arc<str>, Value> {
+        &self.tags
+    }
+
+    /// The direct parents, as written in the data.
+    pub fn parents(&self) -> &BTreeSet<EntityUid> {
+        &self.parents
+    }
+
+    /// Whether `other` is a (transitive) ancestor of this entity.
+    pub fn is_descendant_of(&self, other: &EntityUid) -> bool {
+        self.ancestors.contains(other)
+    }
+
+    /// All transitive ancestors.
+    pub fn ancestors(&self) -> impl Iterator<Item = &EntityUid> {
+        self.ancestors.iter()
+    }
+
+    /// Same identity and data, ignoring the computed ancestors.
+    fn same_data(&self, other: &Entity) -> bool {
+        self.uid == other.uid
+            && self.attrs == other.attrs
+            && self.tags == other.tags
+            && self.parents == other.parents
+    }
+}
+
+/// Why a set of entities cannot form a store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntitiesError {
+    #[error("duplicate entity entry `{0}` with different data")]
+    Duplicate(EntityUid),
+    #[error("the entity hierarchy has a cycle through `{0}`")]
+    Cycle(EntityUid),
+}
+
+/// A store of entities with their transitive ancestors computed.
+#[derive(Clone, Debug, Default)]
+pub struct Entities {
+    map: HashMap<EntityUid, Entity>,
+}
+
+impl Entities {
+    /// Builds a store, computing the transitive closure of the parent relation. Identical
+    /// duplicates are merged; differing duplicates and cycles are errors.
+    pub fn from_entities(entities: impl IntoIterator<Item = Entity>) -> Result<Self, EntitiesError> {
+        let mut map: HashMap<EntityUid, Entity> = HashMap::new();
+        for entity in entities {
+            if let Some(existing) = map.get(&entity.uid) {
+                if !existing.same_data(&entity) {
+                    return Err(EntitiesError::Duplicate(entity.uid));
+                }
+                continue;
+            }
+            map.insert(entity.uid.clone(), entity);
+        }
+        let closures: Vec<(EntityUid, HashSet<EntityUid>)> = map
+            .keys()
+            .map(|uid| Ok((uid.clone(), ancestors_of(uid, &map)?)))
+            .collect::<Result<_, EntitiesError>>()?;
+        for (uid, ancestors) in closures {
+            if let Some(entity) = map.get_mut(&uid) {
+                entity.ancestors = ancestors;
+            }
+        }
+        Ok(Entities { map })
+    }
+
+    /// Adds entities whose ancestors are already complete (e.g. a schema's action hierarchy),
+    /// replacing any entity with the same uid.
+    pub fn extend_closed(&mut self, entities: impl IntoIterator<Item = Entity>) {
+        for entity in entities {
+            self.map.insert(entity.uid.clone(), entity);
+        }
+    }
+
+    pub fn get(&self, uid: &EntityUid) -> Option<&Entity> {
+        self.map.get(uid)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Entity> {
+        self.map.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Walks the parent relation from `start`, returning every ancestor; reaching `start` again is a
+/// cycle.
+fn ancestors_of(
+    start: &EntityUid,
+    map: &HashMap<EntityUid, Entity>,
+) -> Result<HashSet<EntityUid>, EntitiesError> {
+    let mut seen: HashSet<EntityUid> = HashSet::new();
+    let mut stack: Vec<&EntityUid> = map
+        .get(start)
+        .map(|e| e.parents.iter().collect())
+        .unwrap_or_default();
+    while let Some(uid) = stack.pop() {
+        if uid == start {
+            return Err(EntitiesError::Cycle(start.clone()));
+        }
+        if seen.insert(uid.clone()) {
+            if let Some(entity) = map.get(uid) {
+                stack.extend(entity.parents.iter());
+            }
+        }
+    }
+    Ok(seen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::name::EntityType;
+
+    fn uid(s: &str) -> EntityUid {
+        EntityUid::new(EntityType::parse("T").unwrap(), s)
+    }
+
+    fn entity(id: &str, parents: &[&str]) -> Entity {
+        Entity::new(
+            uid(id),
+            BTreeMap::new(),
+            parents.iter().map(|p| uid(p)).collect(),
+            BTreeMap::new(),
+        )
+    }
+
+    #[test]
+    fn computes_transitive_ancestors_through_missing_parents() {
+        let store = Entities::from_entities([
+            entity("a", &["b"]),
+            entity("b", &["c", "ghost"]),
+            entity("c", &[]),
+        ])
+        .unwrap();
+        let a = store.get(&uid("a")).unwrap();
+        assert!(a.is_descendant_of(&uid("b")));
+        assert!(a.is_descendant_of(&uid("c")));
+        assert!(a.is_descendant_of(&uid("ghost")));
+        assert!(!a.is_descendant_of(&uid("a")));
+        assert!(!store.get(&uid("c")).unwrap().is_descendant_of(&uid("a")));
+    }
+
+    #[test]
+    fn rejects_cycles_and_conflicting_duplicates() {
+        let cycle = Entities::from_entities([entity("a", &["b"]), entity("b", &["a"])]);
+        assert!(matches!(cycle, Err(EntitiesError::Cycle(_))));
+        let dup = Entities::from_entities([entity("a", &["b"]), entity("a", &[])]);
+        assert_eq!(dup.unwrap_err(), EntitiesError::Duplicate(uid("a")));
+        let same = Entities::from_entities([entity("a", &["b"]), entity("a", &["b"])]).unwrap();
+        assert_eq!(same.len(), 1);
+    }
+}

@@ -1,0 +1,1 @@
+//! PLACEHOLDER — the JSON data formats (to be written).

@@ -1,0 +1,34 @@
+//! # thuja-runtime
+//!
+//! The data model every Thuja tier shares: entity type names and uids, values, extension types
+//! (`decimal`, `ipaddr`, `datetime`, `duration`) with their functions, the operators' semantics,
+//! the entity store, requests and responses, the resolved schema model, the JSON data formats and
+//! evaluation errors.
+//!
+//! It knows nothing of policies: the compiler turns text into policies, and the interpreter, VM
+//! and JIT evaluate them over these types. An operator's meaning lives here once (e.g. `like`
+//! matching, overflow-checked arithmetic, extension functions) so that every tier agrees on it.
+
+pub mod entity;
+pub mod error;
+pub mod ext;
+pub mod name;
+pub mod ops;
+pub mod pattern;
+pub mod request;
+pub mod response;
+pub mod json;
+pub mod schema;
+pub mod uid;
+pub mod value;
+
+pub use entity::{Entities, EntitiesError, Entity};
+pub use error::EvalError;
+pub use ext::{ExtFn, ExtValue};
+pub use name::EntityType;
+pub use pattern::{Pattern, PatternElem};
+pub use request::Request;
+pub use response::{Decision, PolicyError, Response};
+pub use schema::Schema;
+pub use uid::EntityUid;
+pub use value::{Record, Set, Value, ValueType};

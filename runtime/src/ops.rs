@@ -1,0 +1,138 @@
+//! The meaning of Cedar's operators on values, shared by every evaluation tier: overflow-checked
+//! arithmetic, the ordering used by `<`/`<=` (and so `>`/`>=`), and the typed accessors that
+//! raise Cedar's type errors.
+
+use std::cmp::Ordering;
+
+use crate::error::EvalError;
+use crate::value::{Set, Value, ValueType};
+use crate::uid::EntityUid;
+
+/// The arithmetic operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+}
+
+/// `a + b`, `a - b` or `a * b` on 64-bit integers; overflow is an error.
+pub fn arith(op: ArithOp, a: i64, b: i64) -> Result<i64, EvalError> {
+    let (result, verb) = match op {
+        ArithOp::Add => (a.checked_add(b), "add"),
+        ArithOp::Sub => (a.checked_sub(b), "subtract"),
+        ArithOp::Mul => (a.checked_mul(b), "multiply"),
+    };
+    result.ok_or_else(|| {
+        EvalError::Overflow(format!(
+            "integer overflow while attempting to {verb} the values `{a}` and `{b}`"
+        ))
+    })
+}
+
+/// Unary `-`; negating the most negative Long is an error.
+pub fn neg(a: i64) -> Result<i64, EvalError> {
+    a.checked_neg().ok_or_else(|| {
+        EvalError::Overflow(format!(
+            "integer overflow while attempting to negate the value `{a}`"
+        ))
+    })
+}
+
+/// Orders two values for the comparison operators: two Longs, two datetimes or two durations.
+/// Anything else is a type error naming the operand that does not fit.
+pub fn compare(lhs: &Value, rhs: &Value) -> Result<Ordering, EvalError> {
+    match (lhs, rhs) {
+        (Value::Long(a), Value::Long(b)) => return Ok(a.cmp(b)),
+        (Value::Ext(a), Value::Ext(b)) => {
+            if let Some(ord) = a.compare(b) {
+                return Ok(ord);
+            }
+        }
+        _ => {}
+    }
+    let orderable = |v: &Value| match v {
+        Value::Long(_) => Some(ValueType::Long),
+        Value::Ext(e) if e.supports_ordering() => Some(ValueType::Ext(e.type_name())),
+        _ => None,
+    };
+    Err(match (orderable(lhs), orderable(rhs)) {
+        (Some(expected), _) => EvalError::type_error(expected, rhs.value_type()),
+        (None, Some(expected)) => EvalError::type_error(expected, lhs.value_type()),
+        (None, None) => EvalError::Type {
+            expected: vec![
+                ValueType::Long,
+                ValueType::Ext("datetime"),
+                ValueType::Ext("duration"),
+            ],
+            actual: lhs.value_type(),
+            advice: Some("only long, datetime and duration values can be compared"),
+        },
+    })
+}
+
+impl Value {
+    pub fn as_bool(&self) -> Result<bool, EvalError> {
+        match self {
+            Value::Bool(b) => Ok(*b),
+            other => Err(EvalError::type_error(ValueType::Bool, other.value_type())),
+        }
+    }
+
+    pub fn as_long(&self) -> Result<i64, EvalError> {
+        match self {
+            Value::Long(i) => Ok(*i),
+            other => Err(EvalError::type_error(ValueType::Long, other.value_type())),
+        }
+    }
+
+    pub fn as_str(&self) -> Result<&str, EvalError> {
+        match self {
+            Value::String(s) => Ok(s),
+            other => Err(EvalError::type_error(ValueType::String, other.value_type())),
+        }
+    }
+
+    pub fn as_set(&self) -> Result<&Set, EvalError> {
+        match self {
+            Value::Set(s) => Ok(s),
+            other => Err(EvalError::type_error(ValueType::Set, other.value_type())),
+        }
+    }
+
+    pub fn as_entity(&self) -> Result<&EntityUid, EvalError> {
+        match self {
+            Value::Entity(uid) => Ok(uid),
+            other => Err(EvalError::type_error(ValueType::Entity, other.value_type())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_overflow_is_an_error() {
+        assert_eq!(arith(ArithOp::Add, 1, 2), Ok(3));
+        assert!(arith(ArithOp::Add, i64::MAX, 1).is_err());
+        assert!(arith(ArithOp::Sub, i64::MIN, 1).is_err());
+        assert!(arith(ArithOp::Mul, i64::MAX / 2 + 1, 2).is_err());
+        assert_eq!(arith(ArithOp::Mul, -3, 4), Ok(-12));
+        assert!(neg(i64::MIN).is_err());
+        assert_eq!(neg(i64::MAX), Ok(-i64::MAX));
+    }
+
+    #[test]
+    fn comparison_reports_the_operand_that_does_not_fit() {
+        assert_eq!(compare(&Value::Long(1), &Value::Long(2)), Ok(Ordering::Less));
+        let e = compare(&Value::Long(1), &Value::Bool(true)).unwrap_err();
+        assert_eq!(e, EvalError::type_error(ValueType::Long, ValueType::Bool));
+        let e = compare(&Value::string("a"), &Value::Long(1)).unwrap_err();
+        assert_eq!(e, EvalError::type_error(ValueType::Long, ValueType::String));
+        assert!(matches!(
+            compare(&Value::string("a"), &Value::string("b")),
+            Err(EvalError::Type { actual: ValueType::String, .. })
+        ));
+    }
+}

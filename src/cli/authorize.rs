@@ -1,0 +1,86 @@
+//! `thuja authorize`: decide one request.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use thuja::input::{self, InputError};
+use thuja::{Authorizer, Decision, Response};
+
+use super::exit;
+use super::request_args::RequestArgs;
+
+#[derive(Args, Debug)]
+pub struct AuthorizeArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Cedar policy file
+    #[arg(short, long, value_name = "FILE")]
+    pub policies: PathBuf,
+    /// Schema file (.cedarschema); used to parse entities and context, and to validate the request
+    #[arg(short, long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Entities JSON file
+    #[arg(long, value_name = "FILE")]
+    pub entities: PathBuf,
+    /// Template links JSON file: [{"template_id", "link_id", "args": {"?principal": "User::\"a\""}}]
+    #[arg(short = 'k', long = "template-linked", value_name = "FILE")]
+    pub template_linked: Option<PathBuf>,
+    /// Also print the policies that determined the decision
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+pub fn run(args: &AuthorizeArgs) -> i32 {
+    match decide(args) {
+        Ok(response) => {
+            print_response(&response, args.verbose);
+            match response.decision {
+                Decision::Allow => exit::SUCCESS,
+                Decision::Deny => exit::DENY,
+            }
+        }
+        Err(e) => {
+            super::report(&e);
+            exit::FAILURE
+        }
+    }
+}
+
+fn decide(args: &AuthorizeArgs) -> Result<Response, InputError> {
+    let mut policies = input::policies_from_file(&args.policies)?;
+    if let Some(links) = &args.template_linked {
+        input::links_from_file(links, &mut policies)?;
+    }
+    input::rename_from_id_annotations(&mut policies)?;
+    let schema = args.schema.as_deref().map(input::schema_from_file).transpose()?;
+    let entities = input::entities_from_file(&args.entities, schema.as_ref())?;
+    let request = args.request.request(schema.as_ref())?;
+    Ok(Authorizer::new().is_authorized(&request, &policies, &entities))
+}
+
+fn print_response(response: &Response, verbose: bool) {
+    println!(
+        "{}",
+        match response.decision {
+            Decision::Allow => "ALLOW",
+            Decision::Deny => "DENY",
+        }
+    );
+    if !response.errors.is_empty() {
+        println!();
+        for err in &response.errors {
+            println!("{err}");
+        }
+    }
+    if verbose {
+        println!();
+        if response.reasons.is_empty() {
+            println!("note: no policies applied to this request");
+        } else {
+            println!("note: this decision was due to the following policies:");
+            for id in &response.reasons {
+                println!("  {id}");
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! `thuja check-parse`: report whether policies, a schema and entities parse.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use thuja::input::{self, InputError};
+
+use super::exit;
+
+#[derive(Args, Debug)]
+pub struct CheckParseArgs {
+    /// Cedar policy file
+    #[arg(short, long, value_name = "FILE")]
+    pub policies: Option<PathBuf>,
+    /// Schema file (.cedarschema)
+    #[arg(short, long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Entities JSON file (parsed with the schema, if one is given)
+    #[arg(long, value_name = "FILE")]
+    pub entities: Option<PathBuf>,
+}
+
+pub fn run(args: &CheckParseArgs) -> i32 {
+    match check(args) {
+        Ok(()) => {
+            println!("Success: the inputs parse");
+            exit::SUCCESS
+        }
+        Err(e) => {
+            super::report(&e);
+            exit::FAILURE
+        }
+    }
+}
+
+fn check(args: &CheckParseArgs) -> Result<(), InputError> {
+    if args.policies.is_none() && args.schema.is_none() && args.entities.is_none() {
+        return Err(InputError::Usage(
+            "give at least one of --policies, --schema, --entities".into(),
+        ));
+    }
+    if let Some(path) = &args.policies {
+        input::policies_from_file(path)?;
+    }
+    let schema = args.schema.as_deref().map(input::schema_from_file).transpose()?;
+    if let Some(path) = &args.entities {
+        input::entities_from_file(path, schema.as_ref())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Command-line arguments and dispatch. Each subcommand lives in its own module; all of them
+//! print errors with their location and snippet and return the process exit code.
+
+mod authorize;
+mod check_parse;
+mod conformance;
+mod evaluate;
+mod request_args;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, as the `cedar` CLI uses them.
+pub mod exit {
+    pub const SUCCESS: i32 = 0;
+    /// Bad input (unreadable or malformed files, invalid request), or a failed check.
+    pub const FAILURE: i32 = 1;
+    /// `authorize` answered DENY.
+    pub const DENY: i32 = 2;
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "thuja", version, about = "A fast, exact engine for the Cedar policy language")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decide a request: prints ALLOW (exit 0) or DENY (exit 2); exit 1 on bad input.
+    Authorize(authorize::AuthorizeArgs),
+    /// Check that policies, a schema and/or entities parse.
+    CheckParse(check_parse::CheckParseArgs),
+    /// Evaluate a Cedar expression in the context of a request.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Run Cedar integration-test files and compare every decision, reason and error.
+    Conformance(conformance::ConformanceArgs),
+}
+
+/// Parses the command line, runs the command, and returns the exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::FAILURE } else { exit::SUCCESS };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Authorize(args) => authorize::run(&args),
+        Command::CheckParse(args) => check_parse::run(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
+        Command::Conformance(args) => conformance::run(&args),
+    }
+}
+
+/// Prints an input error to stderr.
+pub fn report(err: &thuja::input::InputError) {
+    eprint!("{}", err.render());
+}

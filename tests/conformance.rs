@@ -1,0 +1,57 @@
+//! Cedar's upstream integration tests, read in place from `../shared/cedar-conformance` (or the
+//! directory named by `THUJA_CONFORMANCE_DIR`): the hand-written tests and the development half
+//! of the fuzz-generated corpus. Every request's decision, reasons and errors must match Cedar's.
+
+use std::path::PathBuf;
+
+use thuja::Engine;
+use thuja::conformance::{Options, Summary, run};
+
+fn conformance_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("THUJA_CONFORMANCE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/cedar-conformance"),
+    };
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: Cedar conformance data not found at {} (set THUJA_CONFORMANCE_DIR to run these tests)",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn run_tests(dir: &std::path::Path, path: &str, engine: Engine) -> Summary {
+    let options = Options {
+        root: dir.to_path_buf(),
+        engine,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let summary = run(&[dir.join(path)], &options).expect("test files load");
+    for f in summary.failures.iter().take(20) {
+        eprintln!("FAIL {} [{}]: expected {}; got {}", f.test, f.request, f.expected, f.actual);
+    }
+    eprintln!(
+        "{path}: {} passed, {} failed",
+        summary.requests.passed, summary.requests.failed
+    );
+    summary
+}
+
+#[test]
+fn hand_written_tests_pass_on_the_interpreter() {
+    let Some(dir) = conformance_dir() else { return };
+    let summary = run_tests(&dir, "tests", Engine::Interp);
+    assert_eq!(summary.requests.failed, 0);
+    assert!(summary.requests.passed >= 74, "the 22 files hold 74 requests");
+}
+
+#[test]
+fn corpus_dev_tests_pass_on_the_interpreter() {
+    let Some(dir) = conformance_dir() else { return };
+    let summary = run_tests(&dir, "corpus-dev.tar.gz", Engine::Interp);
+    assert_eq!(summary.requests.failed, 0);
+    assert!(summary.requests.passed >= 31_656, "the corpus half holds 31,656 requests");
+}
