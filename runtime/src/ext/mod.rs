@@ -63,7 +63,14 @@ impl fmt::Display for ExtValue {
         match self {
             ExtValue::Decimal(d) => write!(f, "decimal(\"{d}\")"),
             ExtValue::Ip(ip) => write!(f, "ip(\"{ip}\")"),
-            ExtValue::Datetime(d) => write!(f, "datetime(\"{d}\")"),
+            ExtValue::Datetime(d) => match d.to_iso() {
+                Some(iso) => write!(f, "datetime(\"{iso}\")"),
+                None => write!(
+                    f,
+                    "datetime(\"1970-01-01\").offset(duration(\"{}ms\"))",
+                    d.epoch_millis()
+                ),
+            },
             ExtValue::Duration(d) => write!(f, "duration(\"{d}\")"),
         }
     }
