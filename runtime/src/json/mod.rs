@@ -1,1 +1,83 @@
-//! PLACEHOLDER — the JSON data formats (to be written).
+//! Cedar's JSON data formats: values, entities, request contexts, and checking a request against a
+//! schema.
+//!
+//! The readers follow `cedar-policy` 4.x: the same inputs are accepted and rejected, with the
+//! same meaning. Each reader can take a [`Schema`](crate::Schema); with one, entity references and
+//! extension values may be written without their `__entity` / `__extn` escapes, and the data is
+//! checked against the declared types.
+//!
+//! * [`value`]: one Cedar value ([`value_from_json_str`]), and the type checks every reader uses
+//!   ([`typecheck_value`], [`value_conforms`]).
+//! * [`entities`]: the entities file, an array of `{"uid", "attrs", "parents", "tags"}` objects
+//!   ([`entities_from_json_str`]).
+//! * [`context`]: a request context, a JSON object ([`context_from_json_str`]).
+//! * [`request`]: whether a request fits a schema ([`validate_request`]).
+//!
+//! Duplicate keys in JSON objects are rejected, as Cedar rejects them, except in a context, where
+//! Cedar (parsing through `serde_json::Value`) keeps the last one.
+
+pub mod context;
+pub mod entities;
+pub mod request;
+mod tree;
+pub mod value;
+
+use std::fmt;
+
+pub use context::{context_from_json_str, context_from_json_value};
+pub use entities::{entities_from_json_str, entities_from_json_value};
+pub use request::{RequestValidationError, validate_request};
+pub use value::{typecheck_value, value_conforms, value_from_json_str, value_from_json_value};
+
+/// An error reading one of the JSON formats.
+///
+/// `line` and `column` (1-based) are known for errors in the JSON text itself (syntax errors,
+/// duplicate keys, nesting too deep); errors found after the text is read (type mismatches,
+/// schema conformance) carry no position, but their message names the entity, attribute or tag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct JsonError {
+    pub message: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl JsonError {
+    /// An error without a source position.
+    pub fn new(message: impl Into<String>) -> Self {
+        JsonError {
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+
+    /// An error from `serde_json`, keeping its position when it has one.
+    pub(crate) fn from_serde(e: &serde_json::Error) -> Self {
+        let (line, column) = if e.line() == 0 {
+            (None, None)
+        } else {
+            (Some(e.line()), Some(e.column()))
+        };
+        // serde_json's message ends in " at line L column C"; the position is kept separately.
+        let text = e.to_string();
+        let message = match text.rfind(" at line ") {
+            Some(i) if line.is_some() => text[..i].to_string(),
+            _ => text,
+        };
+        JsonError {
+            message: format!("invalid JSON: {message}"),
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, " at line {line} column {column}")?;
+        }
+        Ok(())
+    }
+}

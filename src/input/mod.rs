@@ -4,15 +4,25 @@
 //! offending snippet. JSON formats report the JSON syntax error's position, or the entity,
 //! attribute path and expectation that failed.
 
-use std::collections::BTreeMap;
+mod data;
+mod policies;
+mod schema;
+
 use std::fmt;
 use std::path::Path;
 
-use serde::Deserialize;
-use thuja_compiler::ast::{PolicySet, SlotId};
 use thuja_compiler::{Diagnostic, Source, SourceErrors, Span};
 use thuja_interp::EvalFailure;
-use thuja_runtime::{Entities, EntityUid, Request, Schema};
+
+pub use data::{
+    context_from_str, entities_from_file, entities_from_str, request_from_json_values,
+    request_from_parts, request_json_from_file, request_json_from_str,
+};
+pub use policies::{
+    entity_uid_from_str, links_from_file, links_from_str, policies_from_file, policies_from_str,
+    rename_from_id_annotations,
+};
+pub use schema::{schema_from_file, schema_from_str};
 
 /// Anything that can go wrong reading inputs.
 #[derive(Debug)]
@@ -37,7 +47,7 @@ impl InputError {
         }
     }
 
-    fn data(what: impl Into<String>, message: impl fmt::Display) -> Self {
+    pub(crate) fn data(what: impl Into<String>, message: impl fmt::Display) -> Self {
         InputError::Data {
             what: what.into(),
             message: message.to_string(),
@@ -88,88 +98,29 @@ pub fn read_file(path: &Path) -> Result<String, InputError> {
     std::fs::read_to_string(path).map_err(|e| InputError::io(path, e))
 }
 
-/// Parses a policy file; policies get the ids `policy0`, `policy1`, ... in file order.
-pub fn policies_from_str(name: &str, text: &str) -> Result<PolicySet, InputError> {
-    Ok(thuja_compiler::parser::parse_policy_set(Source::new(name, text))?)
-}
-
-pub fn policies_from_file(path: &Path) -> Result<PolicySet, InputError> {
-    policies_from_str(&path.display().to_string(), &read_file(path)?)
-}
-
-/// Gives each policy with an `@id("...")` annotation that id, as the `cedar` CLI does.
-pub fn rename_from_id_annotations(policies: &mut PolicySet) -> Result<(), InputError> {
-    let mut taken: Vec<String> = Vec::new();
-    for p in policies.policies() {
-        let id = p.annotation("id").unwrap_or(&p.id).to_string();
-        if taken.contains(&id) {
-            return Err(InputError::data(
-                "policies",
-                format!("two policies would have the id `{id}` (from @id annotations)"),
-            ));
-        }
-        taken.push(id);
-    }
-    policies.rename(|p| p.annotation("id").map(Into::into));
-    Ok(())
-}
-
-/// Parses an entity uid written as in policies, e.g. `User::"alice"`.
-pub fn entity_uid_from_str(what: &str, text: &str) -> Result<EntityUid, InputError> {
-    Ok(thuja_compiler::parser::parse_entity_uid(Source::new(what, text))?)
-}
-
-/// One template link, in the `cedar` CLI's `--template-linked` format.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LinkJson {
-    template_id: String,
-    link_id: String,
-    args: BTreeMap<String, String>,
-}
-
-/// Adds the template links in `text` to `policies`.
-pub fn links_from_str(name: &str, text: &str, policies: &mut PolicySet) -> Result<(), InputError> {
-    if text.trim().is_empty() {
-        return Ok(());
-    }
-    let source = Source::new(name, text);
-    let links: Vec<LinkJson> = serde_json::from_str(text).map_err(|e| json_error(&source, &e))?;
-    for link in links {
-        let mut values = BTreeMap::new();
-        for (slot, uid_text) in &link.args {
-            let slot_id = match slot.as_str() {
-                "?principal" => SlotId::Principal,
-                "?resource" => SlotId::Resource,
-                other => {
-                    return Err(InputError::data(
-                        format!("{name}: link `{}`", link.link_id),
-                        format!("`{other}` is not a slot; expected ?principal or ?resource"),
-                    ));
-                }
-            };
-            let uid = entity_uid_from_str(&format!("{name}: link `{}` {slot}", link.link_id), uid_text)?;
-            values.insert(slot_id, uid);
-        }
-        thuja_compiler::template::link(policies, &link.template_id, &link.link_id, values)
-            .map_err(|e| InputError::data(format!("{name}: link `{}`", link.link_id), e))?;
-    }
-    Ok(())
-}
-
-pub fn links_from_file(path: &Path, policies: &mut PolicySet) -> Result<(), InputError> {
-    links_from_str(&path.display().to_string(), &read_file(path)?, policies)
-}
-
 /// A located error for a JSON text that is not well-formed or not of the expected shape.
 pub fn json_error(source: &Source, err: &serde_json::Error) -> InputError {
-    let offset = offset_of_line_col(&source.text, err.line(), err.column());
     let message = err.to_string();
     // serde_json appends " at line L column C"; the location is shown separately.
     let message = message
         .rsplit_once(" at line ")
         .map_or(message.as_str(), |(m, _)| m)
         .to_string();
+    located(source, err.line(), err.column(), message)
+}
+
+/// An error in a JSON data file: located when the reader knows the position (syntax errors,
+/// duplicate keys), otherwise named by the file, with the reader's message naming the entity or
+/// attribute concerned.
+pub(crate) fn data_error(source: &Source, err: &thuja_runtime::json::JsonError) -> InputError {
+    match (err.line, err.column) {
+        (Some(line), Some(column)) => located(source, line, column, err.message.clone()),
+        _ => InputError::data(source.name.to_string(), &err.message),
+    }
+}
+
+fn located(source: &Source, line: usize, column: usize, message: String) -> InputError {
+    let offset = offset_of_line_col(&source.text, line, column);
     InputError::Source(SourceErrors::single(
         source.clone(),
         Diagnostic::new(message, Span::new(offset, offset)),

@@ -1,0 +1,614 @@
+//! Name resolution: the [`syntax`](super::syntax) tree to the resolved [`Schema`] model.
+//!
+//! What it promises, following Cedar 4's rules:
+//! - a type name `N` written in namespace `NS` means, in order of preference: the common type
+//!   `NS::N`, the entity type `NS::N`, the common type `N` (empty namespace), the entity type `N`,
+//!   then the primitive or extension type `N` (`Long`, `String`, `Bool`/`Boolean`, `ipaddr`,
+//!   `decimal`, `datetime`, `duration`). A qualified name `A::N` means the common or entity type
+//!   `A::N`, or for `__cedar::N` the builtin `N`. Entity type references (`in`, `principal`,
+//!   `resource`) consider entity types only;
+//! - common types are expanded (cycles are errors), every common type is checked, even unused;
+//! - action groups (`in`) must be declared actions: `"g"` means `NS::Action::"g"` (or
+//!   `Action::"g"` in the empty namespace), `P::"g"` means `NS::P::"g"` or `P::"g"` when `P` is
+//!   one identifier, and exactly `P::"g"` when qualified. Group membership may not be cyclic;
+//! - a missing `appliesTo`, `principal` or `resource` means the action applies to no request; the
+//!   context, when written, must be a record type;
+//! - repeated declarations (entity type, common type, action, named namespace), common types
+//!   named with a reserved type keyword, and names using the `__cedar` namespace are errors.
+//!
+//! Every error found is reported (not only the first), each pointing at the offending name.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use thuja_runtime::name::RESERVED_NAMESPACE;
+use thuja_runtime::schema::{
+    ActionDef, AttrType, EXTENSION_TYPES, EntityTypeDef, RecordType, SchemaType,
+};
+use thuja_runtime::{EntityType, EntityUid, Schema};
+
+use super::syntax::*;
+use crate::diagnostic::Diagnostic;
+use crate::source::Span;
+
+/// Names a common type may not have.
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    "Bool",
+    "Boolean",
+    "Entity",
+    "Extension",
+    "Long",
+    "Record",
+    "Set",
+    "String",
+];
+
+/// Resolves a parsed schema file. On failure, returns every error found, in source order.
+pub fn resolve(file: &SchemaFile) -> Result<Schema, Vec<Diagnostic>> {
+    let mut r = Resolver::default();
+    r.collect(file);
+    r.resolve_common_types();
+    let schema = r.build();
+    if r.errors.is_empty() {
+        Ok(schema)
+    } else {
+        let mut errors = r.errors;
+        errors.sort_by_key(|e| (e.span.start, e.span.end));
+        Err(errors)
+    }
+}
+
+/// An error already recorded in the resolver's error list.
+struct Reported;
+
+type RResult<T> = Result<T, Reported>;
+
+struct EntityEntry<'a> {
+    ns: String,
+    decl: &'a EntityDecl,
+}
+
+struct CommonEntry<'a> {
+    ns: String,
+    def: &'a TypeExpr,
+    name_span: Span,
+}
+
+struct ActionEntry<'a> {
+    ns: String,
+    decl: &'a ActionDecl,
+    name_span: Span,
+}
+
+/// What a type name refers to.
+enum Found {
+    Common(String),
+    Entity(EntityType),
+    Builtin(SchemaType),
+}
+
+#[derive(Clone)]
+enum CommonState {
+    InProgress,
+    Done(SchemaType),
+    Failed,
+}
+
+#[derive(Default)]
+struct Resolver<'a> {
+    errors: Vec<Diagnostic>,
+    /// Entity types by full name, in declaration order.
+    entities: BTreeMap<EntityType, EntityEntry<'a>>,
+    entity_order: Vec<EntityType>,
+    commons: HashMap<String, CommonEntry<'a>>,
+    common_order: Vec<String>,
+    common_state: HashMap<String, CommonState>,
+    actions: BTreeMap<EntityUid, ActionEntry<'a>>,
+}
+
+fn qualify(ns: &str, name: &str) -> String {
+    if ns.is_empty() {
+        name.to_string()
+    } else {
+        format!("{ns}::{name}")
+    }
+}
+
+fn builtin(name: &str) -> Option<SchemaType> {
+    match name {
+        "Long" => Some(SchemaType::Long),
+        "String" => Some(SchemaType::String),
+        "Bool" | "Boolean" => Some(SchemaType::Bool),
+        _ => EXTENSION_TYPES
+            .iter()
+            .find(|e| **e == name)
+            .map(|e| SchemaType::Ext(e)),
+    }
+}
+
+fn action_type(ns: &str) -> EntityType {
+    EntityType::qualify(ns, "Action")
+}
+
+impl<'a> Resolver<'a> {
+    fn error(&mut self, d: Diagnostic) -> Reported {
+        self.errors.push(d);
+        Reported
+    }
+
+    fn check_not_reserved_ns(&mut self, parts: &[&Name]) {
+        for p in parts {
+            if p.value == RESERVED_NAMESPACE {
+                self.errors.push(
+                    Diagnostic::new(
+                        format!("use of the reserved `{RESERVED_NAMESPACE}` namespace"),
+                        p.span,
+                    )
+                    .with_help(format!(
+                        "names containing `{RESERVED_NAMESPACE}` are reserved for Cedar's builtin types"
+                    )),
+                );
+            }
+        }
+    }
+
+    // ----- pass 1: declarations -----
+
+    fn collect(&mut self, file: &'a SchemaFile) {
+        let mut seen_ns: HashMap<String, Span> = HashMap::new();
+        for ns in &file.namespaces {
+            let ns_name = match &ns.name {
+                Some(path) => {
+                    let parts: Vec<&Name> = path.parts.iter().collect();
+                    self.check_not_reserved_ns(&parts);
+                    let full = path.full();
+                    if seen_ns.insert(full.clone(), path.span).is_some() {
+                        self.errors.push(Diagnostic::new(
+                            format!("duplicate namespace: `{full}` is declared more than once"),
+                            path.span,
+                        ));
+                    }
+                    full
+                }
+                None => String::new(),
+            };
+            for decl in &ns.decls {
+                self.collect_decl(&ns_name, decl);
+            }
+        }
+    }
+
+    fn collect_decl(&mut self, ns: &str, decl: &'a Decl) {
+        match &decl.kind {
+            DeclKind::Entity(e) => {
+                for name in &e.names {
+                    self.check_not_reserved_ns(&[name]);
+                    let ty = EntityType::new_unchecked(qualify(ns, &name.value));
+                    if self.entities.contains_key(&ty) {
+                        self.errors.push(Diagnostic::new(
+                            format!("duplicate entity type declaration: `{ty}`"),
+                            name.span,
+                        ));
+                        continue;
+                    }
+                    self.entity_order.push(ty.clone());
+                    self.entities.insert(
+                        ty,
+                        EntityEntry {
+                            ns: ns.to_string(),
+                            decl: e,
+                        },
+                    );
+                }
+            }
+            DeclKind::Type(t) => {
+                self.check_not_reserved_ns(&[&t.name]);
+                if RESERVED_TYPE_NAMES.contains(&t.name.value.as_str()) {
+                    self.errors.push(
+                        Diagnostic::new(
+                            format!("this uses a reserved schema keyword: `{}`", t.name.value),
+                            t.name.span,
+                        )
+                        .with_help(
+                            "builtin type names such as `Long`, `Set` and `Record` cannot be used as common type names",
+                        ),
+                    );
+                    return;
+                }
+                let full = qualify(ns, &t.name.value);
+                if self.commons.contains_key(&full) {
+                    self.errors.push(Diagnostic::new(
+                        format!("duplicate common type declaration: `{full}`"),
+                        t.name.span,
+                    ));
+                    return;
+                }
+                self.common_order.push(full.clone());
+                self.commons.insert(
+                    full,
+                    CommonEntry {
+                        ns: ns.to_string(),
+                        def: &t.def,
+                        name_span: t.name.span,
+                    },
+                );
+            }
+            DeclKind::Action(a) => {
+                for name in &a.names {
+                    let uid = EntityUid::new(action_type(ns), name.value.as_str());
+                    if self.actions.contains_key(&uid) {
+                        self.errors.push(Diagnostic::new(
+                            format!("duplicate action declaration: `{uid}`"),
+                            name.span,
+                        ));
+                        continue;
+                    }
+                    self.actions.insert(
+                        uid,
+                        ActionEntry {
+                            ns: ns.to_string(),
+                            decl: a,
+                            name_span: name.span,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    // ----- name lookup -----
+
+    /// What a type name written in `ns` refers to, if anything.
+    fn lookup(&self, ns: &str, path: &Path) -> Option<Found> {
+        let full = path.full();
+        if path.is_qualified() {
+            if self.commons.contains_key(&full) {
+                return Some(Found::Common(full));
+            }
+            let ty = EntityType::new_unchecked(full.as_str());
+            if self.entities.contains_key(&ty) {
+                return Some(Found::Entity(ty));
+            }
+            return match path.parts.as_slice() {
+                [first, last] if first.value == RESERVED_NAMESPACE => {
+                    builtin(&last.value).map(Found::Builtin)
+                }
+                _ => None,
+            };
+        }
+        let mut candidates = vec![qualify(ns, &full)];
+        if !ns.is_empty() {
+            candidates.push(full.clone());
+        }
+        for c in candidates {
+            if self.commons.contains_key(&c) {
+                return Some(Found::Common(c));
+            }
+            let ty = EntityType::new_unchecked(c.as_str());
+            if self.entities.contains_key(&ty) {
+                return Some(Found::Entity(ty));
+            }
+        }
+        builtin(&full).map(Found::Builtin)
+    }
+
+    /// The entity type an entity type reference written in `ns` names.
+    fn entity_ref(&mut self, ns: &str, path: &Path) -> RResult<EntityType> {
+        let full = path.full();
+        let mut candidates = Vec::new();
+        if path.is_qualified() {
+            candidates.push(full.clone());
+        } else {
+            candidates.push(qualify(ns, &full));
+            if !ns.is_empty() {
+                candidates.push(full.clone());
+            }
+        }
+        for c in candidates {
+            let ty = EntityType::new_unchecked(c);
+            if self.entities.contains_key(&ty) {
+                return Ok(ty);
+            }
+        }
+        let help = if self.lookup(ns, path).is_some() {
+            format!("`{full}` is not an entity type; only entity types may be used here")
+        } else {
+            format!("no entity type named `{full}` is declared")
+        };
+        Err(self.error(
+            Diagnostic::new(format!("failed to resolve type: {full}"), path.span).with_help(help),
+        ))
+    }
+
+    // ----- types -----
+
+    fn resolve_common_types(&mut self) {
+        for name in self.common_order.clone() {
+            let _ = self.common(&name, None);
+        }
+    }
+
+    /// The expansion of the common type `name`; `reference` is where it was named from.
+    fn common(&mut self, name: &str, reference: Option<Span>) -> RResult<SchemaType> {
+        match self.common_state.get(name) {
+            Some(CommonState::Done(t)) => return Ok(t.clone()),
+            Some(CommonState::Failed) => return Err(Reported),
+            Some(CommonState::InProgress) => {
+                let span = reference.unwrap_or_default();
+                self.common_state
+                    .insert(name.to_string(), CommonState::Failed);
+                return Err(self.error(
+                    Diagnostic::new(
+                        format!("cycle in common type definitions: `{name}` refers to itself"),
+                        span,
+                    )
+                    .with_help("a common type may not refer to itself, directly or through other common types"),
+                ));
+            }
+            None => {}
+        }
+        let Some(entry) = self.commons.get(name) else {
+            return Err(Reported);
+        };
+        let (ns, def, _) = (entry.ns.clone(), entry.def, entry.name_span);
+        self.common_state
+            .insert(name.to_string(), CommonState::InProgress);
+        let result = self.ty(&ns, def);
+        let state = match &result {
+            Ok(t) => CommonState::Done(t.clone()),
+            Err(Reported) => CommonState::Failed,
+        };
+        self.common_state.insert(name.to_string(), state);
+        result
+    }
+
+    fn ty(&mut self, ns: &str, ty: &'a TypeExpr) -> RResult<SchemaType> {
+        match ty {
+            TypeExpr::Name(path) => match self.lookup(ns, path) {
+                Some(Found::Common(name)) => self.common(&name, Some(path.span)),
+                Some(Found::Entity(t)) => Ok(SchemaType::Entity(t)),
+                Some(Found::Builtin(t)) => Ok(t),
+                None => {
+                    let full = path.full();
+                    Err(self.error(
+                        Diagnostic::new(format!("failed to resolve type: {full}"), path.span)
+                            .with_help(format!(
+                                "`{full}` is neither a common type, an entity type, nor a primitive or extension type"
+                            )),
+                    ))
+                }
+            },
+            TypeExpr::Set(elem, _) => {
+                let elem = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.ty(ns, elem))?;
+                Ok(SchemaType::Set(Box::new(elem)))
+            }
+            TypeExpr::Record(rec) => Ok(SchemaType::Record(self.record(ns, rec)?)),
+        }
+    }
+
+    fn record(&mut self, ns: &str, rec: &'a RecordTypeExpr) -> RResult<RecordType> {
+        let mut attrs = BTreeMap::new();
+        let mut failed = false;
+        for attr in &rec.attrs {
+            match stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.ty(ns, &attr.ty)) {
+                Ok(ty) => {
+                    // As in Cedar, a repeated attribute name keeps its last declaration.
+                    attrs.insert(
+                        Arc::<str>::from(attr.name.value.as_str()),
+                        AttrType {
+                            ty,
+                            required: attr.required,
+                        },
+                    );
+                }
+                Err(Reported) => failed = true,
+            }
+        }
+        if failed {
+            Err(Reported)
+        } else {
+            Ok(RecordType { attrs })
+        }
+    }
+
+    // ----- pass 2: the schema -----
+
+    fn build(&mut self) -> Schema {
+        let mut schema = Schema::default();
+        for ty in self.entity_order.clone() {
+            let Some(entry) = self.entities.get(&ty) else {
+                continue;
+            };
+            let (ns, decl) = (entry.ns.clone(), entry.decl);
+            if let Ok(def) = self.entity_def(&ns, ty.clone(), decl) {
+                schema.entity_types.insert(ty, def);
+            }
+        }
+        let uids: Vec<EntityUid> = self.actions.keys().cloned().collect();
+        for uid in uids {
+            let Some(entry) = self.actions.get(&uid) else {
+                continue;
+            };
+            let (ns, decl) = (entry.ns.clone(), entry.decl);
+            if let Ok(def) = self.action_def(&ns, uid.clone(), decl) {
+                schema.actions.insert(uid, def);
+            }
+        }
+        self.check_action_cycles(&schema);
+        schema
+    }
+
+    fn entity_def(
+        &mut self,
+        ns: &str,
+        name: EntityType,
+        decl: &'a EntityDecl,
+    ) -> RResult<EntityTypeDef> {
+        match &decl.body {
+            EntityBody::Enum(ids) => Ok(EntityTypeDef {
+                name,
+                member_of: BTreeSet::new(),
+                attrs: RecordType::default(),
+                tags: None,
+                enum_ids: Some(ids.iter().map(|id| Arc::from(id.value.as_str())).collect()),
+            }),
+            EntityBody::Standard {
+                parents,
+                attrs,
+                tags,
+            } => {
+                let mut member_of = BTreeSet::new();
+                let mut failed = false;
+                for p in parents {
+                    match self.entity_ref(ns, p) {
+                        Ok(t) => {
+                            member_of.insert(t);
+                        }
+                        Err(Reported) => failed = true,
+                    }
+                }
+                let attrs = match attrs {
+                    Some(rec) => self.record(ns, rec),
+                    None => Ok(RecordType::default()),
+                };
+                let tags = match tags {
+                    Some(t) => self.ty(ns, t).map(Some),
+                    None => Ok(None),
+                };
+                match (attrs, tags, failed) {
+                    (Ok(attrs), Ok(tags), false) => Ok(EntityTypeDef {
+                        name,
+                        member_of,
+                        attrs,
+                        tags,
+                        enum_ids: None,
+                    }),
+                    _ => Err(Reported),
+                }
+            }
+        }
+    }
+
+    /// The declared action an action group reference written in `ns` names.
+    fn action_ref(&mut self, ns: &str, r: &ActionRef) -> RResult<EntityUid> {
+        let id = r.id.value.as_str();
+        let candidates: Vec<EntityUid> = match &r.ty {
+            Some(path) if path.is_qualified() => {
+                vec![EntityUid::new(EntityType::new_unchecked(path.full()), id)]
+            }
+            Some(path) => {
+                let base = path.full();
+                let mut c = vec![EntityUid::new(EntityType::qualify(ns, &base), id)];
+                if !ns.is_empty() {
+                    c.push(EntityUid::new(EntityType::new_unchecked(base), id));
+                }
+                c
+            }
+            None => {
+                let mut c = vec![EntityUid::new(action_type(ns), id)];
+                if !ns.is_empty() {
+                    c.push(EntityUid::new(action_type(""), id));
+                }
+                c
+            }
+        };
+        if let Some(uid) = candidates.iter().find(|c| self.actions.contains_key(*c)) {
+            return Ok(uid.clone());
+        }
+        let shown = candidates
+            .first()
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        Err(self.error(
+            Diagnostic::new(format!("undeclared action: {shown}"), r.span)
+                .with_help("an action group must be declared as an action in the schema"),
+        ))
+    }
+
+    fn action_def(&mut self, ns: &str, uid: EntityUid, decl: &'a ActionDecl) -> RResult<ActionDef> {
+        let mut failed = false;
+        let mut member_of = BTreeSet::new();
+        for p in &decl.parents {
+            match self.action_ref(ns, p) {
+                Ok(g) => {
+                    member_of.insert(g);
+                }
+                Err(Reported) => failed = true,
+            }
+        }
+        let mut principals = BTreeSet::new();
+        let mut resources = BTreeSet::new();
+        let mut context = RecordType::default();
+        if let Some(at) = &decl.applies_to {
+            for (list, out) in [
+                (&at.principals, &mut principals),
+                (&at.resources, &mut resources),
+            ] {
+                for p in list.iter().flatten() {
+                    match self.entity_ref(ns, p) {
+                        Ok(t) => {
+                            out.insert(t);
+                        }
+                        Err(Reported) => failed = true,
+                    }
+                }
+            }
+            if let Some(ctx) = &at.context {
+                match self.ty(ns, ctx) {
+                    Ok(SchemaType::Record(r)) => context = r,
+                    Ok(other) => {
+                        failed = true;
+                        self.errors.push(Diagnostic::new(
+                            format!(
+                                "the context of an action must be a record type, not `{other}`"
+                            ),
+                            ctx.span(),
+                        ));
+                    }
+                    Err(Reported) => failed = true,
+                }
+            }
+        }
+        if failed {
+            return Err(Reported);
+        }
+        Ok(ActionDef {
+            uid,
+            member_of,
+            principals,
+            resources,
+            context,
+        })
+    }
+
+    /// Reports each action that is (transitively) a member of itself.
+    fn check_action_cycles(&mut self, schema: &Schema) {
+        for (uid, def) in &schema.actions {
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<&EntityUid> = def.member_of.iter().collect();
+            let mut cyclic = false;
+            while let Some(g) = stack.pop() {
+                if g == uid {
+                    cyclic = true;
+                    break;
+                }
+                if seen.insert(g)
+                    && let Some(gd) = schema.actions.get(g)
+                {
+                    stack.extend(gd.member_of.iter());
+                }
+            }
+            if cyclic {
+                let span = self
+                    .actions
+                    .get(uid)
+                    .map(|e| e.name_span)
+                    .unwrap_or_default();
+                self.errors.push(Diagnostic::new(
+                    format!("cycle in the action hierarchy: `{uid}` is a member of itself"),
+                    span,
+                ));
+            }
+        }
+    }
+}

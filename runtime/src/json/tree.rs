@@ -1,0 +1,266 @@
+//! A JSON tree read with control over duplicate object keys.
+//!
+//! `serde_json::Value` silently keeps the last of two equal keys, but Cedar rejects duplicates in
+//! entity data, so the text is read through this module's own visitor. Numbers keep whether they
+//! fit an `i64` (the only numbers Cedar accepts) and their text otherwise, for error messages.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+use super::JsonError;
+
+/// A JSON value. Objects keep their keys in source order.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Json {
+    Null,
+    Bool(bool),
+    /// A number that is an integer in the `i64` range.
+    Int(i64),
+    /// Any other number, as text.
+    OtherNumber(String),
+    String(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+/// What to do when an object repeats a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Duplicates {
+    Reject,
+    /// Keep the last value (what `serde_json::Value` does).
+    LastWins,
+}
+
+impl Json {
+    /// The value of `key`, if this is an object that has it.
+    pub(crate) fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is one.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Converts a `serde_json::Value` (which cannot hold duplicate keys).
+    pub(crate) fn from_value(v: &serde_json::Value) -> Json {
+        match v {
+            serde_json::Value::Null => Json::Null,
+            serde_json::Value::Bool(b) => Json::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Json::Int(i),
+                None => Json::OtherNumber(n.to_string()),
+            },
+            serde_json::Value::String(s) => Json::String(s.clone()),
+            serde_json::Value::Array(items) => {
+                Json::Array(items.iter().map(Json::from_value).collect())
+            }
+            serde_json::Value::Object(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Json::from_value(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// A short rendering of the value for error messages.
+    pub(crate) fn describe(&self) -> String {
+        let mut s = String::new();
+        self.write_compact(&mut s);
+        if s.chars().count() > 200 {
+            let cut: String = s.chars().take(200).collect();
+            format!("{cut}...")
+        } else {
+            s
+        }
+    }
+
+    fn write_compact(&self, out: &mut String) {
+        if out.len() > 400 {
+            return;
+        }
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Int(i) => out.push_str(&i.to_string()),
+            Json::OtherNumber(n) => out.push_str(n),
+            Json::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_compact(out);
+                }
+                out.push(']');
+            }
+            Json::Object(entries) => {
+                out.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                    out.push(':');
+                    v.write_compact(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// The JSON kind, for error messages.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "a boolean",
+            Json::Int(_) | Json::OtherNumber(_) => "a number",
+            Json::String(_) => "a string",
+            Json::Array(_) => "an array",
+            Json::Object(_) => "an object",
+        }
+    }
+}
+
+/// Reads JSON text (one value, surrounded only by whitespace). `serde_json`'s nesting limit
+/// (128) stays on, so deeply nested input is an error rather than a stack overflow.
+pub(crate) fn parse(src: &str, duplicates: Duplicates) -> Result<Json, JsonError> {
+    let mut de = serde_json::Deserializer::from_str(src);
+    let json = Seed(duplicates)
+        .deserialize(&mut de)
+        .map_err(|e| JsonError::from_serde(&e))?;
+    de.end().map_err(|e| JsonError::from_serde(&e))?;
+    Ok(json)
+}
+
+#[derive(Clone, Copy)]
+struct Seed(Duplicates);
+
+impl<'de> DeserializeSeed<'de> for Seed {
+    type Value = Json;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seed {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Json, E> {
+        Ok(Json::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Json, E> {
+        Ok(Json::Int(i))
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Json, E> {
+        Ok(match i64::try_from(u) {
+            Ok(i) => Json::Int(i),
+            Err(_) => Json::OtherNumber(u.to_string()),
+        })
+    }
+
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Json, E> {
+        Ok(Json::OtherNumber(
+            serde_json::Number::from_f64(f)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| f.to_string()),
+        ))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Json, E> {
+        Ok(Json::String(s.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Json, E> {
+        Ok(Json::String(s))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut entries: Vec<(String, Json)> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self)?;
+            match entries.iter_mut().find(|(k, _)| *k == key) {
+                Some(existing) => match self.0 {
+                    Duplicates::Reject => {
+                        return Err(de::Error::custom(format_args!(
+                            "the key {} appears more than once in an object",
+                            serde_json::Value::String(key)
+                        )));
+                    }
+                    Duplicates::LastWins => existing.1 = value,
+                },
+                None => entries.push((key, value)),
+            }
+        }
+        Ok(Json::Object(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn reads_values_and_rejects_duplicates_with_position() {
+        let j = parse(
+            r#"{"a": [1, -2, 1.5, 18446744073709551615], "b": null}"#,
+            Duplicates::Reject,
+        )
+        .unwrap();
+        assert_eq!(
+            j.get("a"),
+            Some(&Json::Array(vec![
+                Json::Int(1),
+                Json::Int(-2),
+                Json::OtherNumber("1.5".into()),
+                Json::OtherNumber("18446744073709551615".into()),
+            ]))
+        );
+        let err = parse("{\n \"a\": 1,\n \"a\": 2}", Duplicates::Reject).unwrap_err();
+        assert!(err.message.contains("more than once"), "{err}");
+        assert_eq!(err.line, Some(3));
+        let j = parse(r#"{"a": 1, "a": 2}"#, Duplicates::LastWins).unwrap();
+        assert_eq!(j, Json::Object(vec![("a".into(), Json::Int(2))]));
+    }
+
+    #[test]
+    fn rejects_trailing_text_and_deep_nesting() {
+        assert!(parse("[1] x", Duplicates::Reject).is_err());
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        let err = parse(&deep, Duplicates::Reject).unwrap_err();
+        assert!(err.message.contains("recursion"), "{err}");
+    }
+}

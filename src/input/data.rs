@@ -1,0 +1,174 @@
+//! JSON data: entities files, contexts and requests, read with a schema when there is one.
+//!
+//! A request's entity uids may be written as in policies (`"User::\"alice\""`, the `cedar`
+//! CLI's request format), as `{"type": "User", "id": "alice"}`, or as `{"__entity": {...}}`.
+//! With a schema the context is typed by the action's context type, and when asked the request
+//! is validated against the schema.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use thuja_compiler::Source;
+use thuja_runtime::json::{self as data_json, validate_request};
+use thuja_runtime::value::Record;
+use thuja_runtime::{Entities, EntityType, EntityUid, Request, Schema};
+
+use super::{InputError, data_error, entity_uid_from_str, json_error, read_file};
+
+/// Parses an entities file (the JSON array format), typed by `schema` when given; with a schema
+/// the action entities it declares are included.
+pub fn entities_from_str(
+    name: &str,
+    text: &str,
+    schema: Option<&Schema>,
+) -> Result<Entities, InputError> {
+    data_json::entities_from_json_str(text, schema)
+        .map_err(|e| data_error(&Source::new(name, text), &e))
+}
+
+pub fn entities_from_file(path: &Path, schema: Option<&Schema>) -> Result<Entities, InputError> {
+    entities_from_str(&path.display().to_string(), &read_file(path)?, schema)
+}
+
+/// Parses a context object; with a schema it is typed as `action`'s context.
+pub fn context_from_str(
+    name: &str,
+    text: &str,
+    schema: Option<&Schema>,
+    action: &EntityUid,
+) -> Result<Record, InputError> {
+    data_json::context_from_json_str(text, schema.map(|s| (s, action)))
+        .map_err(|e| data_error(&Source::new(name, text), &e))
+}
+
+/// Builds a request from uids written as in policies and an optional context file's
+/// `(name, text)`; validates it against `validate_with` when given.
+pub fn request_from_parts(
+    principal: &str,
+    action: &str,
+    resource: &str,
+    context: Option<(&str, &str)>,
+    schema: Option<&Schema>,
+    validate_with: Option<&Schema>,
+) -> Result<Request, InputError> {
+    let principal = entity_uid_from_str("principal", principal)?;
+    let action = entity_uid_from_str("action", action)?;
+    let resource = entity_uid_from_str("resource", resource)?;
+    let context = match context {
+        Some((name, text)) => context_from_str(name, text, schema, &action)?,
+        None => context_from_str("context", "{}", schema, &action)?,
+    };
+    finish_request(principal, action, resource, context, validate_with)
+}
+
+/// The `cedar` CLI's request file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestJson {
+    principal: serde_json::Value,
+    action: serde_json::Value,
+    resource: serde_json::Value,
+    #[serde(default)]
+    context: Option<serde_json::Value>,
+}
+
+/// Parses a request file: `{"principal", "action", "resource", "context"}`.
+pub fn request_json_from_str(
+    name: &str,
+    text: &str,
+    schema: Option<&Schema>,
+    validate_with: Option<&Schema>,
+) -> Result<Request, InputError> {
+    let source = Source::new(name, text);
+    let json: RequestJson = serde_json::from_str(text).map_err(|e| json_error(&source, &e))?;
+    let context = json.context.unwrap_or_else(|| serde_json::json!({}));
+    request_from_json_values(
+        &json.principal,
+        &json.action,
+        &json.resource,
+        &context,
+        schema,
+        validate_with,
+    )
+    .map_err(|e| match e {
+        InputError::Data { what, message } => InputError::Data {
+            what: format!("{name}: {what}"),
+            message,
+        },
+        other => other,
+    })
+}
+
+pub fn request_json_from_file(
+    path: &Path,
+    schema: Option<&Schema>,
+    validate_with: Option<&Schema>,
+) -> Result<Request, InputError> {
+    request_json_from_str(&path.display().to_string(), &read_file(path)?, schema, validate_with)
+}
+
+/// Builds a request from JSON values, as Cedar's integration tests and request files give them.
+pub fn request_from_json_values(
+    principal: &serde_json::Value,
+    action: &serde_json::Value,
+    resource: &serde_json::Value,
+    context: &serde_json::Value,
+    schema: Option<&Schema>,
+    validate_with: Option<&Schema>,
+) -> Result<Request, InputError> {
+    let principal = uid_from_json("principal", principal)?;
+    let action = uid_from_json("action", action)?;
+    let resource = uid_from_json("resource", resource)?;
+    let context = data_json::context_from_json_value(context, schema.map(|s| (s, &action)))
+        .map_err(|e| InputError::data("context", &e.message))?;
+    finish_request(principal, action, resource, context, validate_with)
+}
+
+fn finish_request(
+    principal: EntityUid,
+    action: EntityUid,
+    resource: EntityUid,
+    context: Record,
+    validate_with: Option<&Schema>,
+) -> Result<Request, InputError> {
+    let request = Request {
+        principal,
+        action,
+        resource,
+        context,
+    };
+    if let Some(schema) = validate_with {
+        validate_request(schema, &request)
+            .map_err(|e| InputError::data("request is not valid for the schema", e))?;
+    }
+    Ok(request)
+}
+
+/// An entity uid in any of the JSON forms.
+fn uid_from_json(what: &str, json: &serde_json::Value) -> Result<EntityUid, InputError> {
+    use serde_json::Value as J;
+    match json {
+        J::String(text) => entity_uid_from_str(what, text),
+        J::Object(map) => {
+            if let Some(inner) = map.get("__entity").filter(|_| map.len() == 1) {
+                return uid_from_json(what, inner);
+            }
+            match (map.get("type"), map.get("id"), map.len()) {
+                (Some(J::String(ty)), Some(J::String(id)), 2) => {
+                    let ty = EntityType::parse(ty).map_err(|e| {
+                        InputError::data(what, format!("`{ty}` is not an entity type name: {e}"))
+                    })?;
+                    Ok(EntityUid::new(ty, id.as_str()))
+                }
+                _ => Err(InputError::data(
+                    what,
+                    format!("expected {{\"type\": ..., \"id\": ...}} with two strings, found {json}"),
+                )),
+            }
+        }
+        other => Err(InputError::data(
+            what,
+            format!("expected an entity uid such as \"User::\\\"alice\\\"\" or {{\"type\": \"User\", \"id\": \"alice\"}}, found {other}"),
+        )),
+    }
+}
