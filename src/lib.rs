@@ -8,7 +8,7 @@
 //!
 //! let policies = input::policies_from_str("policies.cedar", "permit(principal, action, resource);")?;
 //! let entities = input::entities_from_str("entities.json", "[]", None)?;
-//! let request = input::request_from_strs(r#"User::"alice""#, r#"Action::"view""#, r#"Photo::"a""#, None, None)?;
+//! let request = input::request_from_parts(r#"User::"alice""#, r#"Action::"view""#, r#"Photo::"a""#, None, None, None)?;
 //! let response = Authorizer::new().is_authorized(&request, &policies, &entities);
 //! println!("{}", response.decision);
 //! # Ok::<(), thuja::input::InputError>(())

@@ -74,9 +74,22 @@ impl SourceErrors {
         let handler = GraphicalReportHandler::new_themed(theme);
         let mut out = String::new();
         for error in &self.errors {
-            let report = Located {
-                source: &self.source,
-                error,
+            let excerpt = Excerpt::around(&self.source, error.span);
+            let report = match &excerpt {
+                Some(excerpt) => Located {
+                    code: excerpt,
+                    span: excerpt.span,
+                    error,
+                },
+                None => {
+                    let len = self.source.text.len();
+                    let start = error.span.start.min(len);
+                    Located {
+                        code: &self.source,
+                        span: Span::new(start, error.span.end.clamp(start, len)),
+                        error,
+                    }
+                }
             };
             let (line, col) = self.source.line_col(error.span.start);
             out.push_str(&format!("{}:{line}:{col}: ", self.source.name));
@@ -108,10 +121,81 @@ impl fmt::Display for SourceErrors {
 
 impl std::error::Error for SourceErrors {}
 
-/// One error paired with its source, in the shape miette renders.
+/// One error paired with the text shown for it, in the shape miette renders.
 struct Located<'a> {
-    source: &'a Source,
+    code: &'a dyn SourceCode,
+    /// The error's span within `code`.
+    span: Span,
     error: &'a Diagnostic,
+}
+
+/// Lines longer than this are shown cropped around the error.
+const MAX_SHOWN_LINE: usize = 160;
+/// Bytes of context kept on each side of the error in a cropped line.
+const CROP_CONTEXT: usize = 60;
+
+/// A window of one overlong line around an error (with `…` where it was cut), which reports the
+/// line and column of the original text so the header still points at the right place.
+struct Excerpt {
+    name: String,
+    text: String,
+    span: Span,
+    /// 0-based line and column of the error in the original text.
+    line: usize,
+    column: usize,
+}
+
+impl Excerpt {
+    fn around(source: &Source, span: Span) -> Option<Excerpt> {
+        let text: &str = &source.text;
+        let start = span.start.min(text.len());
+        let line_start = text[..floor_boundary(text, start)].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        if line_end - line_start <= MAX_SHOWN_LINE {
+            return None;
+        }
+        let from = floor_boundary(text, start.saturating_sub(CROP_CONTEXT).max(line_start));
+        let end = span.end.clamp(start, line_end).min(start + CROP_CONTEXT);
+        let to = floor_boundary(text, (end + CROP_CONTEXT).min(line_end));
+        let prefix = if from > line_start { "…" } else { "" };
+        let suffix = if to < line_end { "…" } else { "" };
+        let (line, column) = source.line_col(start);
+        Some(Excerpt {
+            name: source.name.to_string(),
+            text: format!("{prefix}{}{suffix}", &text[from..to]),
+            span: Span::new(start - from + prefix.len(), end.min(to) - from + prefix.len()),
+            line: line - 1,
+            column: column - 1,
+        })
+    }
+}
+
+fn floor_boundary(text: &str, mut offset: usize) -> usize {
+    offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let text: &'a str = &self.text;
+        let contents = text.read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            contents.data(),
+            *contents.span(),
+            self.line,
+            self.column,
+            contents.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for Located<'_> {
@@ -130,13 +214,12 @@ impl std::error::Error for Located<'_> {}
 
 impl miette::Diagnostic for Located<'_> {
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source as &dyn SourceCode)
+        Some(self.code)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let len = self.source.text.len();
-        let start = self.error.span.start.min(len);
-        let end = self.error.span.end.clamp(start, len);
+        let start = self.span.start;
+        let end = self.span.end.max(start);
         let label = self.error.label.clone().unwrap_or_else(|| "here".into());
         Some(Box::new(std::iter::once(LabeledSpan::new(
             Some(label),
@@ -176,6 +259,18 @@ impl SourceCode for Source {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crops_overlong_lines_but_keeps_the_location() {
+        let text = format!("permit(principal, action, resource) when {{ {}true{} }};", "(".repeat(5000), ")".repeat(5000));
+        let src = Source::new("deep.cedar", text.as_str());
+        let errs = SourceErrors::single(src, Diagnostic::new("too deep", Span::new(1044, 1045)));
+        let rendered = errs.render();
+        assert!(rendered.starts_with("deep.cedar:1:1045: "), "{rendered}");
+        assert!(rendered.contains("[deep.cedar:1:1045]"), "{rendered}");
+        assert!(rendered.contains('…'), "{rendered}");
+        assert!(rendered.len() < 1000, "{rendered}");
+    }
 
     #[test]
     fn renders_location_and_snippet() {

@@ -25,6 +25,7 @@ pub mod value;
 pub use entity::{Entities, EntitiesError, Entity};
 pub use error::EvalError;
 pub use ext::{ExtFn, ExtValue};
+pub use json::{JsonError, RequestValidationError};
 pub use name::EntityType;
 pub use pattern::{Pattern, PatternElem};
 pub use request::Request;

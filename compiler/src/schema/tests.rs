@@ -435,27 +435,6 @@ fn conformance_sample_schemas_parse() {
     }
 }
 
-/// The fuzz corpus, when unpacked (`tar xzf corpus-dev.tar.gz -C $THUJA_SCHEMA_CORPUS`).
-#[test]
-fn corpus_schemas_parse() {
-    let Ok(dir) = std::env::var("THUJA_SCHEMA_CORPUS") else {
-        println!("skipped: set THUJA_SCHEMA_CORPUS to an unpacked corpus");
-        return;
-    };
-    match parse_all(&[PathBuf::from(&dir)]) {
-        None => println!("skipped: no .cedarschema files under {dir}"),
-        Some((n, failures)) => {
-            assert!(
-                failures.is_empty(),
-                "{} of {n} failed:\n{}",
-                failures.len(),
-                failures.join("\n")
-            );
-            println!("parsed {n} corpus schemas");
-        }
-    }
-}
-
 #[test]
 fn every_prefix_of_tinytodo_is_handled() {
     let path =
