@@ -31,7 +31,10 @@ fn run_tests(dir: &std::path::Path, path: &str, engine: Engine) -> Summary {
     };
     let summary = run(&[dir.join(path)], &options).expect("test files load");
     for f in summary.failures.iter().take(20) {
-        eprintln!("FAIL {} [{}]: expected {}; got {}", f.test, f.request, f.expected, f.actual);
+        eprintln!(
+            "FAIL {} [{}]: expected {}; got {}",
+            f.test, f.request, f.expected, f.actual
+        );
     }
     eprintln!(
         "{path}: {} passed, {} failed",
@@ -45,7 +48,10 @@ fn hand_written_tests_pass_on_the_interpreter() {
     let Some(dir) = conformance_dir() else { return };
     let summary = run_tests(&dir, "tests", Engine::Interp);
     assert_eq!(summary.requests.failed, 0);
-    assert!(summary.requests.passed >= 74, "the 22 files hold 74 requests");
+    assert!(
+        summary.requests.passed >= 74,
+        "the 22 files hold 74 requests"
+    );
 }
 
 #[test]
@@ -53,5 +59,8 @@ fn corpus_dev_tests_pass_on_the_interpreter() {
     let Some(dir) = conformance_dir() else { return };
     let summary = run_tests(&dir, "corpus-dev.tar.gz", Engine::Interp);
     assert_eq!(summary.requests.failed, 0);
-    assert!(summary.requests.passed >= 31_656, "the corpus half holds 31,656 requests");
+    assert!(
+        summary.requests.passed >= 31_656,
+        "the corpus half holds 31,656 requests"
+    );
 }

@@ -149,7 +149,9 @@ impl Excerpt {
     fn around(source: &Source, span: Span) -> Option<Excerpt> {
         let text: &str = &source.text;
         let start = span.start.min(text.len());
-        let line_start = text[..floor_boundary(text, start)].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = text[..floor_boundary(text, start)]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
         let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
         if line_end - line_start <= MAX_SHOWN_LINE {
             return None;
@@ -163,7 +165,10 @@ impl Excerpt {
         Some(Excerpt {
             name: source.name.to_string(),
             text: format!("{prefix}{}{suffix}", &text[from..to]),
-            span: Span::new(start - from + prefix.len(), end.min(to) - from + prefix.len()),
+            span: Span::new(
+                start - from + prefix.len(),
+                end.min(to) - from + prefix.len(),
+            ),
             line: line - 1,
             column: column - 1,
         })
@@ -262,7 +267,11 @@ mod tests {
 
     #[test]
     fn crops_overlong_lines_but_keeps_the_location() {
-        let text = format!("permit(principal, action, resource) when {{ {}true{} }};", "(".repeat(5000), ")".repeat(5000));
+        let text = format!(
+            "permit(principal, action, resource) when {{ {}true{} }};",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
         let src = Source::new("deep.cedar", text.as_str());
         let errs = SourceErrors::single(src, Diagnostic::new("too deep", Span::new(1044, 1045)));
         let rendered = errs.render();
@@ -274,8 +283,14 @@ mod tests {
 
     #[test]
     fn renders_location_and_snippet() {
-        let src = Source::new("p.cedar", "permit(principal, action, resource)\nwhen { 1 + };");
-        let errs = SourceErrors::single(src, Diagnostic::new("unexpected token `}`", Span::new(47, 48)));
+        let src = Source::new(
+            "p.cedar",
+            "permit(principal, action, resource)\nwhen { 1 + };",
+        );
+        let errs = SourceErrors::single(
+            src,
+            Diagnostic::new("unexpected token `}`", Span::new(47, 48)),
+        );
         let text = errs.render();
         assert!(text.starts_with("p.cedar:2:12: "), "{text}");
         assert!(text.contains("when { 1 + };"), "{text}");

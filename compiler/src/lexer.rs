@@ -108,7 +108,10 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, Diagnostic> {
             continue;
         }
         if c >= 0x80 {
-            let ch = text.get(i..).and_then(|s| s.chars().next()).unwrap_or('\u{fffd}');
+            let ch = text
+                .get(i..)
+                .and_then(|s| s.chars().next())
+                .unwrap_or('\u{fffd}');
             if ch.is_whitespace() {
                 i += ch.len_utf8();
                 continue;
@@ -231,7 +234,11 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<TokenKind> {
-        tokenize(text).unwrap().into_iter().map(|t| t.kind).collect()
+        tokenize(text)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.kind)
+            .collect()
     }
 
     #[test]
@@ -244,7 +251,10 @@ mod tests {
                 Str, RBracket, RParen, Ident, LBrace, Int, Le, Minus, Int, RBrace, Semi, Eof
             ]
         );
-        assert_eq!(kinds("Set<Set<Long>>"), vec![Ident, Lt, Ident, Lt, Ident, Gt, Gt, Eof]);
+        assert_eq!(
+            kinds("Set<Set<Long>>"),
+            vec![Ident, Lt, Ident, Lt, Ident, Gt, Gt, Eof]
+        );
         assert_eq!(kinds("a?: b"), vec![Ident, Question, Colon, Ident, Eof]);
     }
 
@@ -261,7 +271,10 @@ mod tests {
         assert_eq!(err.span, Span::new(7, 11));
         let err = tokenize("a # b").unwrap_err();
         assert_eq!(err.span, Span::new(2, 3));
-        assert!(tokenize("a\u{00a0}b").is_ok(), "non-breaking space is whitespace");
+        assert!(
+            tokenize("a\u{00a0}b").is_ok(),
+            "non-breaking space is whitespace"
+        );
         assert!(tokenize("\"\\").is_err());
     }
 }

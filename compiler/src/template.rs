@@ -17,9 +17,15 @@ pub enum LinkError {
     #[error("the id `{0}` is already used by another policy, template or link")]
     DuplicateId(Arc<str>),
     #[error("template `{template}` needs a value for the slot `{slot}`")]
-    MissingSlot { template: Arc<str>, slot: &'static str },
+    MissingSlot {
+        template: Arc<str>,
+        slot: &'static str,
+    },
     #[error("template `{template}` has no slot `{slot}`")]
-    ExtraSlot { template: Arc<str>, slot: &'static str },
+    ExtraSlot {
+        template: Arc<str>,
+        slot: &'static str,
+    },
 }
 
 /// Links template `template_id` with `values` under the new id `link_id`.

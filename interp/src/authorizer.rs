@@ -10,9 +10,7 @@ use thuja_compiler::ast::{
     ActionConstraint, ActivePolicy, ConditionKind, Effect, EntityRef, PolicySet, ScopeConstraint,
     SlotId,
 };
-use thuja_runtime::{
-    Decision, Entities, EntityUid, EvalError, PolicyError, Request, Response,
-};
+use thuja_runtime::{Decision, Entities, EntityUid, EvalError, PolicyError, Request, Response};
 
 use crate::eval::{EvalFailure, Evaluator};
 
@@ -57,26 +55,27 @@ pub fn is_satisfied(
     entities: &Entities,
 ) -> Result<bool, EvalFailure> {
     let policy = active.policy;
-    let scope_holds = |constraint: &ScopeConstraint, uid: &EntityUid| -> Result<bool, EvalFailure> {
-        let resolve = |r: &EntityRef| -> Result<EntityUid, EvalFailure> {
-            match r {
-                EntityRef::Uid(uid) => Ok(uid.clone()),
-                EntityRef::Slot(slot) => slot_value(active.slots, *slot).ok_or(EvalFailure {
-                    error: EvalError::UnlinkedSlot(slot.name()),
-                    span: policy.span,
-                }),
-            }
+    let scope_holds =
+        |constraint: &ScopeConstraint, uid: &EntityUid| -> Result<bool, EvalFailure> {
+            let resolve = |r: &EntityRef| -> Result<EntityUid, EvalFailure> {
+                match r {
+                    EntityRef::Uid(uid) => Ok(uid.clone()),
+                    EntityRef::Slot(slot) => slot_value(active.slots, *slot).ok_or(EvalFailure {
+                        error: EvalError::UnlinkedSlot(slot.name()),
+                        span: policy.span,
+                    }),
+                }
+            };
+            Ok(match constraint {
+                ScopeConstraint::Any => true,
+                ScopeConstraint::Eq(r) => *uid == resolve(r)?,
+                ScopeConstraint::In(r) => is_in(entities, uid, &resolve(r)?),
+                ScopeConstraint::Is(ty) => uid.entity_type() == ty,
+                ScopeConstraint::IsIn(ty, r) => {
+                    uid.entity_type() == ty && is_in(entities, uid, &resolve(r)?)
+                }
+            })
         };
-        Ok(match constraint {
-            ScopeConstraint::Any => true,
-            ScopeConstraint::Eq(r) => *uid == resolve(r)?,
-            ScopeConstraint::In(r) => is_in(entities, uid, &resolve(r)?),
-            ScopeConstraint::Is(ty) => uid.entity_type() == ty,
-            ScopeConstraint::IsIn(ty, r) => {
-                uid.entity_type() == ty && is_in(entities, uid, &resolve(r)?)
-            }
-        })
-    };
     let action_holds = match &policy.action {
         ActionConstraint::Any => true,
         ActionConstraint::Eq(a) => request.action == *a,
@@ -105,5 +104,8 @@ fn slot_value(slots: Option<&BTreeMap<SlotId, EntityUid>>, slot: SlotId) -> Opti
 
 /// Entity-hierarchy membership: `uid` is `ancestor` or one of its descendants.
 fn is_in(entities: &Entities, uid: &EntityUid, ancestor: &EntityUid) -> bool {
-    uid == ancestor || entities.get(uid).is_some_and(|e| e.is_descendant_of(ancestor))
+    uid == ancestor
+        || entities
+            .get(uid)
+            .is_some_and(|e| e.is_descendant_of(ancestor))
 }

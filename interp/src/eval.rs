@@ -194,8 +194,12 @@ impl<'a> Evaluator<'a> {
             BinaryOp::In => {
                 let Value::Entity(uid) = lhs else {
                     let advice = match rhs {
-                        Value::Set(_) => Some("`in` is for checking the entity hierarchy; use `.contains()` to test set membership"),
-                        Value::Record(_) => Some("`in` is for checking the entity hierarchy; use `has` to test if a record has a key"),
+                        Value::Set(_) => Some(
+                            "`in` is for checking the entity hierarchy; use `.contains()` to test set membership",
+                        ),
+                        Value::Record(_) => Some(
+                            "`in` is for checking the entity hierarchy; use `has` to test if a record has a key",
+                        ),
                         _ => None,
                     };
                     return Err(EvalError::Type {
@@ -234,9 +238,8 @@ impl<'a> Evaluator<'a> {
     /// `uid in target`: equal to, or a descendant of, the entity or any entity of the set.
     fn is_in(&self, uid: &EntityUid, target: &Value) -> Result<bool, EvalError> {
         let entity = self.entities.get(uid);
-        let within = |other: &EntityUid| {
-            uid == other || entity.is_some_and(|e| e.is_descendant_of(other))
-        };
+        let within =
+            |other: &EntityUid| uid == other || entity.is_some_and(|e| e.is_descendant_of(other));
         match target {
             Value::Entity(other) => Ok(within(other)),
             Value::Set(set) => {
@@ -256,12 +259,14 @@ impl<'a> Evaluator<'a> {
 
     fn get_attr(&self, v: &Value, attr: &str) -> Result<Value, EvalError> {
         match v {
-            Value::Record(r) => r.get(attr).cloned().ok_or_else(|| {
-                EvalError::RecordAttrDoesNotExist {
-                    attr: attr.into(),
-                    available: r.keys().cloned().collect(),
-                }
-            }),
+            Value::Record(r) => {
+                r.get(attr)
+                    .cloned()
+                    .ok_or_else(|| EvalError::RecordAttrDoesNotExist {
+                        attr: attr.into(),
+                        available: r.keys().cloned().collect(),
+                    })
+            }
             Value::Entity(uid) => {
                 let entity = self
                     .entities
@@ -307,4 +312,3 @@ fn record_or_entity_expected(v: &Value) -> EvalError {
         advice: None,
     }
 }
-

@@ -117,7 +117,9 @@ pub struct Entities {
 impl Entities {
     /// Builds a store, computing the transitive closure of the parent relation. Identical
     /// duplicates are merged; differing duplicates and cycles are errors.
-    pub fn from_entities(entities: impl IntoIterator<Item = Entity>) -> Result<Self, EntitiesError> {
+    pub fn from_entities(
+        entities: impl IntoIterator<Item = Entity>,
+    ) -> Result<Self, EntitiesError> {
         let mut map: HashMap<EntityUid, Entity> = HashMap::new();
         for entity in entities {
             if let Some(existing) = map.get(&entity.uid) {
@@ -180,10 +182,10 @@ fn ancestors_of(
         if uid == start {
             return Err(EntitiesError::Cycle(start.clone()));
         }
-        if seen.insert(uid.clone()) {
-            if let Some(entity) = map.get(uid) {
-                stack.extend(entity.parents.iter());
-            }
+        if seen.insert(uid.clone())
+            && let Some(entity) = map.get(uid)
+        {
+            stack.extend(entity.parents.iter());
         }
     }
     Ok(seen)

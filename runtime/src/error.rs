@@ -18,7 +18,10 @@ pub enum EvalError {
     #[error("`{entity}` does not have the attribute `{attr}`")]
     EntityAttrDoesNotExist { entity: EntityUid, attr: Arc<str> },
     #[error("record does not have the attribute `{attr}`{}", available_hint(.available))]
-    RecordAttrDoesNotExist { attr: Arc<str>, available: Vec<Arc<str>> },
+    RecordAttrDoesNotExist {
+        attr: Arc<str>,
+        available: Vec<Arc<str>>,
+    },
     #[error("`{entity}` does not have the tag `{tag}`")]
     TagDoesNotExist { entity: EntityUid, tag: Arc<str> },
     #[error("type error: expected {}, got {actual}{}", ExpectedTypes(.expected), advice_suffix(.advice))]
@@ -30,7 +33,10 @@ pub enum EvalError {
     #[error("integer overflow: {0}")]
     Overflow(String),
     #[error("error while evaluating `{function}` extension function: {message}")]
-    Extension { function: &'static str, message: String },
+    Extension {
+        function: &'static str,
+        message: String,
+    },
     #[error(
         "wrong number of arguments provided to extension function `{function}`: expected {expected}, got {actual}"
     )]

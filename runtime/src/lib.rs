@@ -12,12 +12,12 @@
 pub mod entity;
 pub mod error;
 pub mod ext;
+pub mod json;
 pub mod name;
 pub mod ops;
 pub mod pattern;
 pub mod request;
 pub mod response;
-pub mod json;
 pub mod schema;
 pub mod uid;
 pub mod value;

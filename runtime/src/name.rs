@@ -8,7 +8,9 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Words that may not be used as identifiers in names (Cedar's reserved identifiers).
-const RESERVED: &[&str] = &["true", "false", "if", "then", "else", "in", "is", "has", "like"];
+const RESERVED: &[&str] = &[
+    "true", "false", "if", "then", "else", "in", "is", "has", "like",
+];
 
 /// The namespace Cedar reserves for its own built-in names.
 pub const RESERVED_NAMESPACE: &str = "__cedar";
@@ -126,7 +128,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_and_reserved_names() {
-        for bad in ["", "1A", "A::", "::A", "A B", "A::if", "true", "__cedar::X", "A:B"] {
+        for bad in [
+            "",
+            "1A",
+            "A::",
+            "::A",
+            "A B",
+            "A::if",
+            "true",
+            "__cedar::X",
+            "A:B",
+        ] {
             assert!(EntityType::parse(bad).is_err(), "{bad} should be rejected");
         }
         assert!(EntityType::parse("_a1::B_2").is_ok());

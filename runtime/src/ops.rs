@@ -5,8 +5,8 @@
 use std::cmp::Ordering;
 
 use crate::error::EvalError;
-use crate::value::{Set, Value, ValueType};
 use crate::uid::EntityUid;
+use crate::value::{Set, Value, ValueType};
 
 /// The arithmetic operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,14 +125,20 @@ mod tests {
 
     #[test]
     fn comparison_reports_the_operand_that_does_not_fit() {
-        assert_eq!(compare(&Value::Long(1), &Value::Long(2)), Ok(Ordering::Less));
+        assert_eq!(
+            compare(&Value::Long(1), &Value::Long(2)),
+            Ok(Ordering::Less)
+        );
         let e = compare(&Value::Long(1), &Value::Bool(true)).unwrap_err();
         assert_eq!(e, EvalError::type_error(ValueType::Long, ValueType::Bool));
         let e = compare(&Value::string("a"), &Value::Long(1)).unwrap_err();
         assert_eq!(e, EvalError::type_error(ValueType::Long, ValueType::String));
         assert!(matches!(
             compare(&Value::string("a"), &Value::string("b")),
-            Err(EvalError::Type { actual: ValueType::String, .. })
+            Err(EvalError::Type {
+                actual: ValueType::String,
+                ..
+            })
         ));
     }
 }

@@ -87,7 +87,13 @@ mod tests {
     fn pat(s: &str) -> Pattern {
         Pattern::new(
             s.chars()
-                .map(|c| if c == '*' { PatternElem::Wildcard } else { PatternElem::Char(c) })
+                .map(|c| {
+                    if c == '*' {
+                        PatternElem::Wildcard
+                    } else {
+                        PatternElem::Char(c)
+                    }
+                })
                 .collect(),
         )
     }

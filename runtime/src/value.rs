@@ -218,7 +218,9 @@ mod tests {
 
     #[test]
     fn sets_are_deduplicated_and_order_independent() {
-        let a: Set = [Value::Long(2), Value::Long(1), Value::Long(2)].into_iter().collect();
+        let a: Set = [Value::Long(2), Value::Long(1), Value::Long(2)]
+            .into_iter()
+            .collect();
         let b: Set = [Value::Long(1), Value::Long(2)].into_iter().collect();
         assert_eq!(a, b);
         assert_eq!(a.len(), 2);
@@ -235,7 +237,10 @@ mod tests {
         .into_iter()
         .collect();
         let set: Set = [Value::Long(-1), Value::Record(rec)].into_iter().collect();
-        assert_eq!(Value::Set(set).to_string(), r#"[-1, {"a": "x\"", "b": true}]"#);
+        assert_eq!(
+            Value::Set(set).to_string(),
+            r#"[-1, {"a": "x\"", "b": true}]"#
+        );
     }
 
     #[test]

@@ -52,7 +52,11 @@ fn decide(args: &AuthorizeArgs) -> Result<Response, InputError> {
         input::links_from_file(links, &mut policies)?;
     }
     input::rename_from_id_annotations(&mut policies)?;
-    let schema = args.schema.as_deref().map(input::schema_from_file).transpose()?;
+    let schema = args
+        .schema
+        .as_deref()
+        .map(input::schema_from_file)
+        .transpose()?;
     let entities = input::entities_from_file(&args.entities, schema.as_ref())?;
     let request = args.request.request(schema.as_ref())?;
     Ok(Authorizer::new().is_authorized(&request, &policies, &entities))

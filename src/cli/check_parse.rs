@@ -42,7 +42,11 @@ fn check(args: &CheckParseArgs) -> Result<(), InputError> {
     if let Some(path) = &args.policies {
         input::policies_from_file(path)?;
     }
-    let schema = args.schema.as_deref().map(input::schema_from_file).transpose()?;
+    let schema = args
+        .schema
+        .as_deref()
+        .map(input::schema_from_file)
+        .transpose()?;
     if let Some(path) = &args.entities {
         input::entities_from_file(path, schema.as_ref())?;
     }

@@ -39,7 +39,11 @@ pub fn run(args: &EvaluateArgs) -> i32 {
 }
 
 fn evaluate(args: &EvaluateArgs) -> Result<Value, InputError> {
-    let schema = args.schema.as_deref().map(input::schema_from_file).transpose()?;
+    let schema = args
+        .schema
+        .as_deref()
+        .map(input::schema_from_file)
+        .transpose()?;
     let entities = match &args.entities {
         Some(path) => input::entities_from_file(path, schema.as_ref())?,
         None => Entities::default(),

@@ -19,7 +19,11 @@ pub mod exit {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "thuja", version, about = "A fast, exact engine for the Cedar policy language")]
+#[command(
+    name = "thuja",
+    version,
+    about = "A fast, exact engine for the Cedar policy language"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,7 +46,11 @@ pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::FAILURE } else { exit::SUCCESS };
+            let code = if e.use_stderr() {
+                exit::FAILURE
+            } else {
+                exit::SUCCESS
+            };
             let _ = e.print();
             return code;
         }

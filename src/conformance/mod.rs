@@ -119,12 +119,10 @@ fn run_test(name: &str, text: &str, files: &TestFiles, engine: Engine) -> Summar
     for request in &test.requests {
         let expected = Outcome::expected(request);
         let actual = match &loaded {
-            Ok((policies, schema, entities)) => {
-                match request_of(request, schema) {
-                    Ok(req) => Outcome::of(&authorizer.is_authorized(&req, policies, entities)),
-                    Err(e) => Outcome::Invalid(format!("invalid request: {}", e.summary())),
-                }
-            }
+            Ok((policies, schema, entities)) => match request_of(request, schema) {
+                Ok(req) => Outcome::of(&authorizer.is_authorized(&req, policies, entities)),
+                Err(e) => Outcome::Invalid(format!("invalid request: {}", e.summary())),
+            },
             Err(e) => Outcome::Invalid(format!("test inputs failed to load: {}", e.summary())),
         };
         if actual == expected {

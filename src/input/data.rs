@@ -104,7 +104,12 @@ pub fn request_json_from_file(
     schema: Option<&Schema>,
     validate_with: Option<&Schema>,
 ) -> Result<Request, InputError> {
-    request_json_from_str(&path.display().to_string(), &read_file(path)?, schema, validate_with)
+    request_json_from_str(
+        &path.display().to_string(),
+        &read_file(path)?,
+        schema,
+        validate_with,
+    )
 }
 
 /// Builds a request from JSON values, as Cedar's integration tests and request files give them.
@@ -162,13 +167,17 @@ fn uid_from_json(what: &str, json: &serde_json::Value) -> Result<EntityUid, Inpu
                 }
                 _ => Err(InputError::data(
                     what,
-                    format!("expected {{\"type\": ..., \"id\": ...}} with two strings, found {json}"),
+                    format!(
+                        "expected {{\"type\": ..., \"id\": ...}} with two strings, found {json}"
+                    ),
                 )),
             }
         }
         other => Err(InputError::data(
             what,
-            format!("expected an entity uid such as \"User::\\\"alice\\\"\" or {{\"type\": \"User\", \"id\": \"alice\"}}, found {other}"),
+            format!(
+                "expected an entity uid such as \"User::\\\"alice\\\"\" or {{\"type\": \"User\", \"id\": \"alice\"}}, found {other}"
+            ),
         )),
     }
 }

@@ -36,7 +36,10 @@ pub enum InputError {
     /// The command line does not describe a complete input.
     Usage(String),
     /// Evaluating an expression failed (for `evaluate`).
-    Evaluation { source: Source, failure: EvalFailure },
+    Evaluation {
+        source: Source,
+        failure: EvalFailure,
+    },
 }
 
 impl InputError {
@@ -69,7 +72,11 @@ impl InputError {
 
     /// One line, for listings.
     pub fn summary(&self) -> String {
-        self.to_string().lines().next().unwrap_or_default().to_string()
+        self.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 

@@ -12,7 +12,9 @@ use super::{InputError, json_error, read_file};
 
 /// Parses a policy file; policies get the ids `policy0`, `policy1`, ... in file order.
 pub fn policies_from_str(name: &str, text: &str) -> Result<PolicySet, InputError> {
-    Ok(thuja_compiler::parser::parse_policy_set(Source::new(name, text))?)
+    Ok(thuja_compiler::parser::parse_policy_set(Source::new(
+        name, text,
+    ))?)
 }
 
 pub fn policies_from_file(path: &Path) -> Result<PolicySet, InputError> {
@@ -38,7 +40,9 @@ pub fn rename_from_id_annotations(policies: &mut PolicySet) -> Result<(), InputE
 
 /// Parses an entity uid written as in policies, e.g. `User::"alice"`.
 pub fn entity_uid_from_str(what: &str, text: &str) -> Result<EntityUid, InputError> {
-    Ok(thuja_compiler::parser::parse_entity_uid(Source::new(what, text))?)
+    Ok(thuja_compiler::parser::parse_entity_uid(Source::new(
+        what, text,
+    ))?)
 }
 
 /// One template link, in the `cedar` CLI's `--template-linked` format.
@@ -70,7 +74,8 @@ pub fn links_from_str(name: &str, text: &str, policies: &mut PolicySet) -> Resul
                     ));
                 }
             };
-            let uid = entity_uid_from_str(&format!("{name}: link `{}` {slot}", link.link_id), uid_text)?;
+            let uid =
+                entity_uid_from_str(&format!("{name}: link `{}` {slot}", link.link_id), uid_text)?;
             values.insert(slot_id, uid);
         }
         thuja_compiler::template::link(policies, &link.template_id, &link.link_id, values)
@@ -82,4 +87,3 @@ pub fn links_from_str(name: &str, text: &str, policies: &mut PolicySet) -> Resul
 pub fn links_from_file(path: &Path, policies: &mut PolicySet) -> Result<(), InputError> {
     links_from_str(&path.display().to_string(), &read_file(path)?, policies)
 }
-

@@ -9,7 +9,9 @@ use super::{InputError, read_file};
 
 /// Parses and resolves a `.cedarschema` text.
 pub fn schema_from_str(name: &str, text: &str) -> Result<Schema, InputError> {
-    Ok(thuja_compiler::schema::parse_schema(Source::new(name, text))?)
+    Ok(thuja_compiler::schema::parse_schema(Source::new(
+        name, text,
+    ))?)
 }
 
 pub fn schema_from_file(path: &Path) -> Result<Schema, InputError> {

@@ -81,12 +81,24 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// An extension function call; for a method the receiver is the first argument.
-    ExtCall { func: ExtFn, args: Vec<Expr> },
+    ExtCall {
+        func: ExtFn,
+        args: Vec<Expr>,
+    },
     /// `e.attr` or `e["attr"]`.
-    GetAttr { expr: Box<Expr>, attr: Arc<str> },
+    GetAttr {
+        expr: Box<Expr>,
+        attr: Arc<str>,
+    },
     /// `e has a` or `e has a.b.c` (at least one attribute): true when every prefix path exists.
-    HasAttr { expr: Box<Expr>, attrs: Vec<Arc<str>> },
-    Like { expr: Box<Expr>, pattern: Pattern },
+    HasAttr {
+        expr: Box<Expr>,
+        attrs: Vec<Arc<str>>,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Pattern,
+    },
     /// `e is T`, or `e is T in E` when `in_expr` is present.
     Is {
         expr: Box<Expr>,

@@ -391,7 +391,9 @@ impl<'s> Parser<'s> {
         let mut rest = accesses.into_iter().peekable();
         let mut expr = match head {
             Primary::Name(path, span) => match rest.next() {
-                Some(Access::Call(args, call_span)) => self.function_call(&path, span, args, call_span)?,
+                Some(Access::Call(args, call_span)) => {
+                    self.function_call(&path, span, args, call_span)?
+                }
                 Some(Access::Field(field, fspan)) => {
                     return Err(Diagnostic::new(
                         format!(
@@ -403,7 +405,10 @@ impl<'s> Parser<'s> {
                 }
                 Some(Access::Index(_, ispan)) => {
                     return Err(Diagnostic::new(
-                        format!("`{}` is not a variable or value, so it cannot be indexed", self.path_text(&path)),
+                        format!(
+                            "`{}` is not a variable or value, so it cannot be indexed",
+                            self.path_text(&path)
+                        ),
                         span.to(ispan),
                     ));
                 }
@@ -419,15 +424,19 @@ impl<'s> Parser<'s> {
                 Expr::new(ExprKind::Var(var), span)
             }
             Primary::Expr(e) => e,
-            Primary::Str(t) => {
-                Expr::new(ExprKind::Lit(Literal::String(self.string_value(t)?.into())), t.span)
-            }
+            Primary::Str(t) => Expr::new(
+                ExprKind::Lit(Literal::String(self.string_value(t)?.into())),
+                t.span,
+            ),
             Primary::Bool(b, span) => Expr::new(ExprKind::Lit(Literal::Bool(b)), span),
         };
         while let Some(access) = rest.next() {
             expr = match access {
                 Access::Call(_, span) => {
-                    return Err(Diagnostic::new("this expression cannot be called as a function", expr.span.to(span)));
+                    return Err(Diagnostic::new(
+                        "this expression cannot be called as a function",
+                        expr.span.to(span),
+                    ));
                 }
                 Access::Field(name, fspan) => {
                     if let Some(Access::Call(args, call_span)) =
@@ -436,12 +445,24 @@ impl<'s> Parser<'s> {
                         self.method_call(expr, &name, fspan, args, call_span)?
                     } else {
                         let span = expr.span.to(fspan);
-                        Expr::new(ExprKind::GetAttr { expr: Box::new(expr), attr: name }, span)
+                        Expr::new(
+                            ExprKind::GetAttr {
+                                expr: Box::new(expr),
+                                attr: name,
+                            },
+                            span,
+                        )
                     }
                 }
                 Access::Index(name, ispan) => {
                     let span = expr.span.to(ispan);
-                    Expr::new(ExprKind::GetAttr { expr: Box::new(expr), attr: name }, span)
+                    Expr::new(
+                        ExprKind::GetAttr {
+                            expr: Box::new(expr),
+                            attr: name,
+                        },
+                        span,
+                    )
                 }
             };
         }
@@ -449,7 +470,10 @@ impl<'s> Parser<'s> {
     }
 
     fn path_text(&self, path: &[Token]) -> String {
-        path.iter().map(|t| self.text_of(*t)).collect::<Vec<_>>().join("::")
+        path.iter()
+            .map(|t| self.text_of(*t))
+            .collect::<Vec<_>>()
+            .join("::")
     }
 
     fn bare_name_error(&self, path: &[Token], span: Span) -> Diagnostic {
@@ -461,7 +485,13 @@ impl<'s> Parser<'s> {
         .with_help(format!("an entity is written with its id, like `{name}::\"id\"`"))
     }
 
-    fn function_call(&mut self, path: &[Token], span: Span, args: Vec<Expr>, call_span: Span) -> PResult<Expr> {
+    fn function_call(
+        &mut self,
+        path: &[Token],
+        span: Span,
+        args: Vec<Expr>,
+        call_span: Span,
+    ) -> PResult<Expr> {
         let name = self.path_text(path);
         let full_span = span.to(call_span);
         if path.len() == 1 {
@@ -480,12 +510,22 @@ impl<'s> Parser<'s> {
                 return Ok(Expr::new(ExprKind::ExtCall { func, args }, full_span));
             }
         }
-        let constructors: Vec<&str> = ExtFn::all().filter(|f| !f.is_method()).map(|f| f.name()).collect();
+        let constructors: Vec<&str> = ExtFn::all()
+            .filter(|f| !f.is_method())
+            .map(|f| f.name())
+            .collect();
         Err(Diagnostic::new(format!("`{name}` is not a function"), span)
             .with_help(format!("the functions are {}", constructors.join(", "))))
     }
 
-    fn method_call(&mut self, receiver: Expr, name: &str, name_span: Span, args: Vec<Expr>, call_span: Span) -> PResult<Expr> {
+    fn method_call(
+        &mut self,
+        receiver: Expr,
+        name: &str,
+        name_span: Span,
+        args: Vec<Expr>,
+        call_span: Span,
+    ) -> PResult<Expr> {
         let span = receiver.span.to(call_span);
         let builtin = match name {
             "contains" => Some(BinaryOp::Contains),
@@ -508,7 +548,10 @@ impl<'s> Parser<'s> {
             if !args.is_empty() {
                 return Err(arity_error(name, 0, args.len(), span));
             }
-            return Ok(Expr::new(ExprKind::Unary(UnaryOp::IsEmpty, Box::new(receiver)), span));
+            return Ok(Expr::new(
+                ExprKind::Unary(UnaryOp::IsEmpty, Box::new(receiver)),
+                span,
+            ));
         }
         match ExtFn::lookup(name) {
             Some(func) if func.is_method() => {
@@ -517,9 +560,15 @@ impl<'s> Parser<'s> {
                 all.extend(args);
                 Ok(Expr::new(ExprKind::ExtCall { func, args: all }, span))
             }
-            Some(_) => Err(Diagnostic::new(format!("`{name}` is a function, not a method"), name_span)
-                .with_help(format!("call it as a function: `{name}(...)`"))),
-            None => Err(Diagnostic::new(format!("`{name}` is not a method"), name_span)),
+            Some(_) => Err(Diagnostic::new(
+                format!("`{name}` is a function, not a method"),
+                name_span,
+            )
+            .with_help(format!("call it as a function: `{name}(...)`"))),
+            None => Err(Diagnostic::new(
+                format!("`{name}` is not a method"),
+                name_span,
+            )),
         }
     }
 
@@ -530,7 +579,10 @@ impl<'s> Parser<'s> {
                 self.bump();
                 let n = self.number_value(t)?;
                 let v = i64::try_from(n).map_err(|_| too_large(self.text_of(t), t.span))?;
-                Ok(Primary::Expr(Expr::new(ExprKind::Lit(Literal::Long(v)), t.span)))
+                Ok(Primary::Expr(Expr::new(
+                    ExprKind::Lit(Literal::Long(v)),
+                    t.span,
+                )))
             }
             TokenKind::Str => {
                 self.bump();
@@ -543,7 +595,9 @@ impl<'s> Parser<'s> {
                     "?resource" => SlotId::Resource,
                     other => {
                         return Err(Diagnostic::new(
-                            format!("`{other}` is not a valid template slot; the slots are ?principal and ?resource"),
+                            format!(
+                                "`{other}` is not a valid template slot; the slots are ?principal and ?resource"
+                            ),
                             t.span,
                         ));
                     }
@@ -560,34 +614,48 @@ impl<'s> Parser<'s> {
                 self.bump();
                 let items = self.nested(|p| p.comma_list(TokenKind::RBracket, |p| p.expr()))?;
                 let close = self.expect(TokenKind::RBracket)?;
-                Ok(Primary::Expr(Expr::new(ExprKind::Set(items), t.span.to(close.span))))
+                Ok(Primary::Expr(Expr::new(
+                    ExprKind::Set(items),
+                    t.span.to(close.span),
+                )))
             }
             TokenKind::LBrace => {
                 self.bump();
                 let attrs = self.nested(|p| p.record_body())?;
                 let close = self.expect(TokenKind::RBrace)?;
-                Ok(Primary::Expr(Expr::new(ExprKind::Record(attrs), t.span.to(close.span))))
+                Ok(Primary::Expr(Expr::new(
+                    ExprKind::Record(attrs),
+                    t.span.to(close.span),
+                )))
             }
             TokenKind::Ident => {
                 let text = self.text_of(t);
-                if (text == "true" || text == "false") && self.peek_at(1).kind != TokenKind::ColonColon {
+                if (text == "true" || text == "false")
+                    && self.peek_at(1).kind != TokenKind::ColonColon
+                {
                     self.bump();
                     return Ok(Primary::Bool(text == "true", t.span));
                 }
                 if text == "if" && self.peek_at(1).kind != TokenKind::ColonColon {
-                    return Err(Diagnostic::new("an `if` expression must be in parentheses here", t.span));
+                    return Err(Diagnostic::new(
+                        "an `if` expression must be in parentheses here",
+                        t.span,
+                    ));
                 }
                 let (path, span) = self.path()?;
                 if self.at(TokenKind::ColonColon) {
                     self.bump();
                     let uid = self.entity_uid_after_path(path, span)?;
                     let end = self.tokens[self.pos.saturating_sub(1)].span;
-                    return Ok(Primary::Expr(Expr::new(ExprKind::Lit(Literal::Entity(uid)), span.to(end))));
+                    return Ok(Primary::Expr(Expr::new(
+                        ExprKind::Lit(Literal::Entity(uid)),
+                        span.to(end),
+                    )));
                 }
-                if let [single] = path.as_slice() {
-                    if let Some(var) = var_named(self.text_of(*single)) {
-                        return Ok(Primary::Var(var, span));
-                    }
+                if let [single] = path.as_slice()
+                    && let Some(var) = var_named(self.text_of(*single))
+                {
+                    return Ok(Primary::Var(var, span));
                 }
                 Ok(Primary::Name(path, span))
             }
@@ -601,10 +669,16 @@ impl<'s> Parser<'s> {
         let entries = self.comma_list(TokenKind::RBrace, |p| {
             let key_tok = p.peek();
             let key: Arc<str> = match key_tok.kind {
-                TokenKind::Str if p.peek_at(1).kind == TokenKind::Colon => p.string_value(key_tok)?.into(),
-                TokenKind::Ident if p.peek_at(1).kind == TokenKind::Colon => p.valid_ident(key_tok)?.into(),
+                TokenKind::Str if p.peek_at(1).kind == TokenKind::Colon => {
+                    p.string_value(key_tok)?.into()
+                }
+                TokenKind::Ident if p.peek_at(1).kind == TokenKind::Colon => {
+                    p.valid_ident(key_tok)?.into()
+                }
                 _ => {
-                    return Err(p.unexpected("a record key (an identifier or string literal) followed by `:`"));
+                    return Err(p.unexpected(
+                        "a record key (an identifier or string literal) followed by `:`",
+                    ));
                 }
             };
             p.bump();
@@ -615,7 +689,10 @@ impl<'s> Parser<'s> {
         let mut attrs = Vec::with_capacity(entries.len());
         for (key, span, value) in entries {
             if !seen.insert(key.clone()) {
-                return Err(Diagnostic::new(format!("duplicate key `{key}` in record literal"), span));
+                return Err(Diagnostic::new(
+                    format!("duplicate key `{key}` in record literal"),
+                    span,
+                ));
             }
             attrs.push((key, value));
         }
@@ -641,14 +718,19 @@ impl<'s> Parser<'s> {
 
 fn too_large(text: &str, span: Span) -> Diagnostic {
     Diagnostic::new(
-        format!("integer literal `{text}` is too large: Long values range from -9223372036854775808 to 9223372036854775807"),
+        format!(
+            "integer literal `{text}` is too large: Long values range from -9223372036854775808 to 9223372036854775807"
+        ),
         span,
     )
 }
 
 fn arity_error(name: &str, expected: usize, got: usize, span: Span) -> Diagnostic {
     Diagnostic::new(
-        format!("call to `{name}` takes {expected} argument{}, but {got} were given", if expected == 1 { "" } else { "s" }),
+        format!(
+            "call to `{name}` takes {expected} argument{}, but {got} were given",
+            if expected == 1 { "" } else { "s" }
+        ),
         span,
     )
 }

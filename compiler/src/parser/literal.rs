@@ -37,16 +37,19 @@ fn describe(err: &EscapeError) -> String {
 pub fn unescape(body: &str) -> Result<String, EscapeProblem> {
     let mut out = String::with_capacity(body.len());
     let mut problem = None;
-    unescape_str(body, &mut |range, res: Result<char, EscapeError>| match res {
-        Ok(c) => out.push(c),
-        Err(e) if e.is_fatal() => {
-            problem.get_or_insert(EscapeProblem {
-                message: describe(&e),
-                range,
-            });
-        }
-        Err(_) => {}
-    });
+    unescape_str(
+        body,
+        &mut |range, res: Result<char, EscapeError>| match res {
+            Ok(c) => out.push(c),
+            Err(e) if e.is_fatal() => {
+                problem.get_or_insert(EscapeProblem {
+                    message: describe(&e),
+                    range,
+                });
+            }
+            Err(_) => {}
+        },
+    );
     match problem {
         Some(p) => Err(p),
         None => Ok(out),
@@ -57,20 +60,23 @@ pub fn unescape(body: &str) -> Result<String, EscapeProblem> {
 pub fn unescape_pattern(body: &str) -> Result<Pattern, EscapeProblem> {
     let mut elems = Vec::with_capacity(body.len());
     let mut problem = None;
-    unescape_str(body, &mut |range: std::ops::Range<usize>, res: Result<char, EscapeError>| match res {
-        Ok('*') => elems.push(PatternElem::Wildcard),
-        Ok(c) => elems.push(PatternElem::Char(c)),
-        Err(EscapeError::InvalidEscape) if body.get(range.clone()) == Some("\\*") => {
-            elems.push(PatternElem::Char('*'))
-        }
-        Err(e) if e.is_fatal() => {
-            problem.get_or_insert(EscapeProblem {
-                message: describe(&e),
-                range,
-            });
-        }
-        Err(_) => {}
-    });
+    unescape_str(
+        body,
+        &mut |range: std::ops::Range<usize>, res: Result<char, EscapeError>| match res {
+            Ok('*') => elems.push(PatternElem::Wildcard),
+            Ok(c) => elems.push(PatternElem::Char(c)),
+            Err(EscapeError::InvalidEscape) if body.get(range.clone()) == Some("\\*") => {
+                elems.push(PatternElem::Char('*'))
+            }
+            Err(e) if e.is_fatal() => {
+                problem.get_or_insert(EscapeProblem {
+                    message: describe(&e),
+                    range,
+                });
+            }
+            Err(_) => {}
+        },
+    );
     match problem {
         Some(p) => Err(p),
         None => Ok(Pattern::new(elems)),
@@ -83,7 +89,10 @@ mod tests {
 
     #[test]
     fn unescapes_cedar_escapes() {
-        assert_eq!(unescape(r#"a\"b\\c\n\t\0\u{1F600}\x41"#).unwrap(), "a\"b\\c\n\t\0😀A");
+        assert_eq!(
+            unescape(r#"a\"b\\c\n\t\0\u{1F600}\x41"#).unwrap(),
+            "a\"b\\c\n\t\0😀A"
+        );
         assert!(unescape(r"\q").is_err());
         assert!(unescape(r"\u{D800}").is_err());
         assert!(unescape(r"\x80").is_err());

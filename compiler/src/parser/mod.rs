@@ -98,8 +98,8 @@ fn with_parser<T>(
     source: &Arc<Source>,
     f: impl FnOnce(&mut Parser<'_>) -> PResult<T>,
 ) -> Result<T, SourceErrors> {
-    let tokens = tokenize(&source.text)
-        .map_err(|d| SourceErrors::single(source.as_ref().clone(), d))?;
+    let tokens =
+        tokenize(&source.text).map_err(|d| SourceErrors::single(source.as_ref().clone(), d))?;
     let mut parser = Parser {
         text: &source.text,
         tokens,
@@ -133,10 +133,13 @@ impl<'s> Parser<'s> {
 
     pub(crate) fn peek_at(&self, n: usize) -> Token {
         let last = self.tokens.len().saturating_sub(1);
-        self.tokens.get((self.pos + n).min(last)).copied().unwrap_or(Token {
-            kind: TokenKind::Eof,
-            span: Span::new(self.text.len(), self.text.len()),
-        })
+        self.tokens
+            .get((self.pos + n).min(last))
+            .copied()
+            .unwrap_or(Token {
+                kind: TokenKind::Eof,
+                span: Span::new(self.text.len(), self.text.len()),
+            })
     }
 
     pub(crate) fn text_of(&self, tok: Token) -> &'s str {
@@ -162,7 +165,11 @@ impl<'s> Parser<'s> {
     }
 
     pub(crate) fn eat(&mut self, kind: TokenKind) -> Option<Token> {
-        if self.at(kind) { Some(self.bump()) } else { None }
+        if self.at(kind) {
+            Some(self.bump())
+        } else {
+            None
+        }
     }
 
     pub(crate) fn eat_word(&mut self, word: &str) -> Option<Token> {
@@ -253,7 +260,11 @@ impl<'s> Parser<'s> {
     }
 
     /// After `Path ::`, the quoted id of an entity uid.
-    pub(crate) fn entity_uid_after_path(&mut self, path: Vec<Token>, start: Span) -> PResult<EntityUid> {
+    pub(crate) fn entity_uid_after_path(
+        &mut self,
+        path: Vec<Token>,
+        start: Span,
+    ) -> PResult<EntityUid> {
         let ty = self.entity_type(&path, start)?;
         if self.at(TokenKind::LBrace) {
             return Err(Diagnostic::new(

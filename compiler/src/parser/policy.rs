@@ -33,7 +33,9 @@ impl<'s> Parser<'s> {
             "forbid" => Effect::Forbid,
             other => {
                 return Err(Diagnostic::new(
-                    format!("`{other}` is not a valid policy effect; expected `permit` or `forbid`"),
+                    format!(
+                        "`{other}` is not a valid policy effect; expected `permit` or `forbid`"
+                    ),
                     effect_tok.span,
                 ));
             }
@@ -173,7 +175,8 @@ impl<'s> Parser<'s> {
             ));
         }
         let mut elements = elements.into_iter();
-        let (Some(p), Some(a), Some(r)) = (elements.next(), elements.next(), elements.next()) else {
+        let (Some(p), Some(a), Some(r)) = (elements.next(), elements.next(), elements.next())
+        else {
             return Err(Diagnostic::new("malformed policy scope", span));
         };
         Ok((

@@ -44,8 +44,10 @@ impl Datetime {
         let mut offset_ms = 0;
         if !rest.is_empty() {
             let hms = (|| {
-                (rest.first() == Some(&b'T') && rest.get(3) == Some(&b':') && rest.get(6) == Some(&b':'))
-                    .then_some(())?;
+                (rest.first() == Some(&b'T')
+                    && rest.get(3) == Some(&b':')
+                    && rest.get(6) == Some(&b':'))
+                .then_some(())?;
                 Some((digits(11..13)?, digits(14..16)?, digits(17..19)?))
             })()
             .ok_or_else(|| bad("the date should be followed by `Thh:mm:ss`"))?;
@@ -64,13 +66,17 @@ impl Datetime {
             }
             let offset = match rest {
                 [b'Z'] => Some((1, 0, 0)),
-                [sign @ (b'+' | b'-'), hh @ .., ] if hh.len() == 4 && hh.iter().all(u8::is_ascii_digit) => {
+                [sign @ (b'+' | b'-'), hh @ ..]
+                    if hh.len() == 4 && hh.iter().all(u8::is_ascii_digit) =>
+                {
                     let num = |i: usize| i64::from(hh[i] - b'0') * 10 + i64::from(hh[i + 1] - b'0');
                     Some((if *sign == b'+' { 1 } else { -1 }, num(0), num(2)))
                 }
                 _ => None,
             }
-            .ok_or_else(|| bad("the time should end with `Z`, `.SSSZ` or an offset like `+0700`"))?;
+            .ok_or_else(|| {
+                bad("the time should end with `Z`, `.SSSZ` or an offset like `+0700`")
+            })?;
             let (h, m, sec) = hms;
             if h >= 24 || m >= 60 || sec >= 60 {
                 return Err(bad("hour, minute or second out of range"));
@@ -87,7 +93,9 @@ impl Datetime {
             return Err(bad("no such date"));
         }
         // Years are at most 9999, so this cannot overflow.
-        Ok(Datetime(days_from_civil(year, month, day) * DAY_MS + time_ms - offset_ms))
+        Ok(Datetime(
+            days_from_civil(year, month, day) * DAY_MS + time_ms - offset_ms,
+        ))
     }
 
     pub fn offset(&self, by: Duration) -> Option<Datetime> {
@@ -205,12 +213,29 @@ mod tests {
     #[test]
     fn rejects_malformed() {
         for bad in [
-            "", "1970", "1970-1-01", "1970-01-01T", "1970-01-01 00:00:00Z", "1970-01-01T00:00:00",
-            "1970-01-01T00:00Z", "1970-01-01T24:00:00Z", "1970-01-01T00:60:00Z",
-            "1970-01-01T00:00:60Z", "1970-01-01T00:00:00.1Z", "1970-01-01T00:00:00+2400",
-            "1970-01-01T00:00:00+0060", "1970-01-01T00:00:00+01", "2023-02-29", "1970-13-01",
-            "1970-00-01", "1970-01-00", "1970-01-32", "+1970-01-01", "1970-01-01Z",
-            "1970-01-01T00:00:00.000Z ", "١٩٧٠-01-01",
+            "",
+            "1970",
+            "1970-1-01",
+            "1970-01-01T",
+            "1970-01-01 00:00:00Z",
+            "1970-01-01T00:00:00",
+            "1970-01-01T00:00Z",
+            "1970-01-01T24:00:00Z",
+            "1970-01-01T00:60:00Z",
+            "1970-01-01T00:00:60Z",
+            "1970-01-01T00:00:00.1Z",
+            "1970-01-01T00:00:00+2400",
+            "1970-01-01T00:00:00+0060",
+            "1970-01-01T00:00:00+01",
+            "2023-02-29",
+            "1970-13-01",
+            "1970-00-01",
+            "1970-01-00",
+            "1970-01-32",
+            "+1970-01-01",
+            "1970-01-01Z",
+            "1970-01-01T00:00:00.000Z ",
+            "١٩٧٠-01-01",
         ] {
             assert!(Datetime::parse(bad).is_err(), "{bad} should be rejected");
         }
@@ -220,7 +245,10 @@ mod tests {
     fn methods() {
         let dt = Datetime(ms("2024-10-15T11:38:02.123Z"));
         assert_eq!(dt.to_date(), Some(Datetime(ms("2024-10-15"))));
-        assert_eq!(dt.to_time().to_milliseconds(), ((11 * 60 + 38) * 60 + 2) * 1000 + 123);
+        assert_eq!(
+            dt.to_time().to_milliseconds(),
+            ((11 * 60 + 38) * 60 + 2) * 1000 + 123
+        );
         let before = Datetime(ms("1969-12-31T23:00:00Z"));
         assert_eq!(before.to_date(), Some(Datetime(-DAY_MS)));
         assert_eq!(before.to_time().to_milliseconds(), 23 * 3_600_000);
@@ -234,7 +262,11 @@ mod tests {
 
     #[test]
     fn prints_iso_round_trip() {
-        for s in ["2024-02-29T01:02:03.456Z", "0000-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z"] {
+        for s in [
+            "2024-02-29T01:02:03.456Z",
+            "0000-01-01T00:00:00.000Z",
+            "1969-12-31T23:59:59.999Z",
+        ] {
             assert_eq!(Datetime(ms(s)).to_string(), s);
         }
     }

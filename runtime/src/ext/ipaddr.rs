@@ -40,7 +40,9 @@ impl IpAddr {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix_text {
             None => max,
-            Some(p) => parse_prefix(p, max).map_err(|why| format!("invalid prefix in `{s}`: {why}"))?,
+            Some(p) => {
+                parse_prefix(p, max).map_err(|why| format!("invalid prefix in `{s}`: {why}"))?
+            }
         };
         Ok(IpAddr { addr, prefix })
     }
@@ -82,8 +84,16 @@ impl IpAddr {
             net::IpAddr::V6(a) => (u128::from(a), 128),
         };
         let host_bits = width.checked_sub(u32::from(self.prefix))?;
-        let all = if width == 128 { u128::MAX } else { (1u128 << width) - 1 };
-        let host_mask = if host_bits == 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+        let all = if width == 128 {
+            u128::MAX
+        } else {
+            (1u128 << width) - 1
+        };
+        let host_mask = if host_bits == 128 {
+            u128::MAX
+        } else {
+            (1u128 << host_bits) - 1
+        };
         let net_mask = all & !host_mask;
         Some((bits & net_mask, bits | host_mask))
     }
@@ -131,9 +141,21 @@ mod tests {
     #[test]
     fn rejects_malformed() {
         for bad in [
-            "", "10.0.0", "10.0.0.256", "10.0.0.1/33", "10.0.0.1/", "10.0.0.1/08", "10.0.0.1/+8",
-            "::1/129", "::1/0128", "::ffff:127.0.0.1", "::127.0.0.1", "010.0.0.1", "1.2.3.4 ",
-            "1:2:3:4:5:6:7:8:9", "10.0.0.1/8/8",
+            "",
+            "10.0.0",
+            "10.0.0.256",
+            "10.0.0.1/33",
+            "10.0.0.1/",
+            "10.0.0.1/08",
+            "10.0.0.1/+8",
+            "::1/129",
+            "::1/0128",
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "010.0.0.1",
+            "1.2.3.4 ",
+            "1:2:3:4:5:6:7:8:9",
+            "10.0.0.1/8/8",
         ] {
             assert!(IpAddr::parse(bad).is_err(), "{bad} should be rejected");
         }

@@ -210,8 +210,12 @@ impl ExtFn {
             message,
         };
         let value = match self {
-            ExtFn::Decimal => ExtValue::Decimal(Decimal::parse(string_arg(&args[0])?).map_err(ext_err)?).into(),
-            ExtFn::Ip => ExtValue::Ip(IpAddr::parse(string_arg(&args[0])?).map_err(ext_err)?).into(),
+            ExtFn::Decimal => {
+                ExtValue::Decimal(Decimal::parse(string_arg(&args[0])?).map_err(ext_err)?).into()
+            }
+            ExtFn::Ip => {
+                ExtValue::Ip(IpAddr::parse(string_arg(&args[0])?).map_err(ext_err)?).into()
+            }
             ExtFn::Datetime => {
                 ExtValue::Datetime(Datetime::parse(string_arg(&args[0])?).map_err(ext_err)?).into()
             }
@@ -230,24 +234,28 @@ impl ExtFn {
             ExtFn::Offset => {
                 let d = datetime_arg(&args[0])?;
                 let by = duration_arg(&args[1])?;
-                ExtValue::Datetime(d.offset(by).ok_or_else(|| {
-                    ext_err(format!("overflow when offsetting {d} by {by}"))
-                })?)
+                ExtValue::Datetime(
+                    d.offset(by)
+                        .ok_or_else(|| ext_err(format!("overflow when offsetting {d} by {by}")))?,
+                )
                 .into()
             }
             ExtFn::DurationSince => {
                 let a = datetime_arg(&args[0])?;
                 let b = datetime_arg(&args[1])?;
                 ExtValue::Duration(a.duration_since(b).ok_or_else(|| {
-                    ext_err(format!("overflow when computing the duration from {b} to {a}"))
+                    ext_err(format!(
+                        "overflow when computing the duration from {b} to {a}"
+                    ))
                 })?)
                 .into()
             }
             ExtFn::ToDate => {
                 let d = datetime_arg(&args[0])?;
                 ExtValue::Datetime(
-                    d.to_date()
-                        .ok_or_else(|| ext_err(format!("overflow when computing the date of {d}")))?,
+                    d.to_date().ok_or_else(|| {
+                        ext_err(format!("overflow when computing the date of {d}"))
+                    })?,
                 )
                 .into()
             }

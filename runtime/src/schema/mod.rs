@@ -109,10 +109,10 @@ impl Schema {
                 let mut ancestors = BTreeSet::new();
                 let mut stack: Vec<&EntityUid> = action.member_of.iter().collect();
                 while let Some(group) = stack.pop() {
-                    if ancestors.insert(group.clone()) {
-                        if let Some(def) = self.actions.get(group) {
-                            stack.extend(def.member_of.iter());
-                        }
+                    if ancestors.insert(group.clone())
+                        && let Some(def) = self.actions.get(group)
+                    {
+                        stack.extend(def.member_of.iter());
                     }
                 }
                 Entity::with_ancestors(action.uid.clone(), action.member_of.clone(), ancestors)
