@@ -1,0 +1,207 @@
+//! Beyond the corpus's own requests: for every corpus-dev test, new requests are made by
+//! recombining its requests (another request's principal or resource) and by taking principals
+//! from its entities file, and each is answered by Thuja and by `cedar-policy` on the same files.
+//! Both must reject the same requests as invalid for the schema, and otherwise give the same
+//! decision, reasons and erroring policies. Skipped (with a message) when the corpus is absent.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde_json::{Value as Json, json};
+
+/// What a request came to: `Err` when the request is invalid, else decision, reasons, errors.
+type Outcome = Result<(bool, BTreeSet<String>, BTreeSet<String>), ()>;
+
+struct Case {
+    principal: Json,
+    action: Json,
+    resource: Json,
+    context: Json,
+}
+
+fn corpus() -> Option<BTreeMap<String, String>> {
+    let dir = match std::env::var_os("THUJA_CONFORMANCE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/cedar-conformance"),
+    };
+    let archive = dir.join("corpus-dev.tar.gz");
+    let Ok(file) = std::fs::File::open(&archive) else {
+        eprintln!("SKIPPED: no corpus at {}", archive.display());
+        return None;
+    };
+    let mut files = BTreeMap::new();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    for entry in tar.entries().expect("readable archive") {
+        let mut entry = entry.expect("readable entry");
+        let path = entry
+            .path()
+            .expect("entry path")
+            .to_string_lossy()
+            .into_owned();
+        let mut text = String::new();
+        if entry.read_to_string(&mut text).is_ok() {
+            files.insert(path.trim_start_matches("./").to_string(), text);
+        }
+    }
+    Some(files)
+}
+
+fn thuja_outcomes(files: &BTreeMap<String, String>, test: &Json, cases: &[Case]) -> Vec<Outcome> {
+    use thuja::input;
+    let file = |key: &str| files[test[key].as_str().unwrap_or_default()].as_str();
+    let schema = input::schema_from_str("schema", file("schema")).expect("schema");
+    let policies = input::policies_from_str("policies", file("policies")).expect("policies");
+    let entities =
+        input::entities_from_str("entities", file("entities"), Some(&schema)).expect("entities");
+    cases
+        .iter()
+        .map(|c| {
+            let request = input::request_from_json_values(
+                &c.principal,
+                &c.action,
+                &c.resource,
+                &c.context,
+                Some(&schema),
+                Some(&schema),
+            )
+            .map_err(|_| ())?;
+            let r = thuja::Authorizer::new().is_authorized(&request, &policies, &entities);
+            Ok((
+                r.decision == thuja::Decision::Allow,
+                r.reasons.iter().map(|s| s.to_string()).collect(),
+                r.errors.iter().map(|e| e.policy_id.to_string()).collect(),
+            ))
+        })
+        .collect()
+}
+
+fn cedar_outcomes(files: &BTreeMap<String, String>, test: &Json, cases: &[Case]) -> Vec<Outcome> {
+    use cedar_policy::{
+        Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema,
+    };
+    let file = |key: &str| files[test[key].as_str().unwrap_or_default()].as_str();
+    let (schema, _) = Schema::from_cedarschema_str(file("schema")).expect("cedar schema");
+    let policies = PolicySet::from_str(file("policies")).expect("cedar policies");
+    let entities =
+        Entities::from_json_str(file("entities"), Some(&schema)).expect("cedar entities");
+    cases
+        .iter()
+        .map(|c| {
+            let uid = |j: &Json| EntityUid::from_json(j.clone()).map_err(|_| ());
+            let action = uid(&c.action)?;
+            let context = Context::from_json_value(c.context.clone(), Some((&schema, &action)))
+                .map_err(|_| ())?;
+            let request = Request::new(
+                uid(&c.principal)?,
+                action,
+                uid(&c.resource)?,
+                context,
+                Some(&schema),
+            )
+            .map_err(|_| ())?;
+            let r = Authorizer::new().is_authorized(&request, &policies, &entities);
+            Ok((
+                r.decision() == Decision::Allow,
+                r.diagnostics().reason().map(|p| p.to_string()).collect(),
+                r.diagnostics()
+                    .errors()
+                    .map(|e| match e {
+                        cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
+                            e.policy_id().to_string()
+                        }
+                    })
+                    .collect(),
+            ))
+        })
+        .collect()
+}
+
+/// The recombined requests of one test (each request with every other request's principal,
+/// and with every other's resource) and its entity-sourced ones (each entity as principal and
+/// as resource).
+fn cases_of(test: &Json, entities_text: &str) -> Vec<Case> {
+    let requests = test["requests"].as_array().cloned().unwrap_or_default();
+    let n = requests.len();
+    let mut cases = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        for other in requests.iter().skip(i + 1).chain(requests.iter().take(i)) {
+            cases.push(Case {
+                principal: other["principal"].clone(),
+                action: r["action"].clone(),
+                resource: r["resource"].clone(),
+                context: r["context"].clone(),
+            });
+            cases.push(Case {
+                principal: r["principal"].clone(),
+                action: r["action"].clone(),
+                resource: other["resource"].clone(),
+                context: r["context"].clone(),
+            });
+        }
+    }
+    let entities: Json = serde_json::from_str(entities_text).unwrap_or(json!([]));
+    for (k, e) in entities.as_array().into_iter().flatten().enumerate() {
+        let r = &requests[k % n];
+        let uid = e["uid"].clone();
+        cases.push(Case {
+            principal: uid.clone(),
+            action: r["action"].clone(),
+            resource: r["resource"].clone(),
+            context: r["context"].clone(),
+        });
+        cases.push(Case {
+            principal: r["principal"].clone(),
+            action: r["action"].clone(),
+            resource: uid,
+            context: r["context"].clone(),
+        });
+    }
+    cases
+}
+
+#[test]
+fn recombined_corpus_requests_agree_with_cedar() {
+    let Some(files) = corpus() else { return };
+    let tests: Vec<Json> = files
+        .iter()
+        .filter(|(k, _)| k.ends_with(".json") && !k.ends_with(".entities.json"))
+        .filter_map(|(_, text)| serde_json::from_str(text).ok())
+        .collect();
+    assert!(tests.len() > 1000, "the corpus holds thousands of tests");
+    let (mut compared, mut decided) = (0usize, 0usize);
+    let mut disagreements = Vec::new();
+    for test in &tests {
+        let entities_text = &files[test["entities"].as_str().unwrap_or_default()];
+        let cases = cases_of(test, entities_text);
+        let ours = thuja_outcomes(&files, test, &cases);
+        let theirs = cedar_outcomes(&files, test, &cases);
+        for ((case, a), b) in cases.iter().zip(&ours).zip(&theirs) {
+            compared += 1;
+            decided += usize::from(b.is_ok());
+            if a != b {
+                disagreements.push(format!(
+                    "{} principal {} action {} resource {}: thuja {a:?}, cedar {b:?}",
+                    test["policies"], case.principal, case.action, case.resource
+                ));
+            }
+        }
+    }
+    eprintln!("{compared} requests compared, {decided} of them valid");
+    assert!(
+        decided * 4 >= compared,
+        "most recombined requests should be valid"
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
