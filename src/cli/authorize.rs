@@ -48,10 +48,11 @@ pub fn run(args: &AuthorizeArgs) -> i32 {
 
 fn decide(args: &AuthorizeArgs) -> Result<Response, InputError> {
     let mut policies = input::policies_from_file(&args.policies)?;
+    // As with `cedar`, links name templates by their `@id` when they have one.
+    input::rename_from_id_annotations(&mut policies)?;
     if let Some(links) = &args.template_linked {
         input::links_from_file(links, &mut policies)?;
     }
-    input::rename_from_id_annotations(&mut policies)?;
     let schema = args
         .schema
         .as_deref()

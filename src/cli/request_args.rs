@@ -30,6 +30,15 @@ pub struct RequestArgs {
 }
 
 impl RequestArgs {
+    /// Whether any part of a request was given.
+    pub fn is_given(&self) -> bool {
+        self.principal.is_some()
+            || self.action.is_some()
+            || self.resource.is_some()
+            || self.context.is_some()
+            || self.request_json.is_some()
+    }
+
     /// Reads the request, parsing the context with `schema` and validating against it when
     /// asked.
     pub fn request(&self, schema: Option<&Schema>) -> Result<Request, InputError> {
