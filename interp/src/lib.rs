@@ -13,3 +13,6 @@ pub mod eval;
 
 pub use authorizer::{is_authorized, is_satisfied};
 pub use eval::{EvalFailure, Evaluator};
+
+#[cfg(test)]
+mod tests;
