@@ -34,7 +34,19 @@ use super::value::{
 /// Reads an entities file, checking it against `schema` if one is given.
 pub fn entities_from_json_str(src: &str, schema: Option<&Schema>) -> Result<Entities, JsonError> {
     let json = tree::parse(src, Duplicates::Reject)?;
-    entities_from_tree(&json, schema)
+    entities_from_tree(&json, schema).map_err(|e| {
+        if e.line.is_some() {
+            return e;
+        }
+        match e.entity {
+            Some(i) => match tree::top_level_element_positions(src).get(i) {
+                Some(&position) => e.at(position),
+                None => e,
+            },
+            None if !matches!(json, Json::Array(_)) => e.at(tree::top_level_position(src)),
+            None => e,
+        }
+    })
 }
 
 /// Like [`entities_from_json_str`], for an already parsed `serde_json::Value`.
@@ -55,13 +67,15 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
     let entities = items
         .iter()
         .enumerate()
-        .map(|(i, item)| parse_entity(item, i, schema))
+        .map(|(i, item)| parse_entity(item, i, schema).map_err(|e| e.in_entity(i)))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(schema) = schema {
         // Non-action entities are checked against the schema before the hierarchy is closed,
         // so their ancestors are their parents.
-        for entity in entities.iter().filter(|e| !e.uid().is_action()) {
-            check_entity(schema, entity)?;
+        for (i, entity) in entities.iter().enumerate() {
+            if !entity.uid().is_action() {
+                check_entity(schema, entity).map_err(|e| e.in_entity(i))?;
+            }
         }
     }
     let json_actions: Vec<EntityUid> = entities

@@ -39,6 +39,8 @@ pub struct JsonError {
     pub message: String,
     pub line: Option<usize>,
     pub column: Option<usize>,
+    /// For an entities file: the index of the entity the error concerns, when it is one.
+    pub entity: Option<usize>,
 }
 
 impl JsonError {
@@ -48,7 +50,21 @@ impl JsonError {
             message: message.into(),
             line: None,
             column: None,
+            entity: None,
         }
+    }
+
+    /// Marks the error as concerning entity number `index` of an entities file.
+    pub(crate) fn in_entity(mut self, index: usize) -> Self {
+        self.entity.get_or_insert(index);
+        self
+    }
+
+    /// Places the error at a 1-based line and column of the source text.
+    pub(crate) fn at(mut self, (line, column): (usize, usize)) -> Self {
+        self.line = Some(line);
+        self.column = Some(column);
+        self
     }
 
     /// An error from `serde_json`, keeping its position when it has one.
@@ -68,6 +84,7 @@ impl JsonError {
             message: format!("invalid JSON: {message}"),
             line,
             column,
+            entity: None,
         }
     }
 }

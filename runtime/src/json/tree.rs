@@ -141,6 +141,58 @@ pub(crate) fn parse(src: &str, duplicates: Duplicates) -> Result<Json, JsonError
     Ok(json)
 }
 
+/// Where each element of the top-level array in `src` starts, as 1-based (line, column) with
+/// the column counted in bytes (as `serde_json` counts). Used to locate errors found after
+/// parsing, such as an entity that does not fit the schema. `src` is well-formed JSON here.
+pub(crate) fn top_level_element_positions(src: &str) -> Vec<(usize, usize)> {
+    let mut positions = Vec::new();
+    let (mut depth, mut in_string, mut escaped, mut expecting) = (0usize, false, false, false);
+    let (mut line, mut line_start) = (1usize, 0usize);
+    for (i, b) in src.bytes().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if b == b'\n' {
+            line += 1;
+            line_start = i + 1;
+            continue;
+        }
+        if b.is_ascii_whitespace() {
+            continue;
+        }
+        if expecting && depth == 1 && b != b']' {
+            positions.push((line, i - line_start + 1));
+            expecting = false;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                expecting = depth == 1 && b == b'[';
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => expecting = true,
+            _ => {}
+        }
+    }
+    positions
+}
+
+/// Where the top-level value of `src` starts (1-based line and byte column).
+pub(crate) fn top_level_position(src: &str) -> (usize, usize) {
+    let offset = src.len() - src.trim_start().len();
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
 #[derive(Clone, Copy)]
 struct Seed(Duplicates);
 
@@ -232,6 +284,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::*;
+
+    #[test]
+    fn finds_top_level_elements() {
+        let src = "[\n  {\"a\": \"x,]\\\"[\"},\n  [1, 2], 3\n]";
+        assert_eq!(top_level_element_positions(src), [(2, 3), (3, 3), (3, 11)]);
+        assert!(top_level_element_positions("[]").is_empty());
+        assert_eq!(top_level_position("\n  {}"), (2, 3));
+    }
 
     #[test]
     fn reads_values_and_rejects_duplicates_with_position() {
