@@ -192,6 +192,10 @@ fn evaluation_errors_are_reported_with_the_policy_id() {
     assert_eq!(o.status.code(), Some(2));
     let out = stdout(&o);
     assert!(out.contains("policy0") && out.contains("policy1"), "{out}");
+    assert!(
+        out.contains("p.cedar:1:44") && out.contains("p.cedar:2:44"),
+        "{out}"
+    );
 }
 
 #[test]

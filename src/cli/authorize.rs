@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use thuja::input::{self, InputError};
-use thuja::{Authorizer, Decision, Response};
+use thuja::{Authorizer, Decision, PolicyError, PolicySet, Response};
 
 use super::exit;
 use super::request_args::RequestArgs;
@@ -32,8 +32,8 @@ pub struct AuthorizeArgs {
 
 pub fn run(args: &AuthorizeArgs) -> i32 {
     match decide(args) {
-        Ok(response) => {
-            print_response(&response, args.verbose);
+        Ok((policies, response)) => {
+            print_response(&policies, &response, args.verbose);
             match response.decision {
                 Decision::Allow => exit::SUCCESS,
                 Decision::Deny => exit::DENY,
@@ -46,7 +46,7 @@ pub fn run(args: &AuthorizeArgs) -> i32 {
     }
 }
 
-fn decide(args: &AuthorizeArgs) -> Result<Response, InputError> {
+fn decide(args: &AuthorizeArgs) -> Result<(PolicySet, Response), InputError> {
     let mut policies = input::policies_from_file(&args.policies)?;
     // As with `cedar`, links name templates by their `@id` when they have one.
     input::rename_from_id_annotations(&mut policies)?;
@@ -60,10 +60,11 @@ fn decide(args: &AuthorizeArgs) -> Result<Response, InputError> {
         .transpose()?;
     let entities = input::entities_from_file(&args.entities, schema.as_ref())?;
     let request = args.request.request(schema.as_ref())?;
-    Ok(Authorizer::new().is_authorized(&request, &policies, &entities))
+    let response = Authorizer::new().is_authorized(&request, &policies, &entities);
+    Ok((policies, response))
 }
 
-fn print_response(response: &Response, verbose: bool) {
+fn print_response(policies: &PolicySet, response: &Response, verbose: bool) {
     println!(
         "{}",
         match response.decision {
@@ -75,6 +76,9 @@ fn print_response(response: &Response, verbose: bool) {
         println!();
         for err in &response.errors {
             println!("{err}");
+            if let Some(location) = error_location(policies, err) {
+                println!("  --> {location}");
+            }
         }
     }
     if verbose {
@@ -88,4 +92,15 @@ fn print_response(response: &Response, verbose: bool) {
             }
         }
     }
+}
+
+/// `file:line:col` of the expression whose evaluation failed.
+fn error_location(policies: &PolicySet, err: &PolicyError) -> Option<String> {
+    let span = err.span.as_ref()?;
+    let active = policies
+        .active()
+        .find(|p| p.id.as_ref() == err.policy_id.as_ref())?;
+    let source = &active.policy.source;
+    let (line, col) = source.line_col(span.start);
+    Some(format!("{}:{line}:{col}", source.name))
 }
