@@ -377,6 +377,30 @@ mod tests {
     }
 
     #[test]
+    fn uids_may_be_written_as_type_id_arrays() {
+        let store = entities_from_json_str(
+            r#"[{"uid": ["User", "a"], "attrs": {}, "parents": [["Group", "g"]]},
+                {"uid": {"__entity": ["Group", "g"]}, "attrs": {}, "parents": []}]"#,
+            None,
+        )
+        .unwrap();
+        let a = EntityUid::new(EntityType::new_unchecked("User"), "a");
+        let g = EntityUid::new(EntityType::new_unchecked("Group"), "g");
+        assert!(store.get(&a).is_some_and(|e| e.is_descendant_of(&g)));
+        assert!(
+            entities_from_json_str(r#"[{"uid": ["User"], "attrs": {}, "parents": []}]"#, None)
+                .is_err()
+        );
+        assert!(
+            entities_from_json_str(
+                r#"[{"uid": ["User", "a", "b"], "attrs": {}, "parents": []}]"#,
+                None
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn reads_entities_and_closes_the_hierarchy() {
         let store = entities_from_json_str(
             r#"[

@@ -260,7 +260,7 @@ pub(crate) fn typed_record(
 }
 
 /// Reads an entity reference: `{"__entity": {"type", "id"}}` or `{"type", "id"}` (other fields
-/// are ignored, as Cedar ignores them).
+/// are ignored, as Cedar ignores them; `[type, id]` is accepted for `{"type", "id"}`).
 pub(crate) fn entity_ref(json: &Json, loc: &Loc) -> Result<EntityUid, JsonError> {
     if json.get("__expr").is_some_and(|e| e.as_str().is_some()) {
         return Err(expr_escape_error(loc));
@@ -277,8 +277,16 @@ pub(crate) fn entity_ref(json: &Json, loc: &Loc) -> Result<EntityUid, JsonError>
     )))
 }
 
+/// `{"type": .., "id": ..}`, or the same two strings as an array `[type, id]` (serde's positional
+/// form of a struct, which Cedar accepts too).
 fn type_and_id(json: &Json) -> Option<(&str, &str)> {
-    Some((json.get("type")?.as_str()?, json.get("id")?.as_str()?))
+    match json {
+        Json::Array(items) => match items.as_slice() {
+            [ty, id] => Some((ty.as_str()?, id.as_str()?)),
+            _ => None,
+        },
+        _ => Some((json.get("type")?.as_str()?, json.get("id")?.as_str()?)),
+    }
 }
 
 /// An extension call written as `{"fn": .., "arg": ..}` or `{"fn": .., "args": [..]}`.
