@@ -16,9 +16,12 @@ pub struct AuthorizeArgs {
     /// Cedar policy file
     #[arg(short, long, value_name = "FILE")]
     pub policies: PathBuf,
-    /// Schema file (.cedarschema); used to parse entities and context, and to validate the request
+    /// Schema file (see --schema-format); used to parse entities and context, and to validate the request
     #[arg(short, long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
+    /// Format of the schema file: `cedar` (.cedarschema text) or `json` (Cedar's JSON schema)
+    #[arg(long, value_name = "FORMAT", default_value_t = input::SchemaFormat::Cedar)]
+    pub schema_format: input::SchemaFormat,
     /// Entities JSON file
     #[arg(long, value_name = "FILE")]
     pub entities: PathBuf,
@@ -56,7 +59,7 @@ fn decide(args: &AuthorizeArgs) -> Result<(PolicySet, Response), InputError> {
     let schema = args
         .schema
         .as_deref()
-        .map(input::schema_from_file)
+        .map(|path| input::schema_from_file_with_format(path, args.schema_format))
         .transpose()?;
     let entities = input::entities_from_file(&args.entities, schema.as_ref())?;
     let request = args.request.request(schema.as_ref())?;

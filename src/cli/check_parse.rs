@@ -12,9 +12,12 @@ pub struct CheckParseArgs {
     /// Cedar policy file
     #[arg(short, long, value_name = "FILE")]
     pub policies: Option<PathBuf>,
-    /// Schema file (.cedarschema)
+    /// Schema file (see --schema-format)
     #[arg(short, long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
+    /// Format of the schema file: `cedar` (.cedarschema text) or `json` (Cedar's JSON schema)
+    #[arg(long, value_name = "FORMAT", default_value_t = input::SchemaFormat::Cedar)]
+    pub schema_format: input::SchemaFormat,
     /// Entities JSON file (parsed with the schema, if one is given)
     #[arg(long, value_name = "FILE")]
     pub entities: Option<PathBuf>,
@@ -45,7 +48,7 @@ fn check(args: &CheckParseArgs) -> Result<(), InputError> {
     let schema = args
         .schema
         .as_deref()
-        .map(input::schema_from_file)
+        .map(|path| input::schema_from_file_with_format(path, args.schema_format))
         .transpose()?;
     if let Some(path) = &args.entities {
         input::entities_from_file(path, schema.as_ref())?;

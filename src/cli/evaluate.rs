@@ -16,9 +16,12 @@ use super::request_args::RequestArgs;
 pub struct EvaluateArgs {
     #[command(flatten)]
     pub request: RequestArgs,
-    /// Schema file (.cedarschema); used to parse entities and context
+    /// Schema file (see --schema-format); used to parse entities and context
     #[arg(short, long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
+    /// Format of the schema file: `cedar` (.cedarschema text) or `json` (Cedar's JSON schema)
+    #[arg(long, value_name = "FORMAT", default_value_t = input::SchemaFormat::Cedar)]
+    pub schema_format: input::SchemaFormat,
     /// Entities JSON file (default: no entities)
     #[arg(long, value_name = "FILE")]
     pub entities: Option<PathBuf>,
@@ -44,7 +47,7 @@ fn evaluate(args: &EvaluateArgs) -> Result<Value, InputError> {
     let schema = args
         .schema
         .as_deref()
-        .map(input::schema_from_file)
+        .map(|path| input::schema_from_file_with_format(path, args.schema_format))
         .transpose()?;
     let entities = match &args.entities {
         Some(path) => input::entities_from_file(path, schema.as_ref())?,

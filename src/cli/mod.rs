@@ -6,6 +6,7 @@ mod check_parse;
 mod conformance;
 mod evaluate;
 mod request_args;
+mod translate_schema;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,8 @@ enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Run Cedar integration-test files and compare every decision, reason and error.
     Conformance(conformance::ConformanceArgs),
+    /// Translate a schema between the .cedarschema and JSON formats.
+    TranslateSchema(translate_schema::TranslateSchemaArgs),
 }
 
 /// Parses the command line, runs the command, and returns the exit code.
@@ -60,6 +63,7 @@ pub fn run() -> i32 {
         Command::CheckParse(args) => check_parse::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Conformance(args) => conformance::run(&args),
+        Command::TranslateSchema(args) => translate_schema::run(&args),
     }
 }
 

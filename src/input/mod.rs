@@ -22,7 +22,10 @@ pub use policies::{
     entity_uid_from_str, links_from_file, links_from_str, policies_from_file, policies_from_str,
     rename_from_id_annotations,
 };
-pub use schema::{schema_from_file, schema_from_str};
+pub use schema::{
+    SchemaFormat, schema_from_file, schema_from_file_with_format, schema_from_str,
+    schema_from_str_with_format, translate_schema,
+};
 
 /// Anything that can go wrong reading inputs.
 #[derive(Debug)]

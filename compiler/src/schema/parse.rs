@@ -280,9 +280,9 @@ impl SchemaParser<'_> {
             if !self.at(TokenKind::LBrace) {
                 return Err(self.p.unexpected("`{`"));
             }
-            Some(self.record()?)
+            Some(TypeExpr::Record(self.record()?))
         } else if self.at(TokenKind::LBrace) {
-            Some(self.record()?)
+            Some(TypeExpr::Record(self.record()?))
         } else {
             None
         };
@@ -410,6 +410,13 @@ impl SchemaParser<'_> {
                     self.bump();
                     self.expect(TokenKind::Colon)?;
                     let tys = self.paths()?;
+                    if tys.is_empty() {
+                        // Cedar's text format forbids an empty list (the JSON format allows it).
+                        return Err(Diagnostic::new(
+                            format!("`{word}` in `appliesTo` must list at least one entity type"),
+                            self.since(key.span),
+                        ));
+                    }
                     let slot = if word == "principal" {
                         &mut out.principals
                     } else {
@@ -443,6 +450,15 @@ impl SchemaParser<'_> {
         }
         self.expect(TokenKind::RBrace)?;
         out.span = self.since(kw);
+        // In the text format an `appliesTo` block must name both principal and resource types.
+        for (what, given) in [("principal", &out.principals), ("resource", &out.resources)] {
+            if given.is_none() {
+                return Err(Diagnostic::new(
+                    format!("`appliesTo` must declare `{what}` types"),
+                    out.span,
+                ));
+            }
+        }
         Ok(out)
     }
 
@@ -510,7 +526,7 @@ mod tests {
                  @a @b("c") entity E, F in [G] = { "q"?: Set<Long>, @z r: {}, } tags String;
                  entity C enum ["x", "y"];
                  type T = Set<Set<E>>;
-                 action "read", view in [A::Action::"g", h] appliesTo { context: T, principal: E, };
+                 action "read", view in [A::Action::"g", h] appliesTo { context: T, principal: E, resource: [E, F] };
                }
                entity Top;"#,
         )
@@ -532,7 +548,9 @@ mod tests {
             panic!()
         };
         assert_eq!(parents[0].full(), "G");
-        let attrs = attrs.as_ref().unwrap();
+        let Some(TypeExpr::Record(attrs)) = attrs.as_ref() else {
+            panic!()
+        };
         assert_eq!(attrs.attrs[0].name.value, "q");
         assert!(!attrs.attrs[0].required);
         assert!(attrs.attrs[1].required);
@@ -544,7 +562,7 @@ mod tests {
         assert_eq!(a.parents[0].ty.as_ref().unwrap().full(), "A::Action");
         assert_eq!(a.parents[1].id.value, "h");
         let at = a.applies_to.as_ref().unwrap();
-        assert!(at.resources.is_none());
+        assert_eq!(at.resources.as_ref().unwrap().len(), 2);
         assert_eq!(at.principals.as_ref().unwrap().len(), 1);
         assert!(file.namespaces[1].name.is_none());
     }
@@ -559,6 +577,16 @@ mod tests {
         assert_eq!(&text[err.span.range()], ";");
         let text = "action a appliesTo {};";
         assert!(parse_schema_file(text).is_err());
+        let text = "entity E; action a appliesTo { principal: [], resource: E };";
+        let err = parse_schema_file(text).unwrap_err();
+        assert_eq!(&text[err.span.range()], "principal: []");
+        let text = "entity E; action a appliesTo { principal: E, context: {} };";
+        assert!(
+            parse_schema_file(text)
+                .unwrap_err()
+                .message
+                .contains("resource")
+        );
         let text = "entity if;";
         let err = parse_schema_file(text).unwrap_err();
         assert!(err.message.contains("reserved"), "{}", err.message);

@@ -3,22 +3,28 @@
 //! What it promises, following Cedar 4's rules:
 //! - a type name `N` written in namespace `NS` means, in order of preference: the common type
 //!   `NS::N`, the entity type `NS::N`, the common type `N` (empty namespace), the entity type `N`,
-//!   then the primitive or extension type `N` (`Long`, `String`, `Bool`/`Boolean`, `ipaddr`,
-//!   `decimal`, `datetime`, `duration`). A qualified name `A::N` means the common or entity type
-//!   `A::N`, or for `__cedar::N` the builtin `N`. Entity type references (`in`, `principal`,
-//!   `resource`) consider entity types only;
+//!   then the primitive or extension type `N` (`Long`, `String`, `Bool`, `ipaddr`, `decimal`,
+//!   `datetime`, `duration`). A qualified name `A::N` means the common or entity type `A::N`, or
+//!   for `__cedar::N` the builtin `N`. In these type positions the actions' type `NS::Action`
+//!   counts as an entity type where `NS` declares actions. Entity type references (`in`,
+//!   `principal`, `resource`) consider declared entity types only;
 //! - common types are expanded (cycles are errors), every common type is checked, even unused;
 //! - action groups (`in`) must be declared actions: `"g"` means `NS::Action::"g"` (or
 //!   `Action::"g"` in the empty namespace), `P::"g"` means `NS::P::"g"` or `P::"g"` when `P` is
 //!   one identifier, and exactly `P::"g"` when qualified. Group membership may not be cyclic;
+//! - JSON's restricted references: an entity reference (`EntityRef`) considers entity types
+//!   only, a common reference (`CommonRef`) common types then builtins; an entity shape written as
+//!   a common type name must expand to a record;
 //! - a missing `appliesTo`, `principal` or `resource` means the action applies to no request; the
 //!   context, when written, must be a record type;
 //! - repeated declarations (entity type, common type, action, named namespace), common types
-//!   named with a reserved type keyword, and names using the `__cedar` namespace are errors.
+//!   named with a reserved type keyword, names using the `__cedar` namespace, an entity type
+//!   named `Action`, and a name in a named namespace that shadows one of the empty namespace
+//!   (`N::T` beside `T`, `N::Action::"a"` beside `Action::"a"`; Cedar's RFC 70) are errors.
 //!
 //! Every error found is reported (not only the first), each pointing at the offending name.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use thuja_runtime::name::RESERVED_NAMESPACE;
@@ -118,7 +124,8 @@ fn builtin(name: &str) -> Option<SchemaType> {
     match name {
         "Long" => Some(SchemaType::Long),
         "String" => Some(SchemaType::String),
-        "Bool" | "Boolean" => Some(SchemaType::Bool),
+        // `Boolean` is only JSON's spelling (`{"type": "Boolean"}`), which the JSON reader maps.
+        "Bool" => Some(SchemaType::Bool),
         _ => EXTENSION_TYPES
             .iter()
             .find(|e| **e == name)
@@ -176,6 +183,46 @@ impl<'a> Resolver<'a> {
                 self.collect_decl(&ns_name, decl);
             }
         }
+        self.check_shadowing(file);
+    }
+
+    /// A name declared in a named namespace may not shadow one declared in the empty namespace
+    /// (Cedar's RFC 70): `N::T` beside `T` (entity or common types), `N::Action::"a"` beside
+    /// `Action::"a"`.
+    fn check_shadowing(&mut self, file: &SchemaFile) {
+        let top_level = || file.namespaces.iter().filter(|ns| ns.name.is_none());
+        let mut types = HashSet::new();
+        let mut actions = HashSet::new();
+        for decl in top_level().flat_map(|ns| &ns.decls) {
+            match &decl.kind {
+                DeclKind::Entity(e) => types.extend(e.names.iter().map(|n| n.value.as_str())),
+                DeclKind::Type(t) => {
+                    types.insert(t.name.value.as_str());
+                }
+                DeclKind::Action(a) => actions.extend(a.names.iter().map(|n| n.value.as_str())),
+            }
+        }
+        for ns in file.namespaces.iter().filter(|ns| ns.name.is_some()) {
+            for decl in &ns.decls {
+                let (names, shadowed, what): (Vec<&Name>, &HashSet<&str>, &str) = match &decl.kind {
+                    DeclKind::Entity(e) => (e.names.iter().collect(), &types, "type"),
+                    DeclKind::Type(t) => (vec![&t.name], &types, "type"),
+                    DeclKind::Action(a) => (a.names.iter().collect(), &actions, "action"),
+                };
+                for name in names
+                    .into_iter()
+                    .filter(|n| shadowed.contains(n.value.as_str()))
+                {
+                    self.errors.push(Diagnostic::new(
+                        format!(
+                            "this {what} declaration shadows the {what} `{}` declared outside any namespace",
+                            name.value
+                        ),
+                        name.span,
+                    ));
+                }
+            }
+        }
     }
 
     fn collect_decl(&mut self, ns: &str, decl: &'a Decl) {
@@ -183,6 +230,13 @@ impl<'a> Resolver<'a> {
             DeclKind::Entity(e) => {
                 for name in &e.names {
                     self.check_not_reserved_ns(&[name]);
+                    if name.value == "Action" {
+                        self.errors.push(Diagnostic::new(
+                            "`Action` cannot be declared as an entity type: it is the type of the declared actions",
+                            name.span,
+                        ));
+                        continue;
+                    }
                     let ty = EntityType::new_unchecked(qualify(ns, &name.value));
                     if self.entities.contains_key(&ty) {
                         self.errors.push(Diagnostic::new(
@@ -266,7 +320,7 @@ impl<'a> Resolver<'a> {
                 return Some(Found::Common(full));
             }
             let ty = EntityType::new_unchecked(full.as_str());
-            if self.entities.contains_key(&ty) {
+            if self.entities.contains_key(&ty) || self.is_action_type(&ty) {
                 return Some(Found::Entity(ty));
             }
             return match path.parts.as_slice() {
@@ -285,9 +339,44 @@ impl<'a> Resolver<'a> {
                 return Some(Found::Common(c));
             }
             let ty = EntityType::new_unchecked(c.as_str());
-            if self.entities.contains_key(&ty) {
+            if self.entities.contains_key(&ty) || self.is_action_type(&ty) {
                 return Some(Found::Entity(ty));
             }
+        }
+        builtin(&full).map(Found::Builtin)
+    }
+
+    /// Whether `ty` is the type of some declared action (`NS::Action`), which attribute types
+    /// may name although it is not a declared entity type.
+    fn is_action_type(&self, ty: &EntityType) -> bool {
+        self.actions.keys().any(|uid| uid.entity_type() == ty)
+    }
+
+    /// What a name that must be a common type (JSON `{"type": "N"}`) written in `ns` refers to:
+    /// the common type `NS::N` or `N`, else the primitive or extension type `N` (Cedar's builtin
+    /// aliases); a qualified name means exactly that common type, or `__cedar::N` the builtin.
+    fn lookup_common(&self, ns: &str, path: &Path) -> Option<Found> {
+        let full = path.full();
+        if path.is_qualified() {
+            if self.commons.contains_key(&full) {
+                return Some(Found::Common(full));
+            }
+            return match path.parts.as_slice() {
+                [first, last] if first.value == RESERVED_NAMESPACE => {
+                    builtin(&last.value).map(Found::Builtin)
+                }
+                _ => None,
+            };
+        }
+        let mut candidates = vec![qualify(ns, &full)];
+        if !ns.is_empty() {
+            candidates.push(full.clone());
+        }
+        if let Some(c) = candidates
+            .into_iter()
+            .find(|c| self.commons.contains_key(c))
+        {
+            return Some(Found::Common(c));
         }
         builtin(&full).map(Found::Builtin)
     }
@@ -375,6 +464,18 @@ impl<'a> Resolver<'a> {
                             .with_help(format!(
                                 "`{full}` is neither a common type, an entity type, nor a primitive or extension type"
                             )),
+                    ))
+                }
+            },
+            TypeExpr::EntityRef(path) => self.entity_ref(ns, path).map(SchemaType::Entity),
+            TypeExpr::CommonRef(path) => match self.lookup_common(ns, path) {
+                Some(Found::Common(name)) => self.common(&name, Some(path.span)),
+                Some(Found::Builtin(t)) => Ok(t),
+                Some(Found::Entity(_)) | None => {
+                    let full = path.full();
+                    Err(self.error(
+                        Diagnostic::new(format!("failed to resolve type: {full}"), path.span)
+                            .with_help(format!("`{full}` has not been declared as a common type")),
                     ))
                 }
             },
@@ -468,7 +569,17 @@ impl<'a> Resolver<'a> {
                     }
                 }
                 let attrs = match attrs {
-                    Some(rec) => self.record(ns, rec),
+                    Some(TypeExpr::Record(rec)) => self.record(ns, rec),
+                    Some(shape) => match self.ty(ns, shape) {
+                        Ok(SchemaType::Record(r)) => Ok(r),
+                        Ok(other) => Err(self.error(Diagnostic::new(
+                            format!(
+                                "the shape of an entity type must be a record type, not `{other}`"
+                            ),
+                            shape.span(),
+                        ))),
+                        Err(Reported) => Err(Reported),
+                    },
                     None => Ok(RecordType::default()),
                 };
                 let tags = match tags {

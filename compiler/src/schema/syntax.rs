@@ -3,6 +3,12 @@
 //! point its errors at the offending name.
 //!
 //! Annotations are kept (the parser checks that no key repeats) but carry no meaning here.
+//!
+//! The JSON schema format ([`super::json`]) reads into the same tree, so both formats share one
+//! resolver. The few things only JSON can say have their own nodes: a type reference that must
+//! name an entity type ([`TypeExpr::EntityRef`]) or a common type ([`TypeExpr::CommonRef`]), and
+//! an entity shape given as a common type name. JSON's builtin types are written as
+//! `__cedar::Long`, `__cedar::ipaddr`, ..., which mean exactly the builtin in both formats.
 
 use crate::source::Span;
 
@@ -83,8 +89,9 @@ pub enum EntityBody {
     Standard {
         /// The parent types named after `in`.
         parents: Vec<Path>,
-        /// The attribute record, if one was written.
-        attrs: Option<RecordTypeExpr>,
+        /// The attribute record, if one was written. The text format only writes a record
+        /// (`TypeExpr::Record`); JSON may name a common type that must expand to a record.
+        attrs: Option<TypeExpr>,
         tags: Option<TypeExpr>,
     },
     /// The ids of an enumerated entity type.
@@ -129,6 +136,11 @@ pub struct TypeDecl {
 pub enum TypeExpr {
     /// A primitive, extension, entity or common type name.
     Name(Path),
+    /// A name that must refer to an entity type (JSON `{"type": "Entity", "name": ...}`).
+    EntityRef(Path),
+    /// A name that must refer to a common type, or to a primitive or extension type through
+    /// Cedar's builtin aliases (JSON `{"type": "MyType"}`).
+    CommonRef(Path),
     Set(Box<TypeExpr>, Span),
     Record(RecordTypeExpr),
 }
@@ -136,7 +148,7 @@ pub enum TypeExpr {
 impl TypeExpr {
     pub fn span(&self) -> Span {
         match self {
-            TypeExpr::Name(p) => p.span,
+            TypeExpr::Name(p) | TypeExpr::EntityRef(p) | TypeExpr::CommonRef(p) => p.span,
             TypeExpr::Set(_, span) => *span,
             TypeExpr::Record(r) => r.span,
         }

@@ -105,16 +105,16 @@ fn resolution_prefers_common_then_entity_then_outer_then_builtin() {
         entity E;
         entity Long;
         namespace N {
-          type C = String;
+          type NC = String;
           entity X {
-            a: C,           // N::C (common, same namespace)
+            a: NC,          // N::NC (common, same namespace)
             b: E,           // E (empty namespace entity)
             c: __cedar::Long,
             d: Long,        // the empty-namespace entity `Long` shadows the builtin
-            e: N::C,
+            e: N::NC,
             f: Set<Y>,      // N::Y, declared later
             g: ipaddr,
-            h: Boolean,
+            h: Bool,
             i: __cedar::decimal,
           };
           entity Y;
@@ -201,7 +201,9 @@ fn common_types_expand_and_cycles_are_errors() {
     ] {
         err(&format!("type {name} = Long;"));
     }
-    let (msg, at) = first_err("type T = Long; action a appliesTo { context: T };");
+    let (msg, at) = first_err(
+        "entity E; type T = Long; action a appliesTo { principal: E, resource: E, context: T };",
+    );
     assert!(msg.contains("must be a record"), "{msg}");
     assert_eq!(at, "T");
 }
@@ -290,11 +292,12 @@ fn actions_groups_and_applies_to() {
     let (msg, at) = first_err("entity E; action a appliesTo { principal: E, principal: E };");
     assert!(msg.contains("duplicate"), "{msg}");
     assert_eq!(at, "principal");
-    let (msg, at) = first_err("action a appliesTo { principal: Nope };");
+    let (msg, at) = first_err("entity E; action a appliesTo { principal: Nope, resource: E };");
     assert_eq!(msg, "failed to resolve type: Nope");
     assert_eq!(at, "Nope");
     // A common type is not an entity type.
-    let (msg, _) = first_err("type T = Long; action a appliesTo { principal: T };");
+    let (msg, _) =
+        first_err("entity E; type T = Long; action a appliesTo { principal: T, resource: E };");
     assert_eq!(msg, "failed to resolve type: T");
 }
 
@@ -346,7 +349,7 @@ fn errors_are_located_and_all_reported() {
             .contains("failed to resolve")
     );
     // The same name in different namespaces is not a duplicate.
-    ok("entity A; namespace N { entity A; action a; } action a;");
+    ok("namespace M { entity A; action a; } namespace N { entity A; action a; }");
 }
 
 #[test]
@@ -444,4 +447,45 @@ fn every_prefix_of_tinytodo_is_handled() {
         let _ = parse_schema(Source::new("prefix", &text[..i]));
         let _ = parse_schema(Source::new("suffix", &text[i..]));
     }
+}
+
+#[test]
+fn cedar_naming_rules() {
+    // `Boolean` is JSON's spelling only; in text the type is `Bool`.
+    assert_eq!(first_err("entity E { a: Boolean };").1, "Boolean");
+    assert_eq!(
+        first_err("entity E { a: __cedar::Boolean };").1,
+        "__cedar::Boolean"
+    );
+    ok("entity E { a: __cedar::Bool, b: Bool };");
+    // `Action` is the actions' type, never a declared entity type.
+    let (msg, at) = first_err("namespace N { entity Action; }");
+    assert!(msg.contains("`Action` cannot be declared"), "{msg}");
+    assert_eq!(at, "Action");
+    // ... but attribute types may name it where actions are declared.
+    let s = ok("namespace N { entity E { a: Action, b: Set<N::Action> }; action \"a\"; }");
+    let e = &s.entity_types[&et("N::E")];
+    assert_eq!(e.attrs.attrs["a"].ty, SchemaType::Entity(et("N::Action")));
+    assert_eq!(
+        first_err("namespace N { entity E { a: Action }; }").1,
+        "Action"
+    );
+    assert_eq!(
+        first_err("namespace N { entity E in Action; action \"a\"; }").1,
+        "Action"
+    );
+    // A named namespace may not shadow a name of the empty namespace.
+    for text in [
+        "entity T; namespace N { entity T; }",
+        "namespace N { type T = Long; } entity T;",
+        "type T = Long; namespace N { entity T; }",
+    ] {
+        let (msg, at) = first_err(text);
+        assert!(msg.contains("shadows"), "{text}: {msg}");
+        assert_eq!(at, "T");
+    }
+    let (msg, at) = first_err("action \"a\"; namespace N { action \"a\"; }");
+    assert!(msg.contains("shadows"), "{msg}");
+    assert_eq!(at, "\"a\"");
+    ok("entity A; namespace A { entity B; } namespace A::B { entity C; }");
 }
