@@ -2,26 +2,10 @@
 //! directory named by `THUJA_CONFORMANCE_DIR`): the hand-written tests and the development half
 //! of the fuzz-generated corpus. Every request's decision, reasons and errors must match Cedar's.
 
-use std::path::PathBuf;
+mod support;
 
 use thuja::Engine;
 use thuja::conformance::{Options, Summary, run};
-
-fn conformance_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("THUJA_CONFORMANCE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/cedar-conformance"),
-    };
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED: Cedar conformance data not found at {} (set THUJA_CONFORMANCE_DIR to run these tests)",
-            dir.display()
-        );
-        None
-    }
-}
 
 fn run_tests(dir: &std::path::Path, path: &str, engine: Engine) -> Summary {
     let options = Options {
@@ -45,7 +29,9 @@ fn run_tests(dir: &std::path::Path, path: &str, engine: Engine) -> Summary {
 
 #[test]
 fn hand_written_tests_pass_on_the_interpreter() {
-    let Some(dir) = conformance_dir() else { return };
+    let Some(dir) = support::conformance_dir() else {
+        return;
+    };
     let summary = run_tests(&dir, "tests", Engine::Interp);
     assert_eq!(summary.requests.failed, 0);
     assert!(
@@ -56,7 +42,9 @@ fn hand_written_tests_pass_on_the_interpreter() {
 
 #[test]
 fn corpus_dev_tests_pass_on_the_interpreter() {
-    let Some(dir) = conformance_dir() else { return };
+    let Some(dir) = support::conformance_dir() else {
+        return;
+    };
     let summary = run_tests(&dir, "corpus-dev.tar.gz", Engine::Interp);
     assert_eq!(summary.requests.failed, 0);
     assert!(

@@ -5,11 +5,11 @@
 //! decision, reasons and erroring policies. Skipped (with a message) when the corpus is absent.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
-use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde_json::{Value as Json, json};
+
+mod support;
 
 /// What a request came to: `Err` when the request is invalid, else decision, reasons, errors.
 type Outcome = Result<(bool, BTreeSet<String>, BTreeSet<String>), ()>;
@@ -21,36 +21,9 @@ struct Case {
     context: Json,
 }
 
-fn corpus() -> Option<BTreeMap<String, String>> {
-    let dir = match std::env::var_os("THUJA_CONFORMANCE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/cedar-conformance"),
-    };
-    let archive = dir.join("corpus-dev.tar.gz");
-    let Ok(file) = std::fs::File::open(&archive) else {
-        eprintln!("SKIPPED: no corpus at {}", archive.display());
-        return None;
-    };
-    let mut files = BTreeMap::new();
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    for entry in tar.entries().expect("readable archive") {
-        let mut entry = entry.expect("readable entry");
-        let path = entry
-            .path()
-            .expect("entry path")
-            .to_string_lossy()
-            .into_owned();
-        let mut text = String::new();
-        if entry.read_to_string(&mut text).is_ok() {
-            files.insert(path.trim_start_matches("./").to_string(), text);
-        }
-    }
-    Some(files)
-}
-
 fn thuja_outcomes(files: &BTreeMap<String, String>, test: &Json, cases: &[Case]) -> Vec<Outcome> {
     use thuja::input;
-    let file = |key: &str| files[test[key].as_str().unwrap_or_default()].as_str();
+    let file = |key: &str| support::named_file(files, test, key);
     let schema = input::schema_from_str("schema", file("schema")).expect("schema");
     let policies = input::policies_from_str("policies", file("policies")).expect("policies");
     let entities =
@@ -81,7 +54,7 @@ fn cedar_outcomes(files: &BTreeMap<String, String>, test: &Json, cases: &[Case])
     use cedar_policy::{
         Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema,
     };
-    let file = |key: &str| files[test[key].as_str().unwrap_or_default()].as_str();
+    let file = |key: &str| support::named_file(files, test, key);
     let (schema, _) = Schema::from_cedarschema_str(file("schema")).expect("cedar schema");
     let policies = PolicySet::from_str(file("policies")).expect("cedar policies");
     let entities =
@@ -163,17 +136,15 @@ fn cases_of(test: &Json, entities_text: &str) -> Vec<Case> {
 
 #[test]
 fn recombined_corpus_requests_agree_with_cedar() {
-    let Some(files) = corpus() else { return };
-    let tests: Vec<Json> = files
-        .iter()
-        .filter(|(k, _)| k.ends_with(".json") && !k.ends_with(".entities.json"))
-        .filter_map(|(_, text)| serde_json::from_str(text).ok())
-        .collect();
+    let Some(files) = support::corpus() else {
+        return;
+    };
+    let tests = support::corpus_tests(&files);
     assert!(tests.len() > 1000, "the corpus holds thousands of tests");
     let (mut compared, mut decided) = (0usize, 0usize);
     let mut disagreements = Vec::new();
-    for test in &tests {
-        let entities_text = &files[test["entities"].as_str().unwrap_or_default()];
+    for (_, test) in &tests {
+        let entities_text = support::named_file(&files, test, "entities");
         let cases = cases_of(test, entities_text);
         let ours = thuja_outcomes(&files, test, &cases);
         let theirs = cedar_outcomes(&files, test, &cases);

@@ -2,14 +2,24 @@
 //! on near-valid text: every corpus-dev policy, schema and entities file, mutated many ways (one or two edits: a few characters deleted,
 //! duplicated or replaced by a token that matters to Cedar's grammar). Skipped with a message when the corpus is absent.
 
-use std::io::Read;
-use std::path::PathBuf;
-
 use thuja_compiler::Source;
 use thuja_compiler::parser::parse_policies;
 use thuja_compiler::schema::parse_schema;
 
-/// The corpus files whose names end in `.{extension}`, in name order.
+mod support;
+
+/// The corpus files whose names end in `.{extension}`, with their names, in name order.
+fn corpus_named_files(extension: &str) -> Option<Vec<(String, String)>> {
+    let suffix = format!(".{extension}");
+    Some(
+        support::corpus()?
+            .into_iter()
+            .filter(|(name, _)| name.ends_with(&suffix))
+            .collect(),
+    )
+}
+
+/// The texts of the corpus files whose names end in `.{extension}`.
 fn corpus_files(extension: &str) -> Option<Vec<String>> {
     Some(
         corpus_named_files(extension)?
@@ -17,33 +27,6 @@ fn corpus_files(extension: &str) -> Option<Vec<String>> {
             .map(|(_, text)| text)
             .collect(),
     )
-}
-
-/// The corpus files whose names end in `.{extension}`, with their names, in name order.
-fn corpus_named_files(extension: &str) -> Option<Vec<(String, String)>> {
-    let dir = match std::env::var_os("THUJA_CONFORMANCE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/cedar-conformance"),
-    };
-    let archive = dir.join("corpus-dev.tar.gz");
-    let Ok(file) = std::fs::File::open(&archive) else {
-        eprintln!("SKIPPED: no corpus at {}", archive.display());
-        return None;
-    };
-    let mut files = Vec::new();
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    for entry in tar.entries().expect("readable archive") {
-        let mut entry = entry.expect("readable entry");
-        let Ok(path) = entry.path().map(|p| p.to_string_lossy().into_owned()) else {
-            continue;
-        };
-        let mut text = String::new();
-        if path.ends_with(&format!(".{extension}")) && entry.read_to_string(&mut text).is_ok() {
-            files.push((path, text));
-        }
-    }
-    files.sort();
-    Some(files)
 }
 
 /// A small deterministic generator (xorshift), so failures reproduce.
