@@ -375,3 +375,57 @@ fn conformance_reports_counts_and_json() {
     assert!(summary["validation"]["skipped"].as_u64().unwrap_or(0) > 0);
     assert!(summary["failures"].as_array().is_some_and(Vec::is_empty));
 }
+
+#[test]
+fn batch_mode_keeps_order_and_reports_bad_lines() {
+    let dir = scratch("batch");
+    let lines = [
+        r#"{"principal": "TinyTodo::User::\"alice\"", "action": "TinyTodo::Action::\"UpdateTask\"", "resource": "TinyTodo::List::\"groceries\"", "context": {"ip": "10.1.2.3"}}"#,
+        r#"{"principal": {"type": "TinyTodo::User", "id": "casey"}, "action": {"type": "TinyTodo::Action", "id": "CreateList"}, "resource": {"type": "TinyTodo::Application", "id": "TinyTodo"}, "context": {}}"#,
+        "not json",
+        r#"{"principal": "TinyTodo::List::\"groceries\"", "action": "TinyTodo::Action::\"GetList\"", "resource": "TinyTodo::List::\"groceries\""}"#,
+        r#"{"principal": "TinyTodo::User::\"bob\"", "action": "TinyTodo::Action::\"GetList\"", "resource": "TinyTodo::List::\"groceries\"", "context": {}}"#,
+    ];
+    let requests = write(&dir, "requests.jsonl", &(lines.join("\n") + "\n"));
+    let output = dir.join("decisions.jsonl").display().to_string();
+    let o = authorize_example(&[
+        "--requests",
+        &requests,
+        "--output",
+        &output,
+        "--threads",
+        "2",
+        "--stats",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let written = std::fs::read_to_string(&output).expect("output written");
+    let out: Vec<&str> = written.lines().collect();
+    assert_eq!(out.len(), 5, "{written}");
+    assert_eq!(
+        out[0],
+        r#"{"decision":"allow","reasons":["editors-edit"],"errors":[]}"#
+    );
+    assert_eq!(
+        out[1],
+        r#"{"decision":"deny","reasons":["interns-do-not-create"],"errors":[]}"#
+    );
+    assert!(
+        out[2].starts_with(r#"{"error":"#) && out[2].contains("requests.jsonl:3"),
+        "{}",
+        out[2]
+    );
+    assert!(out[3].contains("not valid for the schema"), "{}", out[3]);
+    assert_eq!(
+        out[4],
+        r#"{"decision":"allow","reasons":["owner-has-full-access"],"errors":[]}"#
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(stderr(&o).trim()).expect("stats are one JSON line");
+    assert_eq!(stats["requests"], 5);
+    for key in ["compile_ms", "entities_ms", "eval_ns_per_request"] {
+        assert!(stats[key].is_number(), "{stats}");
+    }
+    // The single-request flags cannot be mixed in.
+    let o = authorize_example(&["--requests", &requests, "-l", r#"TinyTodo::User::"bob""#]);
+    assert_eq!(o.status.code(), Some(1));
+}

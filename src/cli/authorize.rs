@@ -1,10 +1,10 @@
-//! `thuja authorize`: decide one request.
+//! `thuja authorize`: decide one request (or, with `--requests`, a batch: see [`super::batch`]).
 
 use std::path::PathBuf;
 
 use clap::Args;
 use thuja::input::{self, InputError};
-use thuja::{Authorizer, Decision, PolicyError, PolicySet, Response};
+use thuja::{Authorizer, Decision, PolicyError, PolicySet, Response, Schema};
 
 use super::exit;
 use super::request_args::RequestArgs;
@@ -31,9 +31,30 @@ pub struct AuthorizeArgs {
     /// Also print the policies that determined the decision
     #[arg(short, long)]
     pub verbose: bool,
+    /// Batch mode: a JSON Lines file of requests; prints one JSON decision per line, in order
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["principal", "action", "resource", "context", "request_json", "verbose"])]
+    pub requests: Option<PathBuf>,
+    /// Batch mode: write the decisions to FILE instead of standard output
+    #[arg(long, value_name = "FILE", requires = "requests")]
+    pub output: Option<PathBuf>,
+    /// Batch mode: worker threads (default: the number of CPUs)
+    #[arg(long, requires = "requests")]
+    pub threads: Option<usize>,
+    /// Batch mode: print load and evaluation timings as one JSON line on standard error
+    #[arg(long, requires = "requests")]
+    pub stats: bool,
 }
 
 pub fn run(args: &AuthorizeArgs) -> i32 {
+    if let Some(requests) = &args.requests {
+        return match super::batch::run(args, requests) {
+            Ok(()) => exit::SUCCESS,
+            Err(e) => {
+                super::report(&e);
+                exit::FAILURE
+            }
+        };
+    }
     match decide(args) {
         Ok((policies, response)) => {
             print_response(&policies, &response, args.verbose);
@@ -50,21 +71,30 @@ pub fn run(args: &AuthorizeArgs) -> i32 {
 }
 
 fn decide(args: &AuthorizeArgs) -> Result<(PolicySet, Response), InputError> {
-    let mut policies = input::policies_from_file(&args.policies)?;
-    // As with `cedar`, links name templates by their `@id` when they have one.
-    input::rename_from_id_annotations(&mut policies)?;
-    if let Some(links) = &args.template_linked {
-        input::links_from_file(links, &mut policies)?;
-    }
-    let schema = args
-        .schema
-        .as_deref()
-        .map(|path| input::schema_from_file_with_format(path, args.schema_format))
-        .transpose()?;
+    let policies = load_policies(args)?;
+    let schema = load_schema(args)?;
     let entities = input::entities_from_file(&args.entities, schema.as_ref())?;
     let request = args.request.request(schema.as_ref())?;
     let response = Authorizer::new().is_authorized(&request, &policies, &entities);
     Ok((policies, response))
+}
+
+/// The policy file with its template links; as with `cedar`, a policy annotated `@id("...")`
+/// takes that id, and links name templates by it.
+pub(super) fn load_policies(args: &AuthorizeArgs) -> Result<PolicySet, InputError> {
+    let mut policies = input::policies_from_file(&args.policies)?;
+    input::rename_from_id_annotations(&mut policies)?;
+    if let Some(links) = &args.template_linked {
+        input::links_from_file(links, &mut policies)?;
+    }
+    Ok(policies)
+}
+
+pub(super) fn load_schema(args: &AuthorizeArgs) -> Result<Option<Schema>, InputError> {
+    args.schema
+        .as_deref()
+        .map(|path| input::schema_from_file_with_format(path, args.schema_format))
+        .transpose()
 }
 
 fn print_response(policies: &PolicySet, response: &Response, verbose: bool) {

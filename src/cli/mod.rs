@@ -2,6 +2,7 @@
 //! print errors with their location and snippet and return the process exit code.
 
 mod authorize;
+mod batch;
 mod check_parse;
 mod conformance;
 mod evaluate;
