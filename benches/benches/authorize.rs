@@ -1,0 +1,153 @@
+//! Time per request, Thuja's tiers beside `cedar-policy`, on the generated workloads (see the
+//! crate docs): `cargo bench -p thuja-benches`. Each group is one workload; its functions are the
+//! engines, timed on the same parsed inputs, one request per iteration (cycling through the
+//! workload's requests). The `load` group times reading the policy and entity files.
+
+use std::hint::black_box;
+use std::str::FromStr;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use thuja_benches::{Workload, abac, rbac, tinytodo};
+
+/// A workload read by Thuja.
+struct ThujaInputs {
+    policies: thuja::PolicySet,
+    entities: thuja::Entities,
+    requests: Vec<thuja::Request>,
+}
+
+/// The same workload read by `cedar-policy`.
+struct CedarInputs {
+    policies: cedar_policy::PolicySet,
+    entities: cedar_policy::Entities,
+    requests: Vec<cedar_policy::Request>,
+}
+
+fn thuja_inputs(w: &Workload) -> ThujaInputs {
+    use thuja::input;
+    let schema = input::schema_from_str("schema", &w.schema).expect("schema");
+    let policies = input::policies_from_str("policies", &w.policies).expect("policies");
+    let entities =
+        input::entities_from_str("entities", &w.entities, Some(&schema)).expect("entities");
+    let requests = w
+        .requests
+        .iter()
+        .map(|r| {
+            input::request_from_json_values(
+                &r.principal,
+                &r.action,
+                &r.resource,
+                &r.context,
+                Some(&schema),
+                None,
+            )
+            .expect("request")
+        })
+        .collect();
+    ThujaInputs {
+        policies,
+        entities,
+        requests,
+    }
+}
+
+fn cedar_inputs(w: &Workload) -> CedarInputs {
+    use cedar_policy::{Context, Entities, EntityUid, PolicySet, Request, Schema};
+    let (schema, _) = Schema::from_cedarschema_str(&w.schema).expect("cedar schema");
+    let policies = PolicySet::from_str(&w.policies).expect("cedar policies");
+    let entities = Entities::from_json_str(&w.entities, Some(&schema)).expect("cedar entities");
+    let uid = |j: &serde_json::Value| EntityUid::from_json(j.clone()).expect("uid");
+    let requests = w
+        .requests
+        .iter()
+        .map(|r| {
+            let action = uid(&r.action);
+            let context = Context::from_json_value(r.context.clone(), Some((&schema, &action)))
+                .expect("context");
+            Request::new(uid(&r.principal), action, uid(&r.resource), context, None)
+                .expect("request")
+        })
+        .collect();
+    CedarInputs {
+        policies,
+        entities,
+        requests,
+    }
+}
+
+fn bench_workload(c: &mut Criterion, w: &Workload, slow: bool) {
+    let ours = thuja_inputs(w);
+    let theirs = cedar_inputs(w);
+    let mut group = c.benchmark_group(&w.name);
+    if slow {
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500));
+    }
+    let cedar = cedar_policy::Authorizer::new();
+    group.bench_function("cedar", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let r = &theirs.requests[i % theirs.requests.len()];
+            i += 1;
+            black_box(cedar.is_authorized(r, &theirs.policies, &theirs.entities))
+        })
+    });
+    let interp = thuja::Authorizer::with_engine(thuja::Engine::Interp);
+    group.bench_function("thuja-interp", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let r = &ours.requests[i % ours.requests.len()];
+            i += 1;
+            black_box(interp.is_authorized(r, &ours.policies, &ours.entities))
+        })
+    });
+    group.finish();
+}
+
+fn requests(c: &mut Criterion) {
+    bench_workload(c, &tinytodo(4_000, 2_000, 40, 1_000, 1), false);
+    bench_workload(c, &abac(2_000, 3_000, 1_000, 2), false);
+    for size in [10, 100, 1_000, 10_000, 100_000] {
+        bench_workload(c, &rbac(size, 1_000, 3), size >= 10_000);
+    }
+}
+
+fn load(c: &mut Criterion) {
+    let mut group = c.benchmark_group("load");
+    group.sample_size(10);
+    let store = rbac(10_000, 1, 4);
+    group.bench_function("policies_rbac_10000/cedar", |b| {
+        b.iter(|| black_box(cedar_policy::PolicySet::from_str(&store.policies).expect("policies")))
+    });
+    group.bench_function("policies_rbac_10000/thuja", |b| {
+        b.iter(|| {
+            black_box(thuja::input::policies_from_str("p", &store.policies).expect("policies"))
+        })
+    });
+    let app = tinytodo(4_000, 2_000, 40, 1, 5);
+    let (cedar_schema, _) =
+        cedar_policy::Schema::from_cedarschema_str(&app.schema).expect("schema");
+    let schema = thuja::input::schema_from_str("s", &app.schema).expect("schema");
+    group.bench_function("entities_tinytodo/cedar", |b| {
+        b.iter(|| {
+            black_box(
+                cedar_policy::Entities::from_json_str(&app.entities, Some(&cedar_schema))
+                    .expect("entities"),
+            )
+        })
+    });
+    group.bench_function("entities_tinytodo/thuja", |b| {
+        b.iter(|| {
+            black_box(
+                thuja::input::entities_from_str("e", &app.entities, Some(&schema))
+                    .expect("entities"),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, requests, load);
+criterion_main!(benches);
