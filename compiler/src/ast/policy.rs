@@ -1,6 +1,6 @@
 //! Policies, templates, and policy sets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use thuja_runtime::{EntityType, EntityUid};
@@ -99,7 +99,14 @@ impl Policy {
     }
 
     pub fn is_template(&self) -> bool {
-        !self.slots().is_empty()
+        [&self.principal, &self.resource].into_iter().any(|c| {
+            matches!(
+                c,
+                ScopeConstraint::Eq(EntityRef::Slot(_))
+                    | ScopeConstraint::In(EntityRef::Slot(_))
+                    | ScopeConstraint::IsIn(_, EntityRef::Slot(_))
+            )
+        })
     }
 }
 
@@ -117,6 +124,14 @@ pub struct PolicySet {
     /// Static policies and templates, in the order they were added.
     policies: Vec<Policy>,
     links: Vec<LinkedPolicy>,
+    /// Every id in use: a policy's or template's index in `policies`, or a link's in `links`.
+    ids: HashMap<Arc<str>, IdOwner>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IdOwner {
+    Policy(usize),
+    Link(usize),
 }
 
 /// A policy as the authorizer sees it: a static policy, or a template with its slot values.
@@ -141,13 +156,17 @@ impl PolicySet {
         &self.links
     }
 
+    /// The static policy or template with this id.
     pub fn get(&self, id: &str) -> Option<&Policy> {
-        self.policies.iter().find(|p| p.id.as_ref() == id)
+        match self.ids.get(id) {
+            Some(IdOwner::Policy(i)) => self.policies.get(*i),
+            _ => None,
+        }
     }
 
     /// Whether any policy, template or link already uses `id`.
     pub fn contains_id(&self, id: &str) -> bool {
-        self.get(id).is_some() || self.links.iter().any(|l| l.id.as_ref() == id)
+        self.ids.contains_key(id)
     }
 
     /// Adds a policy or template; fails if its id is taken.
@@ -155,12 +174,16 @@ impl PolicySet {
         if self.contains_id(&policy.id) {
             return Err(policy.id);
         }
+        self.ids
+            .insert(policy.id.clone(), IdOwner::Policy(self.policies.len()));
         self.policies.push(policy);
         Ok(())
     }
 
-    /// Adds a link (checked by `template::link`).
+    /// Adds a link (its id and template checked by `template::link`).
     pub(crate) fn push_link(&mut self, link: LinkedPolicy) {
+        self.ids
+            .insert(link.id.clone(), IdOwner::Link(self.links.len()));
         self.links.push(link);
     }
 
@@ -186,16 +209,34 @@ impl PolicySet {
     }
 
     /// Renames policies (for `@id` annotations); `rename` returns the new id or `None` to keep.
+    /// The caller ensures the new ids are unique.
     pub fn rename(&mut self, mut rename: impl FnMut(&Policy) -> Option<Arc<str>>) {
+        let mut renamed: HashMap<Arc<str>, Arc<str>> = HashMap::new();
         for p in &mut self.policies {
             if let Some(new_id) = rename(p) {
                 let old = std::mem::replace(&mut p.id, new_id.clone());
-                for l in &mut self.links {
-                    if l.template_id == old {
-                        l.template_id = new_id.clone();
-                    }
-                }
+                renamed.insert(old, new_id);
             }
         }
+        if renamed.is_empty() {
+            return;
+        }
+        for l in &mut self.links {
+            if let Some(new_id) = renamed.get(&l.template_id) {
+                l.template_id = new_id.clone();
+            }
+        }
+        self.ids = self
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), IdOwner::Policy(i)))
+            .chain(
+                self.links
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (l.id.clone(), IdOwner::Link(i))),
+            )
+            .collect();
     }
 }
