@@ -8,6 +8,7 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod index;
 pub mod lexer;
 pub mod parser;
 pub mod schema;

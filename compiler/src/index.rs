@@ -1,0 +1,749 @@
+//! The scope index: which policies' scopes can hold for a request, without looking at any policy.
+//!
+//! [`ScopeIndex::build`] numbers the active policies of a [`PolicySet`] — the order of
+//! [`PolicySet::active`]: static policies as added, then template links — from 0, and files each
+//! number under the keys its principal, action and resource constraints name, in one roaring
+//! bitmap per key:
+//!
+//! | constraint | key |
+//! |---|---|
+//! | `principal` / `resource` | any |
+//! | `== E` | eq\[E\] |
+//! | `in E` | in\[E\] |
+//! | `is T` | is\[T\] |
+//! | `is T in E` | is_in\[T\]\[E\] |
+//! | `action` | any |
+//! | `action == A` | eq\[A\] |
+//! | `action in [A, B, ...]` | in\[A\], in\[B\], ... |
+//!
+//! Template slots are resolved with the link's values when the index is built, so a link is
+//! indexed as the static policy it stands for.
+//!
+//! [`ScopeIndex::candidates`] answers a request with the union, for the principal `p`, of
+//! any, eq\[p\], is\[type(p)\], and in\[a\] and is_in\[type(p)\]\[a\] for every `a` in `p` and
+//! its ancestors in the entity store (an entity absent from the store is only in itself); the
+//! same for the resource; for the action, any, eq\[action\] and in\[g\] for `g` the action and
+//! its ancestors (action groups come from the store too); and the intersection of the three.
+//!
+//! ## What it promises
+//!
+//! For every request and entity store, `candidates` is *exactly* the set of numbers of the
+//! active policies whose scope (principal, action and resource constraints, ignoring `when` and
+//! `unless`) holds as the reference interpreter's `is_satisfied` decides it: `in` reflexive and
+//! transitive through the store's ancestors, `action in [..]` true when in any listed group. A
+//! tier that evaluates the candidates may therefore skip their scope checks, and may skip every
+//! other policy: its scope does not hold.
+//!
+//! A link whose template names a slot the link gives no value for (which linking never makes)
+//! has no scope that can hold: the interpreter reports it as an error when it reaches the slot.
+//! The index files such a policy under [`ScopeIndex::unresolved`] and never returns it as a
+//! candidate; a tier that must report those errors evaluates them itself. Building and lookup
+//! never panic.
+//!
+//! The index is plain data (policy ids, hash maps of uids and types to bitmaps), cheap to clone
+//! and ready to embed in a compiled program. Keys are the runtime's `EntityUid` and `EntityType`
+//! as they are; they become interned ids when the entity store interns them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+pub use roaring::RoaringBitmap;
+use thuja_runtime::{Entities, EntityType, EntityUid, Request};
+
+use crate::ast::{ActionConstraint, Effect, EntityRef, PolicySet, ScopeConstraint, SlotId};
+
+/// An active policy as the index numbers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedPolicy {
+    /// The policy's id, or the link's id for a template link.
+    pub id: Arc<str>,
+    pub effect: Effect,
+}
+
+/// Roaring bitmaps of policy numbers keyed by the scope constraints that name them; see the
+/// [module documentation](self).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScopeIndex {
+    /// Entry `n` is the policy numbered `n`: the `n`th of [`PolicySet::active`].
+    policies: Vec<IndexedPolicy>,
+    principal: EntityScopeIndex,
+    action: ActionScopeIndex,
+    resource: EntityScopeIndex,
+    /// Policies whose scope names a slot without a value.
+    unresolved: RoaringBitmap,
+}
+
+/// The principal's or the resource's half of the index.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct EntityScopeIndex {
+    any: RoaringBitmap,
+    eq: HashMap<EntityUid, RoaringBitmap>,
+    in_: HashMap<EntityUid, RoaringBitmap>,
+    is: HashMap<EntityType, RoaringBitmap>,
+    /// By type first: a request's entity has one type, so one lookup finds its only candidates.
+    is_in: HashMap<EntityType, HashMap<EntityUid, RoaringBitmap>>,
+}
+
+/// The action's part of the index.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ActionScopeIndex {
+    any: RoaringBitmap,
+    eq: HashMap<EntityUid, RoaringBitmap>,
+    in_: HashMap<EntityUid, RoaringBitmap>,
+}
+
+/// A principal or resource constraint with its slot resolved.
+enum Resolved<'a> {
+    Any,
+    Eq(&'a EntityUid),
+    In(&'a EntityUid),
+    Is(&'a EntityType),
+    IsIn(&'a EntityType, &'a EntityUid),
+}
+
+impl ScopeIndex {
+    /// Indexes the active policies of `set`, numbered in the order of [`PolicySet::active`].
+    /// Only the first 2³² policies get a number (a roaring bitmap holds `u32`s).
+    pub fn build(set: &PolicySet) -> ScopeIndex {
+        let mut index = ScopeIndex::default();
+        for (n, active) in set.active().enumerate() {
+            let Ok(n) = u32::try_from(n) else {
+                break;
+            };
+            let policy = active.policy;
+            index.policies.push(IndexedPolicy {
+                id: active.id.clone(),
+                effect: policy.effect,
+            });
+            let principal = resolve_constraint(&policy.principal, active.slots);
+            let resource = resolve_constraint(&policy.resource, active.slots);
+            let (Some(principal), Some(resource)) = (principal, resource) else {
+                index.unresolved.insert(n);
+                continue;
+            };
+            index.principal.insert(n, principal);
+            index.action.insert(n, &policy.action);
+            index.resource.insert(n, resource);
+        }
+        index
+    }
+
+    /// The numbers of the active policies whose scope holds for `request`, with `entities`
+    /// giving the ancestors of its principal, action and resource.
+    pub fn candidates(&self, request: &Request, entities: &Entities) -> RoaringBitmap {
+        let mut out = self.action.matching(&request.action, entities);
+        if out.is_empty() {
+            return out;
+        }
+        out &= self.principal.matching(&request.principal, entities);
+        if out.is_empty() {
+            return out;
+        }
+        out &= self.resource.matching(&request.resource, entities);
+        out
+    }
+
+    /// How many policies are numbered (the active policies of the set it was built from).
+    pub fn len(&self) -> usize {
+        self.policies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    /// The policy numbered `n`.
+    pub fn policy(&self, n: u32) -> Option<&IndexedPolicy> {
+        self.policies.get(usize::try_from(n).ok()?)
+    }
+
+    /// Every numbered policy, entry `n` being number `n`.
+    pub fn policies(&self) -> &[IndexedPolicy] {
+        &self.policies
+    }
+
+    /// Policies whose scope names a template slot without a value: never candidates, since
+    /// their scope cannot hold (the interpreter reports an error for them instead).
+    pub fn unresolved(&self) -> &RoaringBitmap {
+        &self.unresolved
+    }
+}
+
+fn resolve_constraint<'a>(
+    constraint: &'a ScopeConstraint,
+    slots: Option<&'a BTreeMap<SlotId, EntityUid>>,
+) -> Option<Resolved<'a>> {
+    let resolve = |r: &'a EntityRef| match r {
+        EntityRef::Uid(uid) => Some(uid),
+        EntityRef::Slot(slot) => slots.and_then(|s| s.get(slot)),
+    };
+    Some(match constraint {
+        ScopeConstraint::Any => Resolved::Any,
+        ScopeConstraint::Eq(r) => Resolved::Eq(resolve(r)?),
+        ScopeConstraint::In(r) => Resolved::In(resolve(r)?),
+        ScopeConstraint::Is(ty) => Resolved::Is(ty),
+        ScopeConstraint::IsIn(ty, r) => Resolved::IsIn(ty, resolve(r)?),
+    })
+}
+
+/// Adds `n` to the bitmap under `key`.
+fn add<K: std::hash::Hash + Eq>(map: &mut HashMap<K, RoaringBitmap>, key: K, n: u32) {
+    map.entry(key).or_default().insert(n);
+}
+
+/// `uid` itself, then its ancestors in `entities` (none when it is absent).
+fn self_and_ancestors<'a>(
+    uid: &'a EntityUid,
+    entities: &'a Entities,
+) -> impl Iterator<Item = &'a EntityUid> {
+    std::iter::once(uid).chain(entities.get(uid).into_iter().flat_map(|e| e.ancestors()))
+}
+
+impl EntityScopeIndex {
+    fn insert(&mut self, n: u32, constraint: Resolved<'_>) {
+        match constraint {
+            Resolved::Any => {
+                self.any.insert(n);
+            }
+            Resolved::Eq(uid) => add(&mut self.eq, uid.clone(), n),
+            Resolved::In(uid) => add(&mut self.in_, uid.clone(), n),
+            Resolved::Is(ty) => add(&mut self.is, ty.clone(), n),
+            Resolved::IsIn(ty, uid) => {
+                add(self.is_in.entry(ty.clone()).or_default(), uid.clone(), n);
+            }
+        }
+    }
+
+    /// The policies whose constraint on this entity holds for `uid`.
+    fn matching(&self, uid: &EntityUid, entities: &Entities) -> RoaringBitmap {
+        let mut out = self.any.clone();
+        if let Some(b) = self.eq.get(uid) {
+            out |= b;
+        }
+        let ty = uid.entity_type();
+        if let Some(b) = self.is.get(ty) {
+            out |= b;
+        }
+        let is_in = self.is_in.get(ty);
+        if self.in_.is_empty() && is_in.is_none() {
+            return out;
+        }
+        for a in self_and_ancestors(uid, entities) {
+            if let Some(b) = self.in_.get(a) {
+                out |= b;
+            }
+            if let Some(b) = is_in.and_then(|m| m.get(a)) {
+                out |= b;
+            }
+        }
+        out
+    }
+}
+
+impl ActionScopeIndex {
+    fn insert(&mut self, n: u32, constraint: &ActionConstraint) {
+        match constraint {
+            ActionConstraint::Any => {
+                self.any.insert(n);
+            }
+            ActionConstraint::Eq(uid) => add(&mut self.eq, uid.clone(), n),
+            ActionConstraint::In(groups) => {
+                for g in groups {
+                    add(&mut self.in_, g.clone(), n);
+                }
+            }
+        }
+    }
+
+    /// The policies whose action constraint holds for `action`.
+    fn matching(&self, action: &EntityUid, entities: &Entities) -> RoaringBitmap {
+        let mut out = self.any.clone();
+        if let Some(b) = self.eq.get(action) {
+            out |= b;
+        }
+        if !self.in_.is_empty() {
+            for g in self_and_ancestors(action, entities) {
+                if let Some(b) = self.in_.get(g) {
+                    out |= b;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A listing of the index, one key per line in a stable order, e.g.
+///
+/// ```text
+/// 0: policy0 (permit)
+/// principal in Role::"admin": {0}
+/// action any: {0}
+/// resource any: {0}
+/// ```
+impl fmt::Display for ScopeIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, p) in self.policies.iter().enumerate() {
+            let effect = match p.effect {
+                Effect::Permit => "permit",
+                Effect::Forbid => "forbid",
+            };
+            writeln!(f, "{n}: {} ({effect})", p.id)?;
+        }
+        self.principal.list(f, "principal")?;
+        list_bitmap(f, "action any", &self.action.any)?;
+        list_map(f, "action ==", &self.action.eq)?;
+        list_map(f, "action in", &self.action.in_)?;
+        self.resource.list(f, "resource")?;
+        list_bitmap(f, "unresolved", &self.unresolved)
+    }
+}
+
+impl EntityScopeIndex {
+    fn list(&self, f: &mut fmt::Formatter<'_>, var: &str) -> fmt::Result {
+        list_bitmap(f, &format!("{var} any"), &self.any)?;
+        list_map(f, &format!("{var} =="), &self.eq)?;
+        list_map(f, &format!("{var} in"), &self.in_)?;
+        list_map(f, &format!("{var} is"), &self.is)?;
+        let mut types: Vec<_> = self.is_in.iter().collect();
+        types.sort_by(|a, b| a.0.cmp(b.0));
+        for (ty, by_uid) in types {
+            list_map(f, &format!("{var} is {ty} in"), by_uid)?;
+        }
+        Ok(())
+    }
+}
+
+fn list_map<K: Ord + fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    map: &HashMap<K, RoaringBitmap>,
+) -> fmt::Result {
+    let mut keys: Vec<_> = map.iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(b.0));
+    for (key, bitmap) in keys {
+        list_bitmap(f, &format!("{what} {key}"), bitmap)?;
+    }
+    Ok(())
+}
+
+fn list_bitmap(f: &mut fmt::Formatter<'_>, what: &str, bitmap: &RoaringBitmap) -> fmt::Result {
+    if bitmap.is_empty() {
+        return Ok(());
+    }
+    write!(f, "{what}: {{")?;
+    for (i, n) in bitmap.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{n}")?;
+    }
+    writeln!(f, "}}")
+}
+
+#[cfg(test)]
+mod tests {
+    use thuja_runtime::Entity;
+    use thuja_runtime::value::Record;
+
+    use super::*;
+    use crate::ast::LinkedPolicy;
+    use crate::parser::parse_policy_set;
+    use crate::source::Source;
+    use crate::template::link;
+
+    fn uid(s: &str) -> EntityUid {
+        let (ty, id) = s.split_once("::").unwrap();
+        EntityUid::new(EntityType::parse(ty).unwrap(), id)
+    }
+
+    fn policies(text: &str) -> PolicySet {
+        parse_policy_set(Source::new("test", text)).unwrap()
+    }
+
+    /// A store where each `(child, parents)` entity has those parents.
+    fn store(entries: &[(&str, &[&str])]) -> Entities {
+        Entities::from_entities(entries.iter().map(|(child, parents)| {
+            Entity::new(
+                uid(child),
+                BTreeMap::new(),
+                parents.iter().map(|p| uid(p)).collect(),
+                BTreeMap::new(),
+            )
+        }))
+        .unwrap()
+    }
+
+    fn request(p: &str, a: &str, r: &str) -> Request {
+        Request {
+            principal: uid(p),
+            action: uid(a),
+            resource: uid(r),
+            context: Record::default(),
+        }
+    }
+
+    /// The ids of the candidates.
+    fn ids(index: &ScopeIndex, request: &Request, entities: &Entities) -> Vec<String> {
+        index
+            .candidates(request, entities)
+            .iter()
+            .map(|n| index.policy(n).unwrap().id.to_string())
+            .collect()
+    }
+
+    /// The scope part of the interpreter's `is_satisfied`, written out again: the model the
+    /// index must agree with.
+    fn brute_force(set: &PolicySet, request: &Request, entities: &Entities) -> RoaringBitmap {
+        let is_in = |uid: &EntityUid, ancestor: &EntityUid| {
+            uid == ancestor
+                || entities
+                    .get(uid)
+                    .is_some_and(|e| e.is_descendant_of(ancestor))
+        };
+        let mut out = RoaringBitmap::new();
+        for (n, active) in set.active().enumerate() {
+            let resolve = |r: &EntityRef| match r {
+                EntityRef::Uid(u) => Some(u.clone()),
+                EntityRef::Slot(s) => active.slots.and_then(|m| m.get(s)).cloned(),
+            };
+            let holds = |c: &ScopeConstraint, uid: &EntityUid| match c {
+                ScopeConstraint::Any => Some(true),
+                ScopeConstraint::Eq(r) => Some(*uid == resolve(r)?),
+                ScopeConstraint::In(r) => Some(is_in(uid, &resolve(r)?)),
+                ScopeConstraint::Is(ty) => Some(uid.entity_type() == ty),
+                ScopeConstraint::IsIn(ty, r) => {
+                    Some(uid.entity_type() == ty && is_in(uid, &resolve(r)?))
+                }
+            };
+            let action = match &active.policy.action {
+                ActionConstraint::Any => true,
+                ActionConstraint::Eq(a) => request.action == *a,
+                ActionConstraint::In(gs) => gs.iter().any(|g| is_in(&request.action, g)),
+            };
+            if holds(&active.policy.principal, &request.principal) == Some(true)
+                && action
+                && holds(&active.policy.resource, &request.resource) == Some(true)
+            {
+                out.insert(u32::try_from(n).unwrap());
+            }
+        }
+        out
+    }
+
+    /// Checks the index against the brute force for every combination of the given uids.
+    fn check_exhaustively(set: &PolicySet, entities: &Entities, uids: &[&str], actions: &[&str]) {
+        let index = ScopeIndex::build(set);
+        for p in uids {
+            for a in actions {
+                for r in uids {
+                    let req = request(p, a, r);
+                    assert_eq!(
+                        index.candidates(&req, entities),
+                        brute_force(set, &req, entities),
+                        "{p} {a} {r}"
+                    );
+                }
+            }
+        }
+    }
+
+    const HIERARCHY: &[(&str, &[&str])] = &[
+        ("User::alice", &["Group::admins"]),
+        ("User::bob", &["Group::staff"]),
+        ("Group::admins", &["Group::staff"]),
+        ("Group::staff", &[]),
+        ("Doc::d1", &["Folder::f1"]),
+        ("Folder::f1", &["Folder::root"]),
+        ("Doc::d2", &["Folder::root", "Folder::ghost"]),
+        ("Action::read", &["Action::readOnly"]),
+        ("Action::list", &["Action::readOnly"]),
+        ("Action::readOnly", &["Action::all"]),
+        ("Action::write", &["Action::all"]),
+    ];
+
+    const UIDS: &[&str] = &[
+        "User::alice",
+        "User::bob",
+        "User::stranger",
+        "Group::admins",
+        "Group::staff",
+        "Group::nobody",
+        "Doc::d1",
+        "Doc::d2",
+        "Doc::d3",
+        "Folder::f1",
+        "Folder::root",
+        "Folder::ghost",
+    ];
+
+    const ACTIONS: &[&str] = &[
+        "Action::read",
+        "Action::list",
+        "Action::write",
+        "Action::readOnly",
+        "Action::all",
+        "Action::unknown",
+    ];
+
+    #[test]
+    fn an_empty_policy_set_has_no_candidates() {
+        let index = ScopeIndex::build(&PolicySet::new());
+        assert!(index.is_empty());
+        assert_eq!(index.len(), 0);
+        let req = request("User::alice", "Action::read", "Doc::d1");
+        assert!(index.candidates(&req, &Entities::default()).is_empty());
+        assert!(index.candidates(&req, &store(HIERARCHY)).is_empty());
+        assert_eq!(index.to_string(), "");
+    }
+
+    #[test]
+    fn principal_constraints_of_each_kind() {
+        let set = policies(
+            r#"permit (principal, action, resource);
+permit (principal == User::"alice", action, resource);
+permit (principal in Group::"staff", action, resource);
+permit (principal is User, action, resource);
+permit (principal is User in Group::"admins", action, resource);
+permit (principal is Group in Group::"staff", action, resource);
+permit (principal in User::"bob", action, resource);"#,
+        );
+        let entities = store(HIERARCHY);
+        let index = ScopeIndex::build(&set);
+        assert_eq!(index.len(), 7);
+        let of = |p: &str| ids(&index, &request(p, "Action::read", "Doc::d1"), &entities);
+        // alice is in admins, which is in staff (transitively).
+        assert_eq!(
+            of("User::alice"),
+            ["policy0", "policy1", "policy2", "policy3", "policy4"]
+        );
+        // bob is in staff directly and in himself (reflexive `in`).
+        assert_eq!(
+            of("User::bob"),
+            ["policy0", "policy2", "policy3", "policy6"]
+        );
+        // staff is in staff (reflexive), and `is Group in staff` takes it.
+        assert_eq!(of("Group::staff"), ["policy0", "policy2", "policy5"]);
+        assert_eq!(of("Group::admins"), ["policy0", "policy2", "policy5"]);
+        check_exhaustively(&set, &entities, UIDS, ACTIONS);
+    }
+
+    #[test]
+    fn resource_constraints_of_each_kind() {
+        let set = policies(
+            r#"permit (principal, action, resource);
+permit (principal, action, resource == Doc::"d1");
+permit (principal, action, resource in Folder::"root");
+permit (principal, action, resource is Doc);
+permit (principal, action, resource is Doc in Folder::"f1");
+permit (principal, action, resource is Folder in Folder::"root");
+permit (principal, action, resource in Folder::"ghost");"#,
+        );
+        let entities = store(HIERARCHY);
+        let index = ScopeIndex::build(&set);
+        let of = |r: &str| {
+            ids(
+                &index,
+                &request("User::alice", "Action::read", r),
+                &entities,
+            )
+        };
+        assert_eq!(
+            of("Doc::d1"),
+            ["policy0", "policy1", "policy2", "policy3", "policy4"]
+        );
+        // d2's parent `ghost` is not in the store, but is still its ancestor.
+        assert_eq!(of("Doc::d2"), ["policy0", "policy2", "policy3", "policy6"]);
+        assert_eq!(of("Folder::f1"), ["policy0", "policy2", "policy5"]);
+        check_exhaustively(&set, &entities, UIDS, ACTIONS);
+    }
+
+    #[test]
+    fn an_entity_absent_from_the_store_is_only_in_itself() {
+        let set = policies(
+            r#"permit (principal in User::"stranger", action, resource);
+permit (principal in Group::"staff", action, resource);
+permit (principal is User in User::"stranger", action, resource in Doc::"d3");
+permit (principal == User::"stranger", action in Action::"readOnly", resource);"#,
+        );
+        let entities = store(HIERARCHY);
+        let index = ScopeIndex::build(&set);
+        let req = request("User::stranger", "Action::read", "Doc::d3");
+        assert_eq!(
+            ids(&index, &req, &entities),
+            ["policy0", "policy2", "policy3"]
+        );
+        // With no store at all, nothing is in anything but itself: not even actions in groups.
+        assert_eq!(
+            ids(&index, &req, &Entities::default()),
+            ["policy0", "policy2"]
+        );
+        check_exhaustively(&set, &entities, UIDS, ACTIONS);
+        check_exhaustively(&set, &Entities::default(), UIDS, ACTIONS);
+    }
+
+    #[test]
+    fn action_constraints_and_action_groups() {
+        let set = policies(
+            r#"permit (principal, action, resource);
+permit (principal, action == Action::"read", resource);
+permit (principal, action == Action::"readOnly", resource);
+permit (principal, action in Action::"readOnly", resource);
+permit (principal, action in [Action::"write", Action::"list"], resource);
+permit (principal, action in [Action::"all"], resource);
+permit (principal, action in [], resource);"#,
+        );
+        let entities = store(HIERARCHY);
+        let index = ScopeIndex::build(&set);
+        let of = |a: &str| ids(&index, &request("User::alice", a, "Doc::d1"), &entities);
+        // `==` is exact: `read` is in `readOnly` but not equal to it.
+        assert_eq!(
+            of("Action::read"),
+            ["policy0", "policy1", "policy3", "policy5"]
+        );
+        assert_eq!(
+            of("Action::list"),
+            ["policy0", "policy3", "policy4", "policy5"]
+        );
+        assert_eq!(of("Action::write"), ["policy0", "policy4", "policy5"]);
+        assert_eq!(
+            of("Action::readOnly"),
+            ["policy0", "policy2", "policy3", "policy5"]
+        );
+        assert_eq!(of("Action::unknown"), ["policy0"]);
+        check_exhaustively(&set, &entities, UIDS, ACTIONS);
+    }
+
+    #[test]
+    fn template_links_are_indexed_with_their_values() {
+        let mut set = policies(
+            r#"permit (principal == ?principal, action == Action::"read", resource in ?resource);
+permit (principal is User in ?principal, action, resource == ?resource);
+forbid (principal, action, resource in Folder::"root");"#,
+        );
+        let values = |p: &str, r: &str| {
+            BTreeMap::from([(SlotId::Principal, uid(p)), (SlotId::Resource, uid(r))])
+        };
+        link(
+            &mut set,
+            "policy0",
+            "alice-f1",
+            values("User::alice", "Folder::f1"),
+        )
+        .unwrap();
+        link(
+            &mut set,
+            "policy0",
+            "bob-root",
+            values("User::bob", "Folder::root"),
+        )
+        .unwrap();
+        link(
+            &mut set,
+            "policy1",
+            "admins-d2",
+            values("Group::admins", "Doc::d2"),
+        )
+        .unwrap();
+        let entities = store(HIERARCHY);
+        let index = ScopeIndex::build(&set);
+        // Templates are not active: the static forbid is 0, then the links in order.
+        let numbered: Vec<_> = index.policies().iter().map(|p| p.id.to_string()).collect();
+        assert_eq!(numbered, ["policy2", "alice-f1", "bob-root", "admins-d2"]);
+        assert_eq!(index.policy(0).unwrap().effect, Effect::Forbid);
+        assert_eq!(index.policy(3).unwrap().effect, Effect::Permit);
+        assert!(index.policy(4).is_none());
+        let of = |p: &str, a: &str, r: &str| ids(&index, &request(p, a, r), &entities);
+        assert_eq!(
+            of("User::alice", "Action::read", "Doc::d1"),
+            ["policy2", "alice-f1"]
+        );
+        assert_eq!(
+            of("User::bob", "Action::read", "Doc::d1"),
+            ["policy2", "bob-root"]
+        );
+        assert_eq!(
+            of("User::alice", "Action::write", "Doc::d2"),
+            ["policy2", "admins-d2"]
+        );
+        assert!(of("User::bob", "Action::write", "Doc::d3").is_empty());
+        assert!(index.unresolved().is_empty());
+        check_exhaustively(&set, &entities, UIDS, ACTIONS);
+    }
+
+    #[test]
+    fn a_link_missing_a_slot_value_is_never_a_candidate() {
+        let mut set = policies(
+            r#"permit (principal, action, resource in ?resource);
+permit (principal == ?principal, action, resource);
+permit (principal, action, resource);"#,
+        );
+        // Linking refuses this; build it by hand to check the index does not panic.
+        set.push_link(LinkedPolicy {
+            id: "broken".into(),
+            template_id: "policy0".into(),
+            values: BTreeMap::new(),
+        });
+        set.push_link(LinkedPolicy {
+            id: "wrong-slot".into(),
+            template_id: "policy1".into(),
+            values: BTreeMap::from([(SlotId::Resource, uid("Doc::d1"))]),
+        });
+        // A link to a template that is gone is not active at all.
+        set.push_link(LinkedPolicy {
+            id: "orphan".into(),
+            template_id: "nonesuch".into(),
+            values: BTreeMap::new(),
+        });
+        let index = ScopeIndex::build(&set);
+        assert_eq!(index.len(), 3);
+        assert_eq!(index.unresolved().iter().collect::<Vec<_>>(), [1, 2]);
+        let entities = store(HIERARCHY);
+        let req = request("User::alice", "Action::read", "Doc::d1");
+        assert_eq!(ids(&index, &req, &entities), ["policy2"]);
+        check_exhaustively(&set, &entities, UIDS, ACTIONS);
+    }
+
+    #[test]
+    fn mixed_constraints_intersect() {
+        let set = policies(
+            r#"permit (principal in Group::"admins", action in Action::"readOnly", resource is Doc in Folder::"root");
+permit (principal is User, action == Action::"write", resource == Doc::"d2");
+forbid (principal == User::"bob", action, resource in Folder::"ghost");
+permit (principal is Group, action in [Action::"all"], resource);"#,
+        );
+        let entities = store(HIERARCHY);
+        let index = ScopeIndex::build(&set);
+        let of = |p: &str, a: &str, r: &str| ids(&index, &request(p, a, r), &entities);
+        assert_eq!(of("User::alice", "Action::list", "Doc::d1"), ["policy0"]);
+        assert!(of("User::bob", "Action::list", "Doc::d1").is_empty());
+        assert_eq!(
+            of("User::bob", "Action::write", "Doc::d2"),
+            ["policy1", "policy2"]
+        );
+        assert_eq!(of("Group::admins", "Action::write", "Doc::d2"), ["policy3"]);
+        check_exhaustively(&set, &entities, UIDS, ACTIONS);
+    }
+
+    #[test]
+    fn the_listing_names_every_key() {
+        let set = policies(
+            r#"permit (principal in Group::"admins", action in [Action::"read", Action::"list"], resource is Doc in Folder::"root");
+forbid (principal, action == Action::"write", resource is Doc);"#,
+        );
+        let listing = ScopeIndex::build(&set).to_string();
+        assert_eq!(
+            listing,
+            r#"0: policy0 (permit)
+1: policy1 (forbid)
+principal any: {1}
+principal in Group::"admins": {0}
+action == Action::"write": {1}
+action in Action::"list": {0}
+action in Action::"read": {0}
+resource is Doc: {1}
+resource is Doc in Folder::"root": {0}
+"#
+        );
+    }
+}
