@@ -4,6 +4,9 @@
 //! links ([`template`]), and schemas ([`schema`]). Every error carries the source it came from and
 //! a span, and renders as `file:line:col` with the offending snippet ([`diagnostic`]).
 //!
+//! For the compiled tiers it builds the scope index ([`index`]): which policies a request's
+//! principal, action and resource can select, as roaring bitmaps.
+//!
 //! The compiler evaluates nothing; the interpreter evaluates the AST, and later tiers lower it.
 
 pub mod ast;
