@@ -1,6 +1,7 @@
 //! Cedar's upstream integration tests, read in place from `../shared/cedar-conformance` (or the
 //! directory named by `THUJA_CONFORMANCE_DIR`): the hand-written tests and the development half
-//! of the fuzz-generated corpus. Every request's decision, reasons and errors must match Cedar's.
+//! of the fuzz-generated corpus. Every request's decision, reasons and errors must match Cedar's,
+//! and the validator's verdict on every file must match its `shouldValidate`.
 
 mod support;
 
@@ -21,8 +22,11 @@ fn run_tests(dir: &std::path::Path, path: &str, engine: Engine) -> Summary {
         );
     }
     eprintln!(
-        "{path}: {} passed, {} failed",
-        summary.requests.passed, summary.requests.failed
+        "{path}: {} passed, {} failed; shouldValidate: {} passed, {} failed",
+        summary.requests.passed,
+        summary.requests.failed,
+        summary.validation.passed,
+        summary.validation.failed
     );
     summary
 }
@@ -38,6 +42,8 @@ fn hand_written_tests_pass_on_the_interpreter() {
         summary.requests.passed >= 74,
         "the 22 files hold 74 requests"
     );
+    assert_eq!(summary.validation.failed, 0, "shouldValidate mismatches");
+    assert_eq!(summary.validation.passed, 22);
 }
 
 #[test]
@@ -51,4 +57,6 @@ fn corpus_dev_tests_pass_on_the_interpreter() {
         summary.requests.passed >= 31_656,
         "the corpus half holds 31,656 requests"
     );
+    assert_eq!(summary.validation.failed, 0, "shouldValidate mismatches");
+    assert_eq!(summary.validation.passed, 3_957);
 }

@@ -17,6 +17,7 @@ pub mod parser;
 pub mod schema;
 pub mod source;
 pub mod template;
+pub mod validator;
 
 pub use diagnostic::{Diagnostic, SourceErrors};
 pub use source::{Source, Span};

@@ -8,6 +8,7 @@ mod conformance;
 mod evaluate;
 mod request_args;
 mod translate_schema;
+mod validate;
 
 use clap::{Parser, Subcommand};
 
@@ -43,6 +44,8 @@ enum Command {
     Conformance(conformance::ConformanceArgs),
     /// Translate a schema between the .cedarschema and JSON formats.
     TranslateSchema(translate_schema::TranslateSchemaArgs),
+    /// Validate policies against a schema (strict mode): exit 0 valid, 3 invalid, 1 bad input.
+    Validate(validate::ValidateArgs),
 }
 
 /// Parses the command line, runs the command, and returns the exit code.
@@ -65,6 +68,7 @@ pub fn run() -> i32 {
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Conformance(args) => conformance::run(&args),
         Command::TranslateSchema(args) => translate_schema::run(&args),
+        Command::Validate(args) => validate::run(&args),
     }
 }
 

@@ -4,6 +4,8 @@
 //! Test files follow the upstream `cedar-integration-tests` format ([`format`]). Their policies
 //! get the ids `policy0`, `policy1`, ... in file order; entities and context are parsed with the
 //! schema; a request marked `validateRequest` (the default) is first validated against the schema.
+//! Each file's `shouldValidate` is checked against the strict-mode validator's verdict on its
+//! policies and schema (counted under `validation`, a mismatch listed as a failure).
 
 mod files;
 pub mod format;
@@ -19,6 +21,7 @@ use crate::input::{self, InputError};
 use crate::{Authorizer, Decision, Engine, Response};
 use files::TestFiles;
 use format::{ExpectedDecision, TestFile, TestRequest};
+use thuja_compiler::validator::{self, ValidationOptions, WarningKind};
 
 /// How to run the tests.
 #[derive(Clone, Debug)]
@@ -49,14 +52,13 @@ pub struct RequestCounts {
 pub struct ValidationCounts {
     pub passed: usize,
     pub failed: usize,
-    pub skipped: usize,
 }
 
 /// What a run found.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Summary {
     pub requests: RequestCounts,
-    /// The `shouldValidate` checks (skipped until the validator exists).
+    /// The `shouldValidate` checks: the validator's verdict (strict mode) against the test's.
     pub validation: ValidationCounts,
     pub failures: Vec<Failure>,
 }
@@ -91,7 +93,6 @@ pub fn run(paths: &[PathBuf], options: &Options) -> Result<Summary, InputError> 
         total.requests.failed += s.requests.failed;
         total.validation.passed += s.validation.passed;
         total.validation.failed += s.validation.failed;
-        total.validation.skipped += s.validation.skipped;
         total.failures.extend(s.failures);
     }
     Ok(total)
@@ -113,8 +114,8 @@ fn run_test(name: &str, text: &str, files: &TestFiles, engine: Engine) -> Summar
             return summary;
         }
     };
-    summary.validation.skipped += 1;
     let loaded = load(&test, files);
+    check_validation(name, &test, &loaded, &mut summary);
     let authorizer = Authorizer::with_engine(engine);
     for request in &test.requests {
         let expected = Outcome::expected(request);
@@ -141,6 +142,60 @@ fn run_test(name: &str, text: &str, files: &TestFiles, engine: Engine) -> Summar
 }
 
 type Loaded = (crate::PolicySet, crate::Schema, crate::Entities);
+
+/// Compares the validator's verdict (strict mode) with the test's `shouldValidate`.
+fn check_validation(
+    name: &str,
+    test: &TestFile,
+    loaded: &Result<Loaded, InputError>,
+    summary: &mut Summary,
+) {
+    // `Ok(valid)`, or `Err` when the inputs did not load (a failure either way).
+    let verdict: Result<(bool, String), String> = match loaded {
+        Ok((policies, schema, _)) => {
+            let result = validator::validate(schema, policies, ValidationOptions::default());
+            // The test files' `shouldValidate` comes from a Cedar that still reported an
+            // inapplicable scope as an error; since Cedar 4 it is the `invalid-action-application`
+            // warning, so it counts as a failure here (and only here).
+            let failing: Vec<String> = result
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.policy_id, e.kind))
+                .chain(
+                    result
+                        .warnings
+                        .iter()
+                        .filter(|w| w.kind == WarningKind::InvalidActionApplication)
+                        .map(|w| format!("{}: {} (warning)", w.policy_id, w.kind)),
+                )
+                .collect();
+            Ok(if failing.is_empty() {
+                (true, "valid".into())
+            } else {
+                (false, format!("invalid ({})", failing.join(", ")))
+            })
+        }
+        Err(e) => Err(format!("test inputs failed to load: {}", e.summary())),
+    };
+    let actual = match verdict {
+        Ok((valid, _)) if valid == test.should_validate => {
+            summary.validation.passed += 1;
+            return;
+        }
+        Ok((_, actual)) | Err(actual) => actual,
+    };
+    summary.validation.failed += 1;
+    summary.failures.push(Failure {
+        test: name.to_string(),
+        request: "(shouldValidate)".into(),
+        expected: if test.should_validate {
+            "valid".into()
+        } else {
+            "invalid".into()
+        },
+        actual,
+    });
+}
 
 fn load(test: &TestFile, files: &TestFiles) -> Result<Loaded, InputError> {
     let (schema_name, schema_text) = files.read(&test.schema)?;

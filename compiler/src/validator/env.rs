@@ -1,0 +1,226 @@
+//! The schema as the validator reads it: validation types of attributes, tags and contexts, the
+//! "can be a descendant of" relation between entity types, action-group membership, and the
+//! request environments (one per action × principal type × resource type it applies to).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use thuja_runtime::schema::Schema;
+use thuja_runtime::{EntityType, EntityUid};
+
+use super::types::{Attrs, Type, permissive_attrs_lub};
+
+/// One request environment: the types of `principal`, `action`, `resource` and `context`, and
+/// the entity types template slots are linked to.
+#[derive(Clone, Debug)]
+pub struct RequestEnv {
+    pub principal: EntityType,
+    pub action: EntityUid,
+    pub resource: EntityType,
+    pub context: Type,
+    pub principal_slot: Option<EntityType>,
+    pub resource_slot: Option<EntityType>,
+}
+
+/// Facts about a schema, precomputed once for a validation run.
+pub struct SchemaInfo<'s> {
+    pub schema: &'s Schema,
+    /// Attributes of each declared entity type.
+    attrs: BTreeMap<EntityType, Attrs>,
+    /// Tag type of each declared entity type that has tags.
+    tags: BTreeMap<EntityType, Type>,
+    /// For each declared entity type, the entity types whose entities may be its descendants.
+    descendants: BTreeMap<EntityType, BTreeSet<EntityType>>,
+    /// For each action, the actions that are (transitively) members of it.
+    action_descendants: BTreeMap<EntityUid, BTreeSet<EntityUid>>,
+    /// The unlinked request environments.
+    pub envs: Vec<RequestEnv>,
+}
+
+impl<'s> SchemaInfo<'s> {
+    pub fn new(schema: &'s Schema) -> Self {
+        let attrs = schema
+            .entity_types
+            .iter()
+            .map(|(name, def)| {
+                let ty = Type::from_record(&def.attrs);
+                let attrs = match ty {
+                    Type::Record { attrs, .. } => attrs,
+                    _ => Arc::new(BTreeMap::new()),
+                };
+                (name.clone(), attrs)
+            })
+            .collect();
+        let tags = schema
+            .entity_types
+            .iter()
+            .filter_map(|(name, def)| Some((name.clone(), Type::from_schema(def.tags.as_ref()?))))
+            .collect();
+        let mut descendants: BTreeMap<EntityType, BTreeSet<EntityType>> = schema
+            .entity_types
+            .keys()
+            .map(|k| (k.clone(), BTreeSet::new()))
+            .collect();
+        for name in schema.entity_types.keys() {
+            // Every (transitive) ancestor type of `name` has `name` as a descendant type.
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<&EntityType> = schema
+                .entity_types
+                .get(name)
+                .map(|d| d.member_of.iter().collect())
+                .unwrap_or_default();
+            while let Some(parent) = stack.pop() {
+                if seen.insert(parent.clone())
+                    && let Some(def) = schema.entity_types.get(parent)
+                {
+                    stack.extend(def.member_of.iter());
+                }
+            }
+            for ancestor in seen {
+                descendants
+                    .entry(ancestor)
+                    .or_default()
+                    .insert(name.clone());
+            }
+        }
+        let mut action_descendants: BTreeMap<EntityUid, BTreeSet<EntityUid>> = schema
+            .actions
+            .keys()
+            .map(|k| (k.clone(), BTreeSet::new()))
+            .collect();
+        for uid in schema.actions.keys() {
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<&EntityUid> = schema
+                .actions
+                .get(uid)
+                .map(|d| d.member_of.iter().collect())
+                .unwrap_or_default();
+            while let Some(group) = stack.pop() {
+                if seen.insert(group.clone())
+                    && let Some(def) = schema.actions.get(group)
+                {
+                    stack.extend(def.member_of.iter());
+                }
+            }
+            for ancestor in seen {
+                action_descendants
+                    .entry(ancestor)
+                    .or_default()
+                    .insert(uid.clone());
+            }
+        }
+        let mut envs = Vec::new();
+        for action in schema.actions.values() {
+            let context = Type::from_record(&action.context);
+            for p in &action.principals {
+                for r in &action.resources {
+                    envs.push(RequestEnv {
+                        principal: p.clone(),
+                        action: action.uid.clone(),
+                        resource: r.clone(),
+                        context: context.clone(),
+                        principal_slot: None,
+                        resource_slot: None,
+                    });
+                }
+            }
+        }
+        SchemaInfo {
+            schema,
+            attrs,
+            tags,
+            descendants,
+            action_descendants,
+            envs,
+        }
+    }
+
+    /// Whether a type name may appear in a policy: a declared entity type or an action type.
+    pub fn is_known_entity_type(&self, ty: &EntityType) -> bool {
+        ty.is_action() || self.schema.entity_types.contains_key(ty)
+    }
+
+    pub fn is_known_action(&self, uid: &EntityUid) -> bool {
+        self.schema.actions.contains_key(uid)
+    }
+
+    /// The attributes of a declared entity type.
+    pub fn entity_attrs(&self, ty: &EntityType) -> Option<&Attrs> {
+        self.attrs.get(ty)
+    }
+
+    /// The attributes all of the given entity types have (with permissive least upper bounds).
+    pub fn lub_attrs(&self, lub: &BTreeSet<EntityType>) -> Attrs {
+        let empty: Attrs = Arc::new(BTreeMap::new());
+        let mut iter = lub.iter();
+        let first = match iter.next() {
+            Some(t) => self.attrs.get(t).cloned().unwrap_or_else(|| empty.clone()),
+            None => return empty,
+        };
+        iter.fold(first, |acc, t| {
+            let next = self.attrs.get(t).cloned().unwrap_or_else(|| empty.clone());
+            permissive_attrs_lub(&acc, &next)
+        })
+    }
+
+    pub fn tag_type(&self, ty: &EntityType) -> Option<&Type> {
+        self.tags.get(ty)
+    }
+
+    /// All tag types of declared entity types.
+    pub fn all_tag_types(&self) -> impl Iterator<Item = &Type> {
+        self.tags.values()
+    }
+
+    /// The entity types whose entities may be descendants of an entity of type `ty`.
+    pub fn descendant_types(&self, ty: &EntityType) -> Option<&BTreeSet<EntityType>> {
+        self.descendants.get(ty)
+    }
+
+    /// `ty` and every entity type whose entities may be descendants of a `ty` entity.
+    pub fn entity_types_in<'a>(&'a self, ty: &'a EntityType) -> Vec<&'a EntityType> {
+        let mut v: Vec<&EntityType> = self
+            .descendants
+            .get(ty)
+            .map(|d| d.iter().collect())
+            .unwrap_or_default();
+        v.push(ty);
+        v
+    }
+
+    /// Whether an entity of type `lhs` may be a descendant of (or equal to) one of type `rhs`.
+    fn descendant_of(&self, lhs: &EntityType, rhs: &EntityType) -> bool {
+        lhs == rhs
+            || self.descendants.get(rhs).is_some_and(|d| d.contains(lhs))
+            || self.schema.actions.keys().any(|a| {
+                a.entity_type() == rhs
+                    && self
+                        .action_descendants
+                        .get(a)
+                        .is_some_and(|d| d.iter().any(|x| x.entity_type() == lhs))
+            })
+    }
+
+    pub fn any_descendant_of(
+        &self,
+        lhs: &BTreeSet<EntityType>,
+        rhs: &BTreeSet<EntityType>,
+    ) -> bool {
+        lhs.iter()
+            .any(|l| rhs.iter().any(|r| self.descendant_of(l, r)))
+    }
+
+    /// The given actions and all their (transitive) members; `None` if one is not declared.
+    pub fn actions_in_set<'a>(
+        &'a self,
+        uids: impl IntoIterator<Item = &'a EntityUid>,
+    ) -> Option<Vec<&'a EntityUid>> {
+        let mut out = Vec::new();
+        for uid in uids {
+            let (key, desc) = self.action_descendants.get_key_value(uid)?;
+            out.extend(desc.iter());
+            out.push(key);
+        }
+        Some(out)
+    }
+}

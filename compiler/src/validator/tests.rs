@@ -1,0 +1,471 @@
+//! Unit tests: for every error kind, a policy that triggers it and a near miss that does not;
+//! the warnings; templates; links; and deep nesting.
+
+#![allow(clippy::panic, clippy::unwrap_used, reason = "tests fail by panicking")]
+
+use std::collections::BTreeSet;
+
+use super::{ErrorKind, ValidationOptions, ValidationResult, WarningKind, validate};
+use crate::parser::parse_policy_set;
+use crate::schema::parse_schema;
+use crate::source::Source;
+
+const SCHEMA: &str = r#"
+entity Group in [Group] { name: String };
+entity User in [Group] {
+    name: String, email?: String, manager?: User, labels: Set<String>,
+    ip: ipaddr, born: datetime, profile?: { nick?: String }
+} tags String;
+entity Admin in [Group] { level: Long };
+entity Doc { owner: User } tags Long;
+entity Color enum ["red", "green"];
+action read appliesTo { principal: [User], resource: [Doc], context: { mfa: Bool, opt?: Long } };
+action manage appliesTo { principal: [Admin], resource: [Doc, Group], context: {} };
+action all;
+action view in [all] appliesTo { principal: User, resource: Doc, context: {} };
+action paint appliesTo { principal: User, resource: Color, context: {} };
+action noop;
+"#;
+
+fn run(policies: &str) -> ValidationResult {
+    let schema = parse_schema(Source::new("s.cedarschema", SCHEMA))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let set = parse_policy_set(Source::new("p.cedar", policies))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    validate(&schema, &set, ValidationOptions::default())
+}
+
+fn kinds(policies: &str) -> BTreeSet<ErrorKind> {
+    run(policies).errors.iter().map(|e| e.kind).collect()
+}
+
+fn warnings(policies: &str) -> BTreeSet<WarningKind> {
+    run(policies).warnings.iter().map(|w| w.kind).collect()
+}
+
+/// `bad` has exactly the error `kind`; `good` has no errors.
+fn case(kind: ErrorKind, bad: &str, good: &str) {
+    assert_eq!(kinds(bad), BTreeSet::from([kind]), "{bad}");
+    assert_eq!(kinds(good), BTreeSet::new(), "{good}");
+}
+
+fn when(cond: &str) -> String {
+    format!("permit(principal is User, action == Action::\"read\", resource) when {{ {cond} }};")
+}
+
+#[test]
+fn unrecognized_entity_type() {
+    case(
+        ErrorKind::UnrecognizedEntityType,
+        r#"permit(principal == Usr::"a", action, resource);"#,
+        r#"permit(principal == User::"a", action, resource);"#,
+    );
+    case(
+        ErrorKind::UnrecognizedEntityType,
+        &when("principal is Usr"),
+        &when("principal is User"),
+    );
+}
+
+#[test]
+fn unrecognized_action_id() {
+    case(
+        ErrorKind::UnrecognizedActionId,
+        r#"permit(principal, action == Action::"raed", resource);"#,
+        r#"permit(principal, action == Action::"read", resource);"#,
+    );
+}
+
+#[test]
+fn invalid_enum_entity() {
+    case(
+        ErrorKind::InvalidEnumEntity,
+        r#"permit(principal, action == Action::"paint", resource == Color::"blue");"#,
+        r#"permit(principal, action == Action::"paint", resource == Color::"red");"#,
+    );
+}
+
+#[test]
+fn unexpected_type() {
+    case(
+        ErrorKind::UnexpectedType,
+        &when("1 + \"a\" > 2"),
+        &when("1 + 2 > 2"),
+    );
+    case(
+        ErrorKind::UnexpectedType,
+        &when("principal like \"a*\""),
+        &when("principal.name like \"a*\""),
+    );
+    case(
+        ErrorKind::UnexpectedType,
+        &when("\"a\" < \"b\""),
+        &when("1 < 2"),
+    );
+    case(
+        ErrorKind::UnexpectedType,
+        &when("1 in Group::\"g\""),
+        &when("principal in Group::\"g\""),
+    );
+    case(ErrorKind::UnexpectedType, &when("1"), &when("true"));
+}
+
+#[test]
+fn incompatible_types() {
+    case(
+        ErrorKind::IncompatibleTypes,
+        &when("principal.name == 1"),
+        &when("principal.name == \"a\""),
+    );
+    // two literals are simply unequal
+    assert_eq!(kinds(&when("1 == \"a\"")), BTreeSet::new());
+    case(
+        ErrorKind::IncompatibleTypes,
+        &when("[1, \"a\"].isEmpty()"),
+        &when("[1, 2].isEmpty()"),
+    );
+    case(
+        ErrorKind::IncompatibleTypes,
+        &when("[1].contains(\"a\")"),
+        &when("[1].contains(2)"),
+    );
+    case(
+        ErrorKind::IncompatibleTypes,
+        &when("(if context.mfa then 1 else \"a\") == 1"),
+        &when("(if context.mfa then 1 else 2) == 1"),
+    );
+    // strict mode: no unions of entity types
+    case(
+        ErrorKind::IncompatibleTypes,
+        &when("principal in [Group::\"g\", User::\"u\"]"),
+        &when("principal in [Group::\"g\", Group::\"h\"]"),
+    );
+}
+
+#[test]
+fn unsafe_attribute_access() {
+    case(
+        ErrorKind::UnsafeAttributeAccess,
+        &when("principal.nme == \"a\""),
+        &when("principal.name == \"a\""),
+    );
+    case(
+        ErrorKind::UnsafeAttributeAccess,
+        &when("action.name == \"a\""),
+        &when("action == Action::\"read\""),
+    );
+}
+
+#[test]
+fn unsafe_optional_attribute_access() {
+    case(
+        ErrorKind::UnsafeOptionalAttributeAccess,
+        &when("principal.email == \"a\""),
+        &when("principal has email && principal.email == \"a\""),
+    );
+    case(
+        ErrorKind::UnsafeOptionalAttributeAccess,
+        &when("(principal has email || context.mfa) && principal.email == \"a\""),
+        &when("(principal has email || false) && principal.email == \"a\""),
+    );
+    // negation carries no capabilities
+    assert_eq!(
+        kinds(&when("!(principal has email) || principal.email == \"a\"")),
+        BTreeSet::from([ErrorKind::UnsafeOptionalAttributeAccess])
+    );
+    case(
+        ErrorKind::UnsafeOptionalAttributeAccess,
+        &when("if principal has email then true else principal.email == \"a\""),
+        &when("if principal has email then principal.email == \"a\" else false"),
+    );
+    case(
+        ErrorKind::UnsafeOptionalAttributeAccess,
+        &when("principal has profile && principal.profile.nick == \"a\""),
+        &when("principal has profile.nick && principal.profile.nick == \"a\""),
+    );
+    case(
+        ErrorKind::UnsafeOptionalAttributeAccess,
+        &when("context.opt > 1"),
+        &when("context has opt && context.opt > 1"),
+    );
+}
+
+#[test]
+fn tags() {
+    case(
+        ErrorKind::UnsafeTagAccess,
+        &when("principal.getTag(\"t\") == \"x\""),
+        &when("principal.hasTag(\"t\") && principal.getTag(\"t\") == \"x\""),
+    );
+    case(
+        ErrorKind::IncompatibleTypes,
+        r#"permit(principal, action, resource is Doc) when { resource.hasTag("t") && resource.getTag("t") == "x" };"#,
+        r#"permit(principal, action, resource is Doc) when { resource.hasTag("t") && resource.getTag("t") == 1 };"#,
+    );
+    // an entity type without tags: `hasTag` is false, so the access is never typechecked
+    assert_eq!(
+        kinds(
+            r#"permit(principal is Admin, action, resource) when { principal.hasTag("t") && principal.getTag("t") == 1 };"#
+        ),
+        BTreeSet::new()
+    );
+    assert_eq!(
+        kinds(
+            r#"permit(principal is Admin, action, resource) when { if principal.hasTag("t") then principal.getTag("t") == 1 else true };"#
+        ),
+        BTreeSet::new()
+    );
+}
+
+#[test]
+fn extension_functions() {
+    case(
+        ErrorKind::FunctionArgumentValidation,
+        &when("ip(\"1.2.3.x\").isIpv4()"),
+        &when("ip(\"1.2.3.4\").isIpv4()"),
+    );
+    case(
+        ErrorKind::FunctionArgumentValidation,
+        &when("datetime(\"2024-13-01\") < principal.born"),
+        &when("datetime(\"2024-12-01\") < principal.born"),
+    );
+    case(
+        ErrorKind::NonLitExtConstructor,
+        &when("ip(principal.name).isIpv4()"),
+        &when("principal.ip.isIpv4()"),
+    );
+    case(
+        ErrorKind::UnexpectedType,
+        &when("principal.ip.isInRange(decimal(\"1.0\"))"),
+        &when("principal.ip.isInRange(ip(\"10.0.0.0/8\"))"),
+    );
+}
+
+#[test]
+fn empty_set_forbidden() {
+    case(
+        ErrorKind::EmptySetForbidden,
+        &when("[].isEmpty()"),
+        &when("[1].isEmpty()"),
+    );
+}
+
+#[test]
+fn short_circuits_skip_the_right_operand() {
+    // Cedar does not typecheck the right of `false && _` or `true || _`
+    assert_eq!(kinds(&when("false && principal.nope")), BTreeSet::new());
+    assert_eq!(kinds(&when("true || principal.nope")), BTreeSet::new());
+    assert_eq!(kinds(&when("1 != 1 && principal.nope")), BTreeSet::new());
+    assert_eq!(
+        kinds(&when("principal is Admin && principal.nope")),
+        BTreeSet::new()
+    );
+    assert_eq!(
+        kinds(&when("if false then principal.nope else true")),
+        BTreeSet::new()
+    );
+    // but it does when the left is only known to be boolean
+    assert_eq!(
+        kinds(&when("context.mfa && principal.nope")),
+        BTreeSet::from([ErrorKind::UnsafeAttributeAccess])
+    );
+}
+
+#[test]
+fn action_scope_limits_the_environments() {
+    // `level` exists only on `Admin`, the only principal of `manage`
+    assert_eq!(
+        kinds(
+            r#"permit(principal, action == Action::"manage", resource) when { principal.level > 1 };"#
+        ),
+        BTreeSet::new()
+    );
+    assert_eq!(
+        kinds(r#"permit(principal, action, resource) when { principal.level > 1 };"#),
+        BTreeSet::from([ErrorKind::UnsafeAttributeAccess])
+    );
+    assert_eq!(
+        kinds(
+            r#"permit(principal, action in Action::"all", resource) when { resource.owner.name == "a" };"#
+        ),
+        BTreeSet::new()
+    );
+}
+
+#[test]
+fn warnings_do_not_invalidate() {
+    let r = run(r#"permit(principal, action == Action::"noop", resource);"#);
+    assert!(r.is_valid());
+    assert_eq!(
+        r.warnings.iter().map(|w| w.kind).collect::<BTreeSet<_>>(),
+        BTreeSet::from([
+            WarningKind::InvalidActionApplication,
+            WarningKind::ImpossiblePolicy
+        ])
+    );
+    assert_eq!(
+        warnings(
+            r#"permit(principal, action, resource) when { principal is User && principal is Admin };"#
+        ),
+        BTreeSet::from([WarningKind::ImpossiblePolicy])
+    );
+    assert_eq!(
+        warnings(r#"permit(principal, action, resource);"#),
+        BTreeSet::new()
+    );
+}
+
+#[test]
+fn templates() {
+    assert_eq!(
+        kinds(
+            r#"permit(principal == ?principal, action == Action::"read", resource) when { principal.name == "a" };"#
+        ),
+        BTreeSet::new()
+    );
+    assert_eq!(
+        kinds(
+            r#"permit(principal in ?principal, action == Action::"read", resource == ?resource) when { resource.owner == principal };"#
+        ),
+        BTreeSet::new()
+    );
+    assert_eq!(
+        kinds(r#"permit(principal in ?principal, action, resource) when { principal.nope };"#),
+        BTreeSet::from([ErrorKind::UnsafeAttributeAccess])
+    );
+}
+
+#[test]
+fn every_error_has_a_name_and_its_policy_source() {
+    let r = run(&when("principal.nme == \"a\""));
+    let e = &r.errors[0];
+    assert_eq!(e.kind.name(), "unsafe-attribute-access");
+    assert_eq!(e.policy_id.as_ref(), "policy0");
+    let text = when("principal.nme == \"a\"");
+    assert_eq!(&text[e.span.range()], "principal.nme");
+}
+
+#[test]
+fn deep_nesting_does_not_overflow() {
+    let depth = 900;
+    let cond = format!("{}true{}", "(".repeat(depth), ")".repeat(depth));
+    assert_eq!(kinds(&when(&cond)), BTreeSet::new());
+    let cond = format!("{}1{}", "-(".repeat(depth), ")".repeat(depth));
+    assert_eq!(kinds(&when(&format!("{cond} == 1"))), BTreeSet::new());
+    let mut cond = "principal".to_string();
+    for _ in 0..200 {
+        cond = format!("(if context.mfa then {cond} else principal)");
+    }
+    let _ = kinds(&when(&format!("{cond} == principal")));
+}
+
+#[test]
+fn template_links() {
+    use std::collections::BTreeMap;
+
+    use thuja_runtime::{EntityType, EntityUid};
+
+    use crate::ast::SlotId;
+    use crate::template::link;
+
+    let schema = parse_schema(Source::new("s.cedarschema", SCHEMA)).unwrap();
+    let mut set = parse_policy_set(Source::new(
+        "p.cedar",
+        r#"permit(principal == ?principal, action == Action::"read", resource);"#,
+    ))
+    .unwrap();
+    let uid = |t: &str, id: &str| EntityUid::new(EntityType::new_unchecked(t), id);
+    link(
+        &mut set,
+        "policy0",
+        "good",
+        BTreeMap::from([(SlotId::Principal, uid("User", "a"))]),
+    )
+    .unwrap();
+    link(
+        &mut set,
+        "policy0",
+        "unknown",
+        BTreeMap::from([(SlotId::Principal, uid("Usr", "a"))]),
+    )
+    .unwrap();
+    link(
+        &mut set,
+        "policy0",
+        "inapplicable",
+        BTreeMap::from([(SlotId::Principal, uid("Admin", "a"))]),
+    )
+    .unwrap();
+    let r = validate(&schema, &set, ValidationOptions::default());
+    let errors: BTreeSet<_> = r
+        .errors
+        .iter()
+        .map(|e| (e.policy_id.as_ref(), e.kind))
+        .collect();
+    assert_eq!(
+        errors,
+        BTreeSet::from([("unknown", ErrorKind::UnrecognizedEntityType)])
+    );
+    let warnings: BTreeSet<_> = r
+        .warnings
+        .iter()
+        .map(|w| (w.policy_id.as_ref(), w.kind))
+        .collect();
+    assert_eq!(
+        warnings,
+        BTreeSet::from([
+            ("unknown", WarningKind::InvalidActionApplication),
+            ("inapplicable", WarningKind::InvalidActionApplication)
+        ])
+    );
+}
+
+#[test]
+fn wrong_number_arguments() {
+    case(
+        ErrorKind::WrongNumberArguments,
+        &when("ip(\"1.2.3.4\", \"5\").isIpv4()"),
+        &when("ip(\"1.2.3.4\").isIpv4()"),
+    );
+    case(
+        ErrorKind::WrongNumberArguments,
+        &when("principal.ip.isInRange()"),
+        &when("principal.ip.isInRange(principal.ip)"),
+    );
+}
+
+fn kinds_at(policies: &str, level: u32) -> BTreeSet<ErrorKind> {
+    let schema = parse_schema(Source::new("s.cedarschema", SCHEMA)).unwrap();
+    let set = parse_policy_set(Source::new("p.cedar", policies)).unwrap();
+    validate(&schema, &set, ValidationOptions { level: Some(level) })
+        .errors
+        .iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[test]
+fn entity_deref_levels() {
+    let two = when("principal has manager && principal.manager.name == \"a\"");
+    assert_eq!(kinds_at(&two, 2), BTreeSet::new());
+    assert_eq!(
+        kinds_at(&two, 1),
+        BTreeSet::from([ErrorKind::EntityDerefLevelViolation])
+    );
+    // records are not entities: no level spent on them
+    assert_eq!(kinds_at(&when("context.mfa"), 0), BTreeSet::new());
+    assert_eq!(
+        kinds_at(&when("principal.name == \"a\""), 0),
+        BTreeSet::from([ErrorKind::EntityDerefLevelViolation])
+    );
+    // dereferencing a literal is never allowed
+    assert_eq!(
+        kinds_at(&when("User::\"a\".name == \"a\""), 5),
+        BTreeSet::from([ErrorKind::EntityDerefLevelViolation])
+    );
+    // the part a short circuit skips is not checked
+    assert_eq!(
+        kinds_at(&when("false && User::\"a\".name == \"a\""), 5),
+        BTreeSet::new()
+    );
+}

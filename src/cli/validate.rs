@@ -1,0 +1,153 @@
+//! `thuja validate`: check policies against a schema with Cedar's strict-mode validator.
+//!
+//! Exit 0 when the policies are valid, 3 when they are not (or, with `--deny-warnings`, when
+//! there are warnings), 1 on bad input. Every error and warning is printed with its policy id,
+//! its kind and the policy text it points at.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use thuja::PolicySet;
+use thuja::input::{self, InputError};
+use thuja_compiler::validator::{self, ValidationOptions, ValidationResult};
+use thuja_compiler::{Diagnostic, SourceErrors, Span};
+
+use super::exit;
+
+/// The exit code for policies that do not validate (as the `cedar` CLI uses it).
+const INVALID: i32 = 3;
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Cedar policy file
+    #[arg(short, long, value_name = "FILE")]
+    pub policies: PathBuf,
+    /// Schema file (see --schema-format)
+    #[arg(short, long, value_name = "FILE")]
+    pub schema: PathBuf,
+    /// Format of the schema file: `cedar` (.cedarschema text) or `json` (Cedar's JSON schema)
+    #[arg(long, value_name = "FORMAT", default_value_t = input::SchemaFormat::Cedar)]
+    pub schema_format: input::SchemaFormat,
+    /// Template links JSON file (their slot values are checked too)
+    #[arg(short = 'k', long = "template-linked", value_name = "FILE")]
+    pub template_linked: Option<PathBuf>,
+    /// Also limit entity dereferences to this many levels (level validation)
+    #[arg(long, value_name = "N")]
+    pub level: Option<u32>,
+    /// Treat warnings as failures (exit 3)
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+pub fn run(args: &ValidateArgs) -> i32 {
+    let (policies, result) = match check(args) {
+        Ok(r) => r,
+        Err(e) => {
+            super::report(&e);
+            return exit::FAILURE;
+        }
+    };
+    let mut printer = Printer::default();
+    for e in &result.errors {
+        let message = format!(
+            "error [{}] for policy `{}`: {}",
+            e.kind, e.policy_id, e.message
+        );
+        eprint!(
+            "{}",
+            printer.render(&policies, &e.policy_id, e.span, message)
+        );
+    }
+    for w in &result.warnings {
+        let message = format!(
+            "warning [{}] for policy `{}`: {}",
+            w.kind, w.policy_id, w.message
+        );
+        eprint!(
+            "{}",
+            printer.render(&policies, &w.policy_id, w.span, message)
+        );
+    }
+    if !result.is_valid() {
+        println!(
+            "validation failed: {} error(s), {} warning(s)",
+            result.errors.len(),
+            result.warnings.len()
+        );
+        INVALID
+    } else if !result.warnings.is_empty() {
+        println!(
+            "validation passed with {} warning(s)",
+            result.warnings.len()
+        );
+        if args.deny_warnings {
+            INVALID
+        } else {
+            exit::SUCCESS
+        }
+    } else {
+        println!("validation passed");
+        exit::SUCCESS
+    }
+}
+
+fn check(args: &ValidateArgs) -> Result<(PolicySet, ValidationResult), InputError> {
+    let mut policies = input::policies_from_file(&args.policies)?;
+    input::rename_from_id_annotations(&mut policies)?;
+    if let Some(links) = &args.template_linked {
+        input::links_from_file(links, &mut policies)?;
+    }
+    let schema = input::schema_from_file_with_format(&args.schema, args.schema_format)?;
+    let options = ValidationOptions { level: args.level };
+    let result = validator::validate(&schema, &policies, options);
+    Ok((policies, result))
+}
+
+/// Reports after this many are one line each (`file:line:col: message`), without the snippet:
+/// rendering a snippet costs time proportional to the file, and a policy store can have
+/// thousands of errors.
+const FULL_REPORTS: usize = 50;
+
+/// Renders messages located in the policy (or, for a link, its template) they concern.
+#[derive(Default)]
+struct Printer {
+    shown: usize,
+    /// Line start offsets of each source, by source name.
+    lines: HashMap<Arc<str>, Vec<usize>>,
+}
+
+impl Printer {
+    fn render(&mut self, policies: &PolicySet, id: &str, span: Span, message: String) -> String {
+        let policy = policies.get(id).or_else(|| {
+            policies
+                .links()
+                .iter()
+                .find(|l| l.id.as_ref() == id)
+                .and_then(|l| policies.get(&l.template_id))
+        });
+        let Some(policy) = policy else {
+            return format!("{message}\n");
+        };
+        let source = policy.source.as_ref();
+        self.shown += 1;
+        if self.shown <= FULL_REPORTS {
+            return SourceErrors::single(source.clone(), Diagnostic::new(message, span)).render();
+        }
+        let starts = self.lines.entry(source.name.clone()).or_insert_with(|| {
+            std::iter::once(0)
+                .chain(source.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let offset = span.start.min(source.text.len());
+        let line = starts.partition_point(|&s| s <= offset).max(1);
+        let line_start = starts.get(line - 1).copied().unwrap_or(0);
+        let col = source
+            .text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        format!("{}:{line}:{col}: {message}\n", source.name)
+    }
+}
