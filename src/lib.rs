@@ -14,25 +14,87 @@
 //! # Ok::<(), thuja::input::InputError>(())
 //! ```
 //!
+//! To answer many requests against one policy set, compile it once with
+//! [`Authorizer::compile`] and pass the [`CompiledPolicies`] to
+//! [`Authorizer::is_authorized_compiled`]; [`Authorizer::is_authorized`] compiles on every call
+//! when the engine needs it.
+//!
 //! This crate is the public facade: [`input`] reads Cedar's file formats into Thuja's types with
 //! located errors, [`Authorizer`] answers requests, and [`conformance`] runs Cedar's integration
 //! tests. The parts live in their own crates: `thuja-runtime` (data model), `thuja-compiler`
-//! (parsing, schemas), `thuja-interp` (the reference interpreter).
+//! (parsing, schemas, lowering to bytecode), `thuja-interp` (the reference interpreter),
+//! `thuja-vm` (the bytecode VM).
 
 pub mod conformance;
 pub mod input;
 
+use std::sync::OnceLock;
+
 pub use thuja_compiler::ast::PolicySet;
+pub use thuja_compiler::program::Program;
 pub use thuja_runtime::{
     Decision, Entities, EntityUid, PolicyError, Request, Response, Schema, Value,
 };
 
-/// Which evaluator answers requests.
+/// Which evaluator answers requests. Every engine gives the same responses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Engine {
     /// The reference interpreter, which evaluates the AST directly.
-    #[default]
     Interp,
+    /// The bytecode VM, which runs the policies compiled to a [`Program`]; the default.
+    #[default]
+    Vm,
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "interp" => Ok(Engine::Interp),
+            "vm" => Ok(Engine::Vm),
+            other => Err(format!(
+                "unknown engine `{other}` (expected `interp` or `vm`)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Engine::Interp => "interp",
+            Engine::Vm => "vm",
+        })
+    }
+}
+
+/// A policy set ready to answer many requests: the policies and, compiled on first use by an
+/// engine that needs it, their [`Program`].
+#[derive(Clone, Debug)]
+pub struct CompiledPolicies {
+    policies: PolicySet,
+    program: OnceLock<Program>,
+}
+
+impl CompiledPolicies {
+    /// Takes the policies; nothing is compiled until an engine needs it.
+    pub fn new(policies: PolicySet) -> Self {
+        CompiledPolicies {
+            policies,
+            program: OnceLock::new(),
+        }
+    }
+
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    /// The compiled program (compiled now if it was not yet).
+    pub fn program(&self) -> &Program {
+        self.program
+            .get_or_init(|| thuja_compiler::program::lower(&self.policies))
+    }
 }
 
 /// Answers authorization requests with the chosen engine.
@@ -54,7 +116,31 @@ impl Authorizer {
         self.engine
     }
 
-    /// Decides `request` against `policies` over `entities`.
+    /// Prepares `policies` for many requests, compiling them now if this engine runs compiled
+    /// code.
+    pub fn compile(&self, policies: &PolicySet) -> CompiledPolicies {
+        let compiled = CompiledPolicies::new(policies.clone());
+        if self.engine == Engine::Vm {
+            compiled.program();
+        }
+        compiled
+    }
+
+    /// Decides `request` against compiled policies over `entities`.
+    pub fn is_authorized_compiled(
+        &self,
+        request: &Request,
+        policies: &CompiledPolicies,
+        entities: &Entities,
+    ) -> Response {
+        match self.engine {
+            Engine::Interp => thuja_interp::is_authorized(&policies.policies, request, entities),
+            Engine::Vm => thuja_vm::is_authorized(policies.program(), request, entities),
+        }
+    }
+
+    /// Decides `request` against `policies` over `entities`. The VM compiles the policies on
+    /// every call: for many requests, [`compile`](Self::compile) them once instead.
     pub fn is_authorized(
         &self,
         request: &Request,
@@ -63,6 +149,10 @@ impl Authorizer {
     ) -> Response {
         match self.engine {
             Engine::Interp => thuja_interp::is_authorized(policies, request, entities),
+            Engine::Vm => {
+                let program = thuja_compiler::program::lower(policies);
+                thuja_vm::is_authorized(&program, request, entities)
+            }
         }
     }
 }

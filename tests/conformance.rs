@@ -60,3 +60,23 @@ fn corpus_dev_tests_pass_on_the_interpreter() {
     assert_eq!(summary.validation.failed, 0, "shouldValidate mismatches");
     assert_eq!(summary.validation.passed, 3_957);
 }
+
+#[test]
+fn hand_written_tests_pass_on_the_vm() {
+    let Some(dir) = support::conformance_dir() else {
+        return;
+    };
+    let summary = run_tests(&dir, "tests", Engine::Vm);
+    assert_eq!(summary.requests.failed, 0);
+    assert!(summary.requests.passed >= 74);
+}
+
+#[test]
+fn corpus_dev_tests_pass_on_the_vm() {
+    let Some(dir) = support::conformance_dir() else {
+        return;
+    };
+    let summary = run_tests(&dir, "corpus-dev.tar.gz", Engine::Vm);
+    assert_eq!(summary.requests.failed, 0);
+    assert!(summary.requests.passed >= 31_656);
+}

@@ -7,25 +7,23 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 mod support;
 
+use support::{Case, cases_of};
+
 /// What a request came to: `Err` when the request is invalid, else decision, reasons, errors.
 type Outcome = Result<(bool, BTreeSet<String>, BTreeSet<String>), ()>;
-
-struct Case {
-    principal: Json,
-    action: Json,
-    resource: Json,
-    context: Json,
-}
 
 fn thuja_outcomes(files: &BTreeMap<String, String>, test: &Json, cases: &[Case]) -> Vec<Outcome> {
     use thuja::input;
     let file = |key: &str| support::named_file(files, test, key);
     let schema = input::schema_from_str("schema", file("schema")).expect("schema");
     let policies = input::policies_from_str("policies", file("policies")).expect("policies");
+    // The default engine, with the policies compiled once.
+    let authorizer = thuja::Authorizer::new();
+    let policies = authorizer.compile(&policies);
     let entities =
         input::entities_from_str("entities", file("entities"), Some(&schema)).expect("entities");
     cases
@@ -40,7 +38,7 @@ fn thuja_outcomes(files: &BTreeMap<String, String>, test: &Json, cases: &[Case])
                 Some(&schema),
             )
             .map_err(|_| ())?;
-            let r = thuja::Authorizer::new().is_authorized(&request, &policies, &entities);
+            let r = authorizer.is_authorized_compiled(&request, &policies, &entities);
             Ok((
                 r.decision == thuja::Decision::Allow,
                 r.reasons.iter().map(|s| s.to_string()).collect(),
@@ -89,49 +87,6 @@ fn cedar_outcomes(files: &BTreeMap<String, String>, test: &Json, cases: &[Case])
             ))
         })
         .collect()
-}
-
-/// The recombined requests of one test (each request with every other request's principal,
-/// and with every other's resource) and its entity-sourced ones (each entity as principal and
-/// as resource).
-fn cases_of(test: &Json, entities_text: &str) -> Vec<Case> {
-    let requests = test["requests"].as_array().cloned().unwrap_or_default();
-    let n = requests.len();
-    let mut cases = Vec::new();
-    for (i, r) in requests.iter().enumerate() {
-        for other in requests.iter().skip(i + 1).chain(requests.iter().take(i)) {
-            cases.push(Case {
-                principal: other["principal"].clone(),
-                action: r["action"].clone(),
-                resource: r["resource"].clone(),
-                context: r["context"].clone(),
-            });
-            cases.push(Case {
-                principal: r["principal"].clone(),
-                action: r["action"].clone(),
-                resource: other["resource"].clone(),
-                context: r["context"].clone(),
-            });
-        }
-    }
-    let entities: Json = serde_json::from_str(entities_text).unwrap_or(json!([]));
-    for (k, e) in entities.as_array().into_iter().flatten().enumerate() {
-        let r = &requests[k % n];
-        let uid = e["uid"].clone();
-        cases.push(Case {
-            principal: uid.clone(),
-            action: r["action"].clone(),
-            resource: r["resource"].clone(),
-            context: r["context"].clone(),
-        });
-        cases.push(Case {
-            principal: r["principal"].clone(),
-            action: r["action"].clone(),
-            resource: uid,
-            context: r["context"].clone(),
-        });
-    }
-    cases
 }
 
 #[test]

@@ -103,6 +103,16 @@ fn bench_workload(c: &mut Criterion, w: &Workload, slow: bool) {
             black_box(interp.is_authorized(r, &ours.policies, &ours.entities))
         })
     });
+    let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+    let compiled = vm.compile(&ours.policies);
+    group.bench_function("thuja-vm", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let r = &ours.requests[i % ours.requests.len()];
+            i += 1;
+            black_box(vm.is_authorized_compiled(r, &compiled, &ours.entities))
+        })
+    });
     group.finish();
 }
 

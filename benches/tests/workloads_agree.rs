@@ -13,6 +13,9 @@ fn thuja_outcomes(w: &Workload) -> Vec<Outcome> {
     use thuja::input;
     let schema = input::schema_from_str("schema", &w.schema).expect("schema");
     let policies = input::policies_from_str("policies", &w.policies).expect("policies");
+    // The default engine, with the policies compiled once.
+    let authorizer = thuja::Authorizer::new();
+    let policies = authorizer.compile(&policies);
     let entities =
         input::entities_from_str("entities", &w.entities, Some(&schema)).expect("entities");
     w.requests
@@ -27,7 +30,7 @@ fn thuja_outcomes(w: &Workload) -> Vec<Outcome> {
                 Some(&schema),
             )
             .expect("requests are valid for the schema");
-            let response = thuja::Authorizer::new().is_authorized(&request, &policies, &entities);
+            let response = authorizer.is_authorized_compiled(&request, &policies, &entities);
             (
                 response.decision == thuja::Decision::Allow,
                 response.reasons.iter().map(|s| s.to_string()).collect(),

@@ -44,10 +44,11 @@
 //! and ready to embed in a compiled program. Keys are the runtime's `EntityUid` and `EntityType`
 //! as they are; they become interned ids when the entity store interns them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 pub use roaring::RoaringBitmap;
 use thuja_runtime::{Entities, EntityType, EntityUid, Request};
 
@@ -132,15 +133,22 @@ impl ScopeIndex {
     /// The numbers of the active policies whose scope holds for `request`, with `entities`
     /// giving the ancestors of its principal, action and resource.
     pub fn candidates(&self, request: &Request, entities: &Entities) -> RoaringBitmap {
-        let mut out = self.action.matching(&request.action, entities);
+        let mut out = self
+            .action
+            .matching(&request.action, entities)
+            .into_bitmap();
         if out.is_empty() {
             return out;
         }
-        out &= self.principal.matching(&request.principal, entities);
+        self.principal
+            .matching(&request.principal, entities)
+            .restrict(&mut out);
         if out.is_empty() {
             return out;
         }
-        out &= self.resource.matching(&request.resource, entities);
+        self.resource
+            .matching(&request.resource, entities)
+            .restrict(&mut out);
         out
     }
 
@@ -216,26 +224,19 @@ impl EntityScopeIndex {
     }
 
     /// The policies whose constraint on this entity holds for `uid`.
-    fn matching(&self, uid: &EntityUid, entities: &Entities) -> RoaringBitmap {
-        let mut out = self.any.clone();
-        if let Some(b) = self.eq.get(uid) {
-            out |= b;
-        }
+    fn matching<'a>(&'a self, uid: &EntityUid, entities: &Entities) -> Union<'a> {
+        let mut out = Union::default();
+        out.add(&self.any);
+        out.add_some(self.eq.get(uid));
         let ty = uid.entity_type();
-        if let Some(b) = self.is.get(ty) {
-            out |= b;
-        }
+        out.add_some(self.is.get(ty));
         let is_in = self.is_in.get(ty);
         if self.in_.is_empty() && is_in.is_none() {
             return out;
         }
         for a in self_and_ancestors(uid, entities) {
-            if let Some(b) = self.in_.get(a) {
-                out |= b;
-            }
-            if let Some(b) = is_in.and_then(|m| m.get(a)) {
-                out |= b;
-            }
+            out.add_some(self.in_.get(a));
+            out.add_some(is_in.and_then(|m| m.get(a)));
         }
         out
     }
@@ -257,19 +258,65 @@ impl ActionScopeIndex {
     }
 
     /// The policies whose action constraint holds for `action`.
-    fn matching(&self, action: &EntityUid, entities: &Entities) -> RoaringBitmap {
-        let mut out = self.any.clone();
-        if let Some(b) = self.eq.get(action) {
-            out |= b;
-        }
+    fn matching<'a>(&'a self, action: &EntityUid, entities: &Entities) -> Union<'a> {
+        let mut out = Union::default();
+        out.add(&self.any);
+        out.add_some(self.eq.get(action));
         if !self.in_.is_empty() {
             for g in self_and_ancestors(action, entities) {
-                if let Some(b) = self.in_.get(g) {
-                    out |= b;
-                }
+                out.add_some(self.in_.get(g));
             }
         }
         out
+    }
+}
+
+/// A union of the index's bitmaps, copied only once a second non-empty one joins it (most
+/// requests match one bitmap per part, which then costs no allocation).
+#[derive(Default)]
+enum Union<'a> {
+    #[default]
+    Empty,
+    One(&'a RoaringBitmap),
+    Many(RoaringBitmap),
+}
+
+impl<'a> Union<'a> {
+    fn add(&mut self, b: &'a RoaringBitmap) {
+        if b.is_empty() {
+            return;
+        }
+        *self = match std::mem::take(self) {
+            Union::Empty => Union::One(b),
+            Union::One(a) => Union::Many(a | b),
+            Union::Many(mut u) => {
+                u |= b;
+                Union::Many(u)
+            }
+        };
+    }
+
+    fn add_some(&mut self, b: Option<&'a RoaringBitmap>) {
+        if let Some(b) = b {
+            self.add(b);
+        }
+    }
+
+    fn into_bitmap(self) -> RoaringBitmap {
+        match self {
+            Union::Empty => RoaringBitmap::new(),
+            Union::One(b) => b.clone(),
+            Union::Many(u) => u,
+        }
+    }
+
+    /// Keeps in `out` only what is in the union.
+    fn restrict(&self, out: &mut RoaringBitmap) {
+        match self {
+            Union::Empty => out.clear(),
+            Union::One(b) => *out &= *b,
+            Union::Many(u) => *out &= u,
+        }
     }
 }
 

@@ -4,8 +4,9 @@
 //! links ([`template`]), and schemas ([`schema`]). Every error carries the source it came from and
 //! a span, and renders as `file:line:col` with the offending snippet ([`diagnostic`]).
 //!
-//! For the compiled tiers it builds the scope index ([`index`]): which policies a request's
-//! principal, action and resource can select, as roaring bitmaps.
+//! For the compiled tiers it builds the scope index ([`index`]: which policies a request's
+//! principal, action and resource can select, as roaring bitmaps) and lowers the policies
+//! with their index to the bytecode [`program::Program`] that the VM runs.
 //!
 //! The compiler evaluates nothing; the interpreter evaluates the AST, and later tiers lower it.
 
@@ -14,6 +15,7 @@ pub mod diagnostic;
 pub mod index;
 pub mod lexer;
 pub mod parser;
+pub mod program;
 pub mod schema;
 pub mod source;
 pub mod template;

@@ -10,6 +10,7 @@ use thuja_compiler::ast::{
     ActionConstraint, ActivePolicy, ConditionKind, Effect, EntityRef, PolicySet, ScopeConstraint,
     SlotId,
 };
+use thuja_runtime::access::entity_in;
 use thuja_runtime::{Decision, Entities, EntityUid, EvalError, PolicyError, Request, Response};
 
 use crate::eval::{EvalFailure, Evaluator};
@@ -69,17 +70,19 @@ pub fn is_satisfied(
             Ok(match constraint {
                 ScopeConstraint::Any => true,
                 ScopeConstraint::Eq(r) => *uid == resolve(r)?,
-                ScopeConstraint::In(r) => is_in(entities, uid, &resolve(r)?),
+                ScopeConstraint::In(r) => entity_in(entities, uid, &resolve(r)?),
                 ScopeConstraint::Is(ty) => uid.entity_type() == ty,
                 ScopeConstraint::IsIn(ty, r) => {
-                    uid.entity_type() == ty && is_in(entities, uid, &resolve(r)?)
+                    uid.entity_type() == ty && entity_in(entities, uid, &resolve(r)?)
                 }
             })
         };
     let action_holds = match &policy.action {
         ActionConstraint::Any => true,
         ActionConstraint::Eq(a) => request.action == *a,
-        ActionConstraint::In(groups) => groups.iter().any(|g| is_in(entities, &request.action, g)),
+        ActionConstraint::In(groups) => groups
+            .iter()
+            .any(|g| entity_in(entities, &request.action, g)),
     };
     if !scope_holds(&policy.principal, &request.principal)?
         || !action_holds
@@ -100,12 +103,4 @@ pub fn is_satisfied(
 
 fn slot_value(slots: Option<&BTreeMap<SlotId, EntityUid>>, slot: SlotId) -> Option<EntityUid> {
     slots.and_then(|s| s.get(&slot)).cloned()
-}
-
-/// Entity-hierarchy membership: `uid` is `ancestor` or one of its descendants.
-fn is_in(entities: &Entities, uid: &EntityUid, ancestor: &EntityUid) -> bool {
-    uid == ancestor
-        || entities
-            .get(uid)
-            .is_some_and(|e| e.is_descendant_of(ancestor))
 }

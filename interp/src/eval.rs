@@ -9,12 +9,9 @@ use std::collections::BTreeMap;
 
 use thuja_compiler::Span;
 use thuja_compiler::ast::{BinaryOp, Expr, ExprKind, Literal, SlotId, UnaryOp, Var};
-use thuja_runtime::ops::{self, ArithOp};
-use thuja_runtime::value::ValueType;
-use thuja_runtime::{Entities, EntityUid, EvalError, Record, Request, Set, Value};
-
-/// How deeply expressions may nest during evaluation before it stops with an error.
-pub const MAX_EVAL_DEPTH: usize = 2000;
+pub use thuja_runtime::error::MAX_EVAL_DEPTH;
+use thuja_runtime::ops::{self, ArithOp, CmpOp};
+use thuja_runtime::{Entities, EntityUid, EvalError, Record, Request, Set, Value, access};
 
 /// An evaluation error and where it was raised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,31 +113,17 @@ impl<'a> Evaluator<'a> {
             }
             ExprKind::GetAttr { expr, attr } => {
                 let v = self.eval(expr)?;
-                self.get_attr(&v, attr).map_err(at)
+                access::get_attr(self.entities, &v, attr).map_err(at)
             }
             ExprKind::HasAttr { expr, attrs } => {
-                let mut current = self.eval(expr)?;
-                for (i, attr) in attrs.iter().enumerate() {
-                    let next = match &current {
-                        Value::Record(r) => r.get(attr).cloned(),
-                        Value::Entity(uid) => self
-                            .entities
-                            .get(uid)
-                            .and_then(|ent| ent.attr(attr))
-                            .cloned(),
-                        other => return Err(at(record_or_entity_expected(other))),
-                    };
-                    match next {
-                        None => return Ok(Value::Bool(false)),
-                        Some(v) if i + 1 < attrs.len() => current = v,
-                        Some(_) => {}
-                    }
-                }
-                Ok(Value::Bool(true))
+                let v = self.eval(expr)?;
+                access::has_attrs(self.entities, &v, attrs)
+                    .map(Value::Bool)
+                    .map_err(at)
             }
             ExprKind::Like { expr, pattern } => {
                 let v = self.eval(expr)?;
-                Ok(Value::Bool(pattern.matches(v.as_str().map_err(at)?)))
+                ops::like(&v, pattern).map_err(at)
             }
             ExprKind::Is {
                 expr,
@@ -148,9 +131,7 @@ impl<'a> Evaluator<'a> {
                 in_expr,
             } => {
                 let v = self.eval(expr)?;
-                let Value::Entity(uid) = &v else {
-                    return Err(at(EvalError::type_error(ValueType::Entity, v.value_type())));
-                };
+                let uid = v.as_entity().map_err(at)?;
                 if uid.entity_type() != entity_type {
                     return Ok(Value::Bool(false));
                 }
@@ -158,7 +139,9 @@ impl<'a> Evaluator<'a> {
                     None => Ok(Value::Bool(true)),
                     Some(target) => {
                         let t = self.eval(target)?;
-                        self.is_in(uid, &t).map(Value::Bool).map_err(at)
+                        access::is_in(self.entities, uid, &t)
+                            .map(Value::Bool)
+                            .map_err(at)
                     }
                 }
             }
@@ -180,107 +163,23 @@ impl<'a> Evaluator<'a> {
     }
 
     fn binary(&self, op: BinaryOp, lhs: &Value, rhs: &Value) -> Result<Value, EvalError> {
-        Ok(match op {
-            BinaryOp::Eq => Value::Bool(lhs == rhs),
-            BinaryOp::NotEq => Value::Bool(lhs != rhs),
-            // `a > b` is `!(a <= b)` and `a >= b` is `!(a < b)`, as Cedar defines them.
-            BinaryOp::Less => Value::Bool(ops::compare(lhs, rhs)?.is_lt()),
-            BinaryOp::LessEq => Value::Bool(ops::compare(lhs, rhs)?.is_le()),
-            BinaryOp::Greater => Value::Bool(!ops::compare(lhs, rhs)?.is_le()),
-            BinaryOp::GreaterEq => Value::Bool(!ops::compare(lhs, rhs)?.is_lt()),
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul => {
-                Value::Long(ops::arith(arith_op(op), lhs.as_long()?, rhs.as_long()?)?)
-            }
-            BinaryOp::In => {
-                let Value::Entity(uid) = lhs else {
-                    let advice = match rhs {
-                        Value::Set(_) => Some(
-                            "`in` is for checking the entity hierarchy; use `.contains()` to test set membership",
-                        ),
-                        Value::Record(_) => Some(
-                            "`in` is for checking the entity hierarchy; use `has` to test if a record has a key",
-                        ),
-                        _ => None,
-                    };
-                    return Err(EvalError::Type {
-                        expected: vec![ValueType::Entity],
-                        actual: lhs.value_type(),
-                        advice,
-                    });
-                };
-                Value::Bool(self.is_in(uid, rhs)?)
-            }
-            BinaryOp::Contains => Value::Bool(lhs.as_set()?.contains(rhs)),
-            BinaryOp::ContainsAll => {
-                let (all, some) = (lhs.as_set()?, rhs.as_set()?);
-                Value::Bool(some.is_subset(all))
-            }
-            BinaryOp::ContainsAny => Value::Bool(!lhs.as_set()?.is_disjoint(rhs.as_set()?)),
-            BinaryOp::GetTag | BinaryOp::HasTag => {
-                let uid = lhs.as_entity()?;
-                let tag = rhs.as_str()?;
-                let entity = self.entities.get(uid);
-                if op == BinaryOp::HasTag {
-                    return Ok(Value::Bool(entity.is_some_and(|e| e.tag(tag).is_some())));
-                }
-                let entity = entity.ok_or_else(|| EvalError::EntityDoesNotExist(uid.clone()))?;
-                entity
-                    .tag(tag)
-                    .cloned()
-                    .ok_or_else(|| EvalError::TagDoesNotExist {
-                        entity: uid.clone(),
-                        tag: tag.into(),
-                    })?
-            }
-        })
-    }
-
-    /// `uid in target`: equal to, or a descendant of, the entity or any entity of the set.
-    fn is_in(&self, uid: &EntityUid, target: &Value) -> Result<bool, EvalError> {
-        let entity = self.entities.get(uid);
-        let within =
-            |other: &EntityUid| uid == other || entity.is_some_and(|e| e.is_descendant_of(other));
-        match target {
-            Value::Entity(other) => Ok(within(other)),
-            Value::Set(set) => {
-                let uids = set
-                    .iter()
-                    .map(Value::as_entity)
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(uids.into_iter().any(within))
-            }
-            other => Err(EvalError::Type {
-                expected: vec![ValueType::Set, ValueType::Entity],
-                actual: other.value_type(),
-                advice: None,
-            }),
-        }
-    }
-
-    fn get_attr(&self, v: &Value, attr: &str) -> Result<Value, EvalError> {
-        match v {
-            Value::Record(r) => {
-                r.get(attr)
-                    .cloned()
-                    .ok_or_else(|| EvalError::RecordAttrDoesNotExist {
-                        attr: attr.into(),
-                        available: r.keys().cloned().collect(),
-                    })
-            }
-            Value::Entity(uid) => {
-                let entity = self
-                    .entities
-                    .get(uid)
-                    .ok_or_else(|| EvalError::EntityDoesNotExist(uid.clone()))?;
-                entity
-                    .attr(attr)
-                    .cloned()
-                    .ok_or_else(|| EvalError::EntityAttrDoesNotExist {
-                        entity: uid.clone(),
-                        attr: attr.into(),
-                    })
-            }
-            other => Err(record_or_entity_expected(other)),
+        let entities = self.entities;
+        match op {
+            BinaryOp::Eq => Ok(Value::Bool(lhs == rhs)),
+            BinaryOp::NotEq => Ok(Value::Bool(lhs != rhs)),
+            BinaryOp::Less => ops::compare_values(CmpOp::Less, lhs, rhs),
+            BinaryOp::LessEq => ops::compare_values(CmpOp::LessEq, lhs, rhs),
+            BinaryOp::Greater => ops::compare_values(CmpOp::Greater, lhs, rhs),
+            BinaryOp::GreaterEq => ops::compare_values(CmpOp::GreaterEq, lhs, rhs),
+            BinaryOp::Add => ops::arith_values(ArithOp::Add, lhs, rhs),
+            BinaryOp::Sub => ops::arith_values(ArithOp::Sub, lhs, rhs),
+            BinaryOp::Mul => ops::arith_values(ArithOp::Mul, lhs, rhs),
+            BinaryOp::In => access::in_operator(entities, lhs, rhs),
+            BinaryOp::Contains => ops::contains(lhs, rhs),
+            BinaryOp::ContainsAll => ops::contains_all(lhs, rhs),
+            BinaryOp::ContainsAny => ops::contains_any(lhs, rhs),
+            BinaryOp::GetTag => access::get_tag(entities, lhs, rhs),
+            BinaryOp::HasTag => access::has_tag(entities, lhs, rhs),
         }
     }
 }
@@ -289,26 +188,10 @@ fn fail(error: EvalError, span: Span) -> EvalFailure {
     EvalFailure { error, span }
 }
 
-fn arith_op(op: BinaryOp) -> ArithOp {
-    match op {
-        BinaryOp::Add => ArithOp::Add,
-        BinaryOp::Sub => ArithOp::Sub,
-        _ => ArithOp::Mul,
-    }
-}
-
 fn unary(op: UnaryOp, v: &Value) -> Result<Value, EvalError> {
-    Ok(match op {
-        UnaryOp::Not => Value::Bool(!v.as_bool()?),
-        UnaryOp::Neg => Value::Long(ops::neg(v.as_long()?)?),
-        UnaryOp::IsEmpty => Value::Bool(v.as_set()?.is_empty()),
-    })
-}
-
-fn record_or_entity_expected(v: &Value) -> EvalError {
-    EvalError::Type {
-        expected: vec![ValueType::Record, ValueType::Entity],
-        actual: v.value_type(),
-        advice: None,
+    match op {
+        UnaryOp::Not => ops::not(v),
+        UnaryOp::Neg => ops::negate(v),
+        UnaryOp::IsEmpty => ops::is_empty(v),
     }
 }

@@ -5,8 +5,11 @@
 //! hierarchy must be acyclic; a parent that is not itself in the store is still an ancestor (it
 //! just has no ancestors of its own).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+// A fast hash (seeded per process): lookups by uid are on every request's path.
+use foldhash::{HashMap, HashSet};
 
 use crate::uid::EntityUid;
 use crate::value::Value;
@@ -120,7 +123,7 @@ impl Entities {
     pub fn from_entities(
         entities: impl IntoIterator<Item = Entity>,
     ) -> Result<Self, EntitiesError> {
-        let mut map: HashMap<EntityUid, Entity> = HashMap::new();
+        let mut map: HashMap<EntityUid, Entity> = HashMap::default();
         for entity in entities {
             if let Some(existing) = map.get(&entity.uid) {
                 if !existing.same_data(&entity) {
@@ -173,7 +176,7 @@ fn ancestors_of(
     start: &EntityUid,
     map: &HashMap<EntityUid, Entity>,
 ) -> Result<HashSet<EntityUid>, EntitiesError> {
-    let mut seen: HashSet<EntityUid> = HashSet::new();
+    let mut seen: HashSet<EntityUid> = HashSet::default();
     let mut stack: Vec<&EntityUid> = map
         .get(start)
         .map(|e| e.parents.iter().collect())

@@ -10,6 +10,11 @@ use std::sync::Arc;
 use crate::uid::EntityUid;
 use crate::value::ValueType;
 
+/// How deeply expressions may nest during evaluation: evaluating a subexpression this many
+/// levels below a condition's root (the root being level 0) raises [`EvalError::RecursionLimit`]
+/// instead. Every tier applies the same limit so that their responses agree.
+pub const MAX_EVAL_DEPTH: usize = 2000;
+
 /// An error raised by evaluating an expression against a request and entities.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
@@ -49,6 +54,10 @@ pub enum EvalError {
     UnlinkedSlot(&'static str),
     #[error("expression is nested too deeply to evaluate")]
     RecursionLimit,
+    /// A compiled tier found its program inconsistent (a bug, never Cedar semantics); the
+    /// request is denied (fail closed).
+    #[error("internal error in the compiled program: {0}")]
+    Internal(&'static str),
 }
 
 impl EvalError {

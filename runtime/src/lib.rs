@@ -9,6 +9,7 @@
 //! and JIT evaluate them over these types. An operator's meaning lives here once (e.g. `like`
 //! matching, overflow-checked arithmetic, extension functions) so that every tier agrees on it.
 
+pub mod access;
 pub mod entity;
 pub mod error;
 pub mod ext;

@@ -1,10 +1,16 @@
 //! The meaning of Cedar's operators on values, shared by every evaluation tier: overflow-checked
-//! arithmetic, the ordering used by `<`/`<=` (and so `>`/`>=`), and the typed accessors that
-//! raise Cedar's type errors.
+//! arithmetic, the ordering used by `<`/`<=` (and so `>`/`>=`), the set methods, `like`, `is`,
+//! `!` and `.isEmpty()`, and the typed accessors that raise Cedar's type errors.
+//!
+//! Each function takes the evaluated operands and returns the result or the error Cedar raises;
+//! operators that read the entity store (`in`, attribute and tag access, `has`) are in
+//! [`crate::access`].
 
 use std::cmp::Ordering;
 
 use crate::error::EvalError;
+use crate::name::EntityType;
+use crate::pattern::Pattern;
 use crate::uid::EntityUid;
 use crate::value::{Set, Value, ValueType};
 
@@ -37,6 +43,73 @@ pub fn neg(a: i64) -> Result<i64, EvalError> {
             "integer overflow while attempting to negate the value `{a}`"
         ))
     })
+}
+
+/// `a + b`, `a - b` or `a * b` on values, which must be Longs.
+pub fn arith_values(op: ArithOp, a: &Value, b: &Value) -> Result<Value, EvalError> {
+    Ok(Value::Long(arith(op, a.as_long()?, b.as_long()?)?))
+}
+
+/// Unary `-` on a value, which must be a Long.
+pub fn negate(v: &Value) -> Result<Value, EvalError> {
+    Ok(Value::Long(neg(v.as_long()?)?))
+}
+
+/// `!v`, for a boolean `v`.
+pub fn not(v: &Value) -> Result<Value, EvalError> {
+    Ok(Value::Bool(!v.as_bool()?))
+}
+
+/// `v.isEmpty()`, for a set `v`.
+pub fn is_empty(v: &Value) -> Result<Value, EvalError> {
+    Ok(Value::Bool(v.as_set()?.is_empty()))
+}
+
+/// The comparison operators. `a > b` is `!(a <= b)` and `a >= b` is `!(a < b)`, as Cedar
+/// defines them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Less,
+    LessEq,
+    Greater,
+    GreaterEq,
+}
+
+/// `a < b`, `a <= b`, `a > b` or `a >= b` (see [`compare`] for what can be ordered).
+pub fn compare_values(op: CmpOp, a: &Value, b: &Value) -> Result<Value, EvalError> {
+    let ord = compare(a, b)?;
+    Ok(Value::Bool(match op {
+        CmpOp::Less => ord.is_lt(),
+        CmpOp::LessEq => ord.is_le(),
+        CmpOp::Greater => !ord.is_le(),
+        CmpOp::GreaterEq => !ord.is_lt(),
+    }))
+}
+
+/// `set.contains(v)`.
+pub fn contains(set: &Value, v: &Value) -> Result<Value, EvalError> {
+    Ok(Value::Bool(set.as_set()?.contains(v)))
+}
+
+/// `a.containsAll(b)`: every element of `b` is in `a`.
+pub fn contains_all(a: &Value, b: &Value) -> Result<Value, EvalError> {
+    let (all, some) = (a.as_set()?, b.as_set()?);
+    Ok(Value::Bool(some.is_subset(all)))
+}
+
+/// `a.containsAny(b)`: some element of `b` is in `a`.
+pub fn contains_any(a: &Value, b: &Value) -> Result<Value, EvalError> {
+    Ok(Value::Bool(!a.as_set()?.is_disjoint(b.as_set()?)))
+}
+
+/// `v like pattern`, for a string `v`.
+pub fn like(v: &Value, pattern: &Pattern) -> Result<Value, EvalError> {
+    Ok(Value::Bool(pattern.matches(v.as_str()?)))
+}
+
+/// `v is T`: whether the entity `v` has type `T` (a type error when `v` is not an entity).
+pub fn is_type(v: &Value, ty: &EntityType) -> Result<bool, EvalError> {
+    Ok(v.as_entity()?.entity_type() == ty)
 }
 
 /// Orders two values for the comparison operators: two Longs, two datetimes or two durations.

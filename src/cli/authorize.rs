@@ -28,6 +28,9 @@ pub struct AuthorizeArgs {
     /// Template links JSON file: [{"template_id", "link_id", "args": {"?principal": "User::\"a\""}}]
     #[arg(short = 'k', long = "template-linked", value_name = "FILE")]
     pub template_linked: Option<PathBuf>,
+    /// Engine that answers: `vm` (compiled bytecode) or `interp` (the reference interpreter)
+    #[arg(long, value_name = "ENGINE", default_value_t = thuja::Engine::Vm)]
+    pub engine: thuja::Engine,
     /// Also print the policies that determined the decision
     #[arg(short, long)]
     pub verbose: bool,
@@ -75,7 +78,8 @@ fn decide(args: &AuthorizeArgs) -> Result<(PolicySet, Response), InputError> {
     let schema = load_schema(args)?;
     let entities = input::entities_from_file(&args.entities, schema.as_ref())?;
     let request = args.request.request(schema.as_ref())?;
-    let response = Authorizer::new().is_authorized(&request, &policies, &entities);
+    let response =
+        Authorizer::with_engine(args.engine).is_authorized(&request, &policies, &entities);
     Ok((policies, response))
 }
 

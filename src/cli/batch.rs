@@ -6,7 +6,8 @@
 //! `{"decision":"allow","reasons":["policy3"],"errors":[]}` (ids sorted; `errors` names the
 //! policies whose evaluation failed), or `{"error":"..."}` for a line that is not a valid request;
 //! the batch goes on. `--stats` prints one JSON line to stderr with the request count, the time to
-//! load the policies and the entities, and the evaluation time per request (evaluation alone).
+//! load (and, for `--engine vm`, compile) the policies and the entities, and the evaluation time
+//! per request (evaluation alone).
 
 use std::io::Write;
 use std::path::Path;
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use thuja::input::{self, InputError};
-use thuja::{Authorizer, Decision, PolicySet, Request, Response, Schema};
+use thuja::{Authorizer, CompiledPolicies, Decision, Request, Response, Schema};
 
 use super::authorize::AuthorizeArgs;
 
@@ -42,7 +43,8 @@ struct Stats {
 /// Runs the batch; returns an input error only for what stops the whole batch.
 pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError> {
     let started = Instant::now();
-    let policies = super::authorize::load_policies(args)?;
+    let authorizer = Authorizer::with_engine(args.engine);
+    let policies = authorizer.compile(&super::authorize::load_policies(args)?);
     let schema = super::authorize::load_schema(args)?;
     let compile_ms = millis(started);
 
@@ -64,7 +66,7 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, requests.len().max(1));
     let started = Instant::now();
-    let responses = decide_all(&requests, &policies, &entities, threads);
+    let responses = decide_all(&authorizer, &requests, &policies, &entities, threads);
     let eval_ns = started.elapsed().as_nanos() as f64;
 
     let lines: Vec<String> = requests
@@ -136,12 +138,12 @@ fn parse_line(
 /// Decides every well-formed request, splitting them among `threads` workers in contiguous
 /// chunks so that the output keeps the input order.
 fn decide_all(
+    authorizer: &Authorizer,
     requests: &[Result<Request, String>],
-    policies: &PolicySet,
+    policies: &CompiledPolicies,
     entities: &thuja::Entities,
     threads: usize,
 ) -> Vec<Option<Response>> {
-    let authorizer = Authorizer::new();
     let chunk = requests.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let workers: Vec<_> = requests
@@ -150,9 +152,9 @@ fn decide_all(
                 scope.spawn(|| {
                     part.iter()
                         .map(|r| {
-                            r.as_ref()
-                                .ok()
-                                .map(|req| authorizer.is_authorized(req, policies, entities))
+                            r.as_ref().ok().map(|req| {
+                                authorizer.is_authorized_compiled(req, policies, entities)
+                            })
                         })
                         .collect::<Vec<_>>()
                 })

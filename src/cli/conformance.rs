@@ -15,6 +15,9 @@ pub struct ConformanceArgs {
     /// Also write a JSON summary to FILE
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Engine that answers the requests: `interp` (the reference interpreter) or `vm` (bytecode)
+    #[arg(long, value_name = "ENGINE", default_value_t = thuja::Engine::Interp)]
+    pub engine: thuja::Engine,
     /// Worker threads (default: the number of CPUs)
     #[arg(long)]
     pub threads: Option<usize>,
@@ -26,7 +29,7 @@ pub struct ConformanceArgs {
 pub fn run(args: &ConformanceArgs) -> i32 {
     let options = Options {
         root: args.root.clone().unwrap_or_else(conformance::default_root),
-        engine: thuja::Engine::Interp,
+        engine: args.engine,
         threads: args
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

@@ -4,6 +4,7 @@
 mod authorize;
 mod batch;
 mod check_parse;
+mod compile;
 mod conformance;
 mod evaluate;
 mod request_args;
@@ -38,6 +39,8 @@ enum Command {
     Authorize(authorize::AuthorizeArgs),
     /// Check that policies, a schema and/or entities parse.
     CheckParse(check_parse::CheckParseArgs),
+    /// Compile policies to the VM's bytecode; --listing prints the program.
+    Compile(compile::CompileArgs),
     /// Evaluate a Cedar expression in the context of a request.
     Evaluate(evaluate::EvaluateArgs),
     /// Run Cedar integration-test files and compare every decision, reason and error.
@@ -65,6 +68,7 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Authorize(args) => authorize::run(&args),
         Command::CheckParse(args) => check_parse::run(&args),
+        Command::Compile(args) => compile::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Conformance(args) => conformance::run(&args),
         Command::TranslateSchema(args) => translate_schema::run(&args),

@@ -117,14 +117,21 @@ fn run_test(name: &str, text: &str, files: &TestFiles, engine: Engine) -> Summar
     let loaded = load(&test, files);
     check_validation(name, &test, &loaded, &mut summary);
     let authorizer = Authorizer::with_engine(engine);
+    let compiled = loaded
+        .as_ref()
+        .ok()
+        .map(|(policies, _, _)| authorizer.compile(policies));
     for request in &test.requests {
         let expected = Outcome::expected(request);
-        let actual = match &loaded {
-            Ok((policies, schema, entities)) => match request_of(request, schema) {
-                Ok(req) => Outcome::of(&authorizer.is_authorized(&req, policies, entities)),
+        let actual = match (&loaded, &compiled) {
+            (Ok((_, schema, entities)), Some(policies)) => match request_of(request, schema) {
+                Ok(req) => {
+                    Outcome::of(&authorizer.is_authorized_compiled(&req, policies, entities))
+                }
                 Err(e) => Outcome::Invalid(format!("invalid request: {}", e.summary())),
             },
-            Err(e) => Outcome::Invalid(format!("test inputs failed to load: {}", e.summary())),
+            (Err(e), _) => Outcome::Invalid(format!("test inputs failed to load: {}", e.summary())),
+            (Ok(_), None) => Outcome::Invalid("the policies were not compiled".into()),
         };
         if actual == expected {
             summary.requests.passed += 1;

@@ -23,16 +23,15 @@ pub fn policies_from_file(path: &Path) -> Result<PolicySet, InputError> {
 
 /// Gives each policy with an `@id("...")` annotation that id, as the `cedar` CLI does.
 pub fn rename_from_id_annotations(policies: &mut PolicySet) -> Result<(), InputError> {
-    let mut taken: Vec<String> = Vec::new();
+    let mut taken: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for p in policies.policies() {
-        let id = p.annotation("id").unwrap_or(&p.id).to_string();
-        if taken.contains(&id) {
+        let id = p.annotation("id").unwrap_or(&p.id);
+        if !taken.insert(id) {
             return Err(InputError::data(
                 "policies",
                 format!("two policies would have the id `{id}` (from @id annotations)"),
             ));
         }
-        taken.push(id);
     }
     policies.rename(|p| p.annotation("id").map(Into::into));
     Ok(())

@@ -68,3 +68,72 @@ pub fn named_file<'a>(
         .and_then(|path| files.get(path))
         .map_or("", String::as_str)
 }
+
+/// One request of a test, as JSON.
+pub struct Case {
+    pub principal: serde_json::Value,
+    pub action: serde_json::Value,
+    pub resource: serde_json::Value,
+    pub context: serde_json::Value,
+}
+
+/// The requests of a corpus test as written.
+pub fn own_cases(test: &serde_json::Value) -> Vec<Case> {
+    let requests = test["requests"].as_array().cloned().unwrap_or_default();
+    requests
+        .iter()
+        .map(|r| Case {
+            principal: r["principal"].clone(),
+            action: r["action"].clone(),
+            resource: r["resource"].clone(),
+            context: r["context"].clone(),
+        })
+        .collect()
+}
+
+/// The recombined requests of one test (each request with every other request's principal,
+/// and with every other's resource) and its entity-sourced ones (each entity as principal and
+/// as resource).
+pub fn cases_of(test: &serde_json::Value, entities_text: &str) -> Vec<Case> {
+    let requests = test["requests"].as_array().cloned().unwrap_or_default();
+    let n = requests.len();
+    let mut cases = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        for other in requests.iter().skip(i + 1).chain(requests.iter().take(i)) {
+            cases.push(Case {
+                principal: other["principal"].clone(),
+                action: r["action"].clone(),
+                resource: r["resource"].clone(),
+                context: r["context"].clone(),
+            });
+            cases.push(Case {
+                principal: r["principal"].clone(),
+                action: r["action"].clone(),
+                resource: other["resource"].clone(),
+                context: r["context"].clone(),
+            });
+        }
+    }
+    if n == 0 {
+        return cases;
+    }
+    let entities: serde_json::Value =
+        serde_json::from_str(entities_text).unwrap_or(serde_json::json!([]));
+    for (k, e) in entities.as_array().into_iter().flatten().enumerate() {
+        let r = &requests[k % n];
+        let uid = e["uid"].clone();
+        cases.push(Case {
+            principal: uid.clone(),
+            action: r["action"].clone(),
+            resource: r["resource"].clone(),
+            context: r["context"].clone(),
+        });
+        cases.push(Case {
+            principal: r["principal"].clone(),
+            action: r["action"].clone(),
+            resource: uid,
+            context: r["context"].clone(),
+        });
+    }
+    cases
+}

@@ -1,0 +1,122 @@
+//! The command line's engine choice and `thuja compile`: `--engine vm` and `--engine interp` give
+//! the same output (single requests, batches, conformance runs), and `compile --listing` prints
+//! the index and every policy's bytecode.
+
+use std::process::{Command, Output};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tinytodo");
+
+fn example(file: &str) -> String {
+    format!("{EXAMPLE}/{file}")
+}
+
+fn thuja(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_thuja"))
+        .args(args)
+        .output()
+        .expect("the thuja binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn both_engines_answer_the_example_alike() {
+    let (p, s, e) = (
+        example("policies.cedar"),
+        example("tinytodo.cedarschema"),
+        example("entities.json"),
+    );
+    let run = |engine: &str, principal: &str| {
+        thuja(&[
+            "authorize",
+            "-p",
+            &p,
+            "-s",
+            &s,
+            "--entities",
+            &e,
+            "-l",
+            principal,
+            "-a",
+            r#"TinyTodo::Action::"UpdateTask""#,
+            "-r",
+            r#"TinyTodo::List::"groceries""#,
+            "-v",
+            "--engine",
+            engine,
+        ])
+    };
+    for principal in [
+        r#"TinyTodo::User::"alice""#,
+        r#"TinyTodo::User::"bob""#,
+        r#"TinyTodo::User::"nobody""#,
+    ] {
+        let (vm, interp) = (run("vm", principal), run("interp", principal));
+        assert_eq!(vm.status.code(), interp.status.code(), "{principal}");
+        assert_eq!(stdout(&vm), stdout(&interp), "{principal}");
+        assert!(stdout(&vm).starts_with("ALLOW") || stdout(&vm).starts_with("DENY"));
+    }
+    let o = thuja(&["authorize", "-p", &p, "--entities", &e, "--engine", "jit"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn compile_lists_the_index_and_the_bytecode() {
+    let o = thuja(&["compile", "--listing", "-p", &example("policies.cedar")]);
+    assert_eq!(o.status.code(), Some(0));
+    let listing = stdout(&o);
+    assert!(
+        listing.starts_with("index:\n0: anyone-creates-lists (permit)"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("policy 5: delete-from-office-only (forbid)"),
+        "{listing}"
+    );
+    assert!(listing.contains("call isInRange/2"), "{listing}");
+    let o = thuja(&["compile", "-p", &example("policies.cedar")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("compiled 6 policies to "));
+    let o = thuja(&["compile", "-p", &example("nonesuch.cedar")]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn batches_agree_across_engines() {
+    let dir = std::env::temp_dir().join(format!("thuja-vm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let requests = dir.join("requests.jsonl");
+    let lines = [
+        r#"{"principal": "TinyTodo::User::\"alice\"", "action": "TinyTodo::Action::\"UpdateTask\"", "resource": "TinyTodo::List::\"groceries\"", "context": {"ip": "10.1.2.3"}}"#,
+        r#"{"principal": "TinyTodo::User::\"bob\"", "action": "TinyTodo::Action::\"DeleteList\"", "resource": "TinyTodo::List::\"groceries\"", "context": {}}"#,
+        "not json",
+    ];
+    std::fs::write(&requests, lines.join("\n") + "\n").expect("write requests");
+    let (p, s, e, r) = (
+        example("policies.cedar"),
+        example("tinytodo.cedarschema"),
+        example("entities.json"),
+        requests.display().to_string(),
+    );
+    let run = |engine: &str| {
+        thuja(&[
+            "authorize",
+            "-p",
+            &p,
+            "-s",
+            &s,
+            "--entities",
+            &e,
+            "--requests",
+            &r,
+            "--engine",
+            engine,
+        ])
+    };
+    let (vm, interp) = (run("vm"), run("interp"));
+    assert_eq!(vm.status.code(), Some(0));
+    assert_eq!(stdout(&vm), stdout(&interp));
+    assert_eq!(stdout(&vm).lines().count(), 3);
+}

@@ -1,0 +1,134 @@
+//! The VM against the reference interpreter: full responses — decision, reasons, and every
+//! error's policy id, error value and span — must be equal. On every corpus-dev test's own
+//! requests, on the recombined requests `corpus_differential` also uses (other requests'
+//! principals and resources, entities as principal and resource), and on the benchmark
+//! workloads. Skipped (with a message) when the corpus is absent.
+
+mod support;
+
+use thuja::{Authorizer, Engine, Request, input};
+use thuja_benches::{Workload, abac, rbac, tinytodo};
+
+/// Compares the engines on every request: appends the requests where they differ, described,
+/// to `disagreements`; returns how many responses had errors.
+fn compare(
+    what: &str,
+    policies: &thuja::PolicySet,
+    entities: &thuja::Entities,
+    requests: &[Request],
+    disagreements: &mut Vec<String>,
+) -> usize {
+    let interp = Authorizer::with_engine(Engine::Interp);
+    let vm = Authorizer::with_engine(Engine::Vm);
+    let compiled = vm.compile(policies);
+    let mut erroring = 0;
+    for request in requests {
+        let expected = interp.is_authorized(request, policies, entities);
+        let actual = vm.is_authorized_compiled(request, &compiled, entities);
+        erroring += usize::from(!expected.errors.is_empty());
+        if expected != actual {
+            disagreements.push(format!(
+                "{what}: {} {} {}:\n  interp {expected:?}\n  vm     {actual:?}",
+                request.principal, request.action, request.resource
+            ));
+        }
+    }
+    erroring
+}
+
+fn report(compared: usize, disagreements: &[String]) {
+    eprintln!("{compared} requests compared");
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn vm_agrees_with_the_interpreter_on_the_corpus() {
+    let Some(files) = support::corpus() else {
+        return;
+    };
+    let tests = support::corpus_tests(&files);
+    assert!(tests.len() > 1000, "the corpus holds thousands of tests");
+    let (mut compared, mut erroring) = (0usize, 0usize);
+    let mut disagreements = Vec::new();
+    for (name, test) in &tests {
+        let file = |key: &str| support::named_file(&files, test, key);
+        let schema = input::schema_from_str("schema", file("schema")).expect("schema");
+        let policies = input::policies_from_str("policies", file("policies")).expect("policies");
+        let entities = input::entities_from_str("entities", file("entities"), Some(&schema))
+            .expect("entities");
+        let mut cases = support::own_cases(test);
+        cases.extend(support::cases_of(test, file("entities")));
+        let requests: Vec<Request> = cases
+            .iter()
+            .filter_map(|c| {
+                input::request_from_json_values(
+                    &c.principal,
+                    &c.action,
+                    &c.resource,
+                    &c.context,
+                    Some(&schema),
+                    Some(&schema),
+                )
+                .ok()
+            })
+            .collect();
+        compared += requests.len();
+        erroring += compare(name, &policies, &entities, &requests, &mut disagreements);
+    }
+    eprintln!("{erroring} of them with evaluation errors");
+    assert!(compared > 30_000, "the corpus and its recombinations");
+    assert!(erroring > 100, "errors must be exercised too");
+    report(compared, &disagreements);
+}
+
+fn workload_disagreements(w: &Workload) -> (usize, Vec<String>) {
+    let schema = input::schema_from_str("schema", &w.schema).expect("schema");
+    let policies = input::policies_from_str("policies", &w.policies).expect("policies");
+    let entities =
+        input::entities_from_str("entities", &w.entities, Some(&schema)).expect("entities");
+    let requests: Vec<Request> = w
+        .requests
+        .iter()
+        .map(|r| {
+            input::request_from_json_values(
+                &r.principal,
+                &r.action,
+                &r.resource,
+                &r.context,
+                Some(&schema),
+                Some(&schema),
+            )
+            .expect("requests are valid for the schema")
+        })
+        .collect();
+    let mut disagreements = Vec::new();
+    compare(&w.name, &policies, &entities, &requests, &mut disagreements);
+    (requests.len(), disagreements)
+}
+
+#[test]
+fn vm_agrees_with_the_interpreter_on_the_bench_workloads() {
+    let mut compared = 0;
+    let mut disagreements = Vec::new();
+    for w in [
+        tinytodo(400, 200, 10, 300, 1),
+        abac(300, 300, 300, 2),
+        rbac(50, 300, 3),
+        rbac(2_000, 300, 4),
+    ] {
+        let (n, d) = workload_disagreements(&w);
+        compared += n;
+        disagreements.extend(d);
+    }
+    report(compared, &disagreements);
+}

@@ -1,0 +1,69 @@
+//! Candidates to a response: the index's candidates (and the policies whose scope only their own
+//! code can check) run in policy-set order, and their outcomes combine as Cedar combines them.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use thuja_compiler::ast::Effect;
+use thuja_compiler::program::Program;
+use thuja_runtime::{Decision, Entities, EvalError, PolicyError, Request, Response};
+
+use crate::machine::{Machine, RequestValues};
+
+/// Decides `request` with `program` over `entities`; see the [crate documentation](crate).
+pub fn is_authorized(program: &Program, request: &Request, entities: &Entities) -> Response {
+    let index = &program.index;
+    let mut candidates = index.candidates(request, entities);
+    if !index.unresolved().is_empty() {
+        candidates |= index.unresolved();
+    }
+    let vars = RequestValues::new(request);
+    let mut machine = Machine::new(program, &vars, entities);
+    let mut permits = BTreeSet::new();
+    let mut forbids = BTreeSet::new();
+    let mut errors = Vec::new();
+    let mut internal = false;
+    for n in &candidates {
+        let Some(policy) = program.policies.get(n as usize) else {
+            internal = true;
+            errors.push(PolicyError {
+                policy_id: index
+                    .policy(n)
+                    .map_or_else(|| Arc::from("<unknown>"), |p| p.id.clone()),
+                error: EvalError::Internal("an indexed policy has no code"),
+                span: None,
+            });
+            continue;
+        };
+        match machine.run(policy) {
+            Ok(false) => {}
+            Ok(true) => {
+                let id = policy.id.clone();
+                match policy.effect {
+                    Effect::Permit => permits.insert(id),
+                    Effect::Forbid => forbids.insert(id),
+                };
+            }
+            Err(failure) => {
+                internal |= matches!(failure.error, EvalError::Internal(_));
+                errors.push(PolicyError {
+                    policy_id: policy.id.clone(),
+                    error: failure.error,
+                    span: failure.span.map(|s| s.range()),
+                });
+            }
+        }
+    }
+    let (decision, reasons) = if internal {
+        (Decision::Deny, BTreeSet::new())
+    } else if !permits.is_empty() && forbids.is_empty() {
+        (Decision::Allow, permits)
+    } else {
+        (Decision::Deny, forbids)
+    };
+    Response {
+        decision,
+        reasons,
+        errors,
+    }
+}

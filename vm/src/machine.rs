@@ -1,0 +1,281 @@
+//! The stack machine: runs one policy's code of a [`Program`] for one request.
+//!
+//! The stack holds `thuja_runtime::Value`s, borrowed where they already exist — constants,
+//! request variables, attributes of the context and of entities in the store — and owned only
+//! when an operator computes them; it is reused from policy to policy. Every operator is the
+//! runtime's; the machine only moves operands and follows jumps. Jumps only go forward (the
+//! machine checks), so a policy's code runs in at most as many steps as it has instructions.
+
+use std::borrow::Cow;
+
+use thuja_compiler::Span;
+use thuja_compiler::ast::{BinaryOp, UnaryOp, Var};
+use thuja_compiler::program::{CompiledPolicy, Op, Program};
+use thuja_runtime::ops::{self, ArithOp, CmpOp};
+use thuja_runtime::{Entities, EvalError, Record, Request, Set, Value, access};
+
+/// An error raised by a policy's code and the span of the expression that raised it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub error: EvalError,
+    /// `None` only for an internal error outside any instruction.
+    pub span: Option<Span>,
+}
+
+/// The request variables as values, made once per request.
+pub struct RequestValues {
+    principal: Value,
+    action: Value,
+    resource: Value,
+    context: Value,
+}
+
+impl RequestValues {
+    pub fn new(request: &Request) -> Self {
+        RequestValues {
+            principal: Value::Entity(request.principal.clone()),
+            action: Value::Entity(request.action.clone()),
+            resource: Value::Entity(request.resource.clone()),
+            context: Value::Record(request.context.clone()),
+        }
+    }
+}
+
+/// A value on the stack: borrowed from the program, the request or the entity store, or
+/// computed.
+type Operand<'a> = Cow<'a, Value>;
+
+/// Runs policies' code for one request, reusing its value stack.
+pub struct Machine<'a> {
+    program: &'a Program,
+    vars: &'a RequestValues,
+    entities: &'a Entities,
+    stack: Vec<Operand<'a>>,
+    /// Scratch for the arguments of an extension function call.
+    args: Vec<Value>,
+}
+
+/// What an instruction does next.
+enum Flow {
+    Next,
+    Goto(u32),
+    /// A condition did not hold: the policy is not satisfied.
+    Unsatisfied,
+}
+
+impl<'a> Machine<'a> {
+    pub fn new(program: &'a Program, vars: &'a RequestValues, entities: &'a Entities) -> Self {
+        Machine {
+            program,
+            vars,
+            entities,
+            stack: Vec::with_capacity(16),
+            args: Vec::new(),
+        }
+    }
+
+    /// Whether `policy` (of this machine's program) is satisfied, assuming its scope holds when
+    /// the index says so: runs its code to the end (satisfied) or to a condition that does not
+    /// hold (not satisfied), or fails with the error the interpreter raises.
+    pub fn run(&mut self, policy: &CompiledPolicy) -> Result<bool, Failure> {
+        self.stack.clear();
+        let end = policy.code.end;
+        let mut pc = policy.code.start;
+        while pc < end {
+            let failure = |error| Failure {
+                error,
+                span: self.program.spans.get(pc).copied(),
+            };
+            let Some(&op) = self.program.code.get(pc) else {
+                return Err(failure(internal("code out of range")));
+            };
+            match self.step(op) {
+                Ok(Flow::Next) => pc += 1,
+                Ok(Flow::Goto(target)) => {
+                    let target = target as usize;
+                    if target <= pc || target > end {
+                        return Err(failure(internal("jump out of range")));
+                    }
+                    pc = target;
+                }
+                Ok(Flow::Unsatisfied) => return Ok(false),
+                Err(error) => return Err(failure(error)),
+            }
+        }
+        Ok(true)
+    }
+
+    fn step(&mut self, op: Op) -> Result<Flow, EvalError> {
+        let program: &'a Program = self.program;
+        let constants = &program.constants;
+        let entities: &'a Entities = self.entities;
+        match op {
+            Op::Push(i) => {
+                let v = constant(&constants.values, i)?;
+                self.stack.push(Cow::Borrowed(v));
+            }
+            Op::Var(var) => {
+                let vars: &'a RequestValues = self.vars;
+                self.stack.push(Cow::Borrowed(match var {
+                    Var::Principal => &vars.principal,
+                    Var::Action => &vars.action,
+                    Var::Resource => &vars.resource,
+                    Var::Context => &vars.context,
+                }));
+            }
+            Op::Fail(i) => return Err(constant(&constants.errors, i)?.clone()),
+            Op::Jump(target) => return Ok(Flow::Goto(target)),
+            Op::JumpIfFalse(target) => {
+                if !self.pop()?.as_bool()? {
+                    return Ok(Flow::Goto(target));
+                }
+            }
+            Op::ShortCircuit { when, target } => {
+                let b = self.pop()?.as_bool()?;
+                if b == when {
+                    self.push(Value::Bool(b));
+                    return Ok(Flow::Goto(target));
+                }
+            }
+            Op::CheckBool => {
+                self.stack
+                    .last()
+                    .ok_or_else(|| internal("stack underflow"))?
+                    .as_bool()?;
+            }
+            Op::Unary(op) => {
+                let v = self.pop()?;
+                let result = match op {
+                    UnaryOp::Not => ops::not(&v),
+                    UnaryOp::Neg => ops::negate(&v),
+                    UnaryOp::IsEmpty => ops::is_empty(&v),
+                }?;
+                self.push(result);
+            }
+            Op::Binary(BinaryOp::GetTag) => {
+                let tag = self.pop()?;
+                let e = self.pop()?;
+                let value = access::tag_of(entities, &e, &tag)?;
+                self.stack.push(Cow::Borrowed(value));
+            }
+            Op::Binary(op) => {
+                let rhs = self.pop()?;
+                let lhs = self.pop()?;
+                let result = binary(op, &lhs, &rhs, entities)?;
+                self.push(result);
+            }
+            Op::Call { func, argc } => {
+                let at = self.args_start(argc)?;
+                self.args.clear();
+                self.args
+                    .extend(self.stack.drain(at..).map(Cow::into_owned));
+                let result = func.call(&self.args)?;
+                self.push(result);
+            }
+            Op::GetAttr(i) => {
+                let v = self.pop()?;
+                let attr = constant(&constants.names, i)?;
+                let value = match v {
+                    Cow::Borrowed(v) => Cow::Borrowed(access::attr_of(entities, v, attr)?),
+                    Cow::Owned(v) => Cow::Owned(access::attr_of(entities, &v, attr)?.clone()),
+                };
+                self.stack.push(value);
+            }
+            Op::HasAttrs(i) => {
+                let v = self.pop()?;
+                let attrs = constant(&constants.name_lists, i)?;
+                self.push(Value::Bool(access::has_attrs(entities, &v, attrs)?));
+            }
+            Op::Like(i) => {
+                let v = self.pop()?;
+                self.push(ops::like(&v, constant(&constants.patterns, i)?)?);
+            }
+            Op::Is(i) => {
+                let v = self.pop()?;
+                let ty = constant(&constants.types, i)?;
+                self.push(Value::Bool(ops::is_type(&v, ty)?));
+            }
+            Op::IsOrJump { ty, target } => {
+                let v = self.pop()?;
+                if !ops::is_type(&v, constant(&constants.types, ty)?)? {
+                    self.push(Value::Bool(false));
+                    return Ok(Flow::Goto(target));
+                }
+                self.stack.push(v);
+            }
+            Op::InTarget => {
+                let target = self.pop()?;
+                let v = self.pop()?;
+                let within = access::is_in(entities, v.as_entity()?, &target)?;
+                self.push(Value::Bool(within));
+            }
+            Op::MakeSet(n) => {
+                let at = self.args_start(n)?;
+                let set: Set = self.stack.drain(at..).map(Cow::into_owned).collect();
+                self.push(Value::Set(set));
+            }
+            Op::MakeRecord(i) => {
+                let keys = constant(&constants.name_lists, i)?;
+                let at = self.args_start(u32::try_from(keys.len()).unwrap_or(u32::MAX))?;
+                let record: Record = keys
+                    .iter()
+                    .cloned()
+                    .zip(self.stack.drain(at..).map(Cow::into_owned))
+                    .collect();
+                self.push(Value::Record(record));
+            }
+            Op::Require(want) => {
+                if self.pop()?.as_bool()? != want {
+                    return Ok(Flow::Unsatisfied);
+                }
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    fn push(&mut self, v: Value) {
+        self.stack.push(Cow::Owned(v));
+    }
+
+    fn pop(&mut self) -> Result<Operand<'a>, EvalError> {
+        self.stack.pop().ok_or_else(|| internal("stack underflow"))
+    }
+
+    /// Where the top `n` values start.
+    fn args_start(&self, n: u32) -> Result<usize, EvalError> {
+        self.stack
+            .len()
+            .checked_sub(n as usize)
+            .ok_or_else(|| internal("stack underflow"))
+    }
+}
+
+/// A binary operator, as the runtime defines it.
+fn binary(op: BinaryOp, lhs: &Value, rhs: &Value, entities: &Entities) -> Result<Value, EvalError> {
+    match op {
+        BinaryOp::Eq => Ok(Value::Bool(lhs == rhs)),
+        BinaryOp::NotEq => Ok(Value::Bool(lhs != rhs)),
+        BinaryOp::Less => ops::compare_values(CmpOp::Less, lhs, rhs),
+        BinaryOp::LessEq => ops::compare_values(CmpOp::LessEq, lhs, rhs),
+        BinaryOp::Greater => ops::compare_values(CmpOp::Greater, lhs, rhs),
+        BinaryOp::GreaterEq => ops::compare_values(CmpOp::GreaterEq, lhs, rhs),
+        BinaryOp::Add => ops::arith_values(ArithOp::Add, lhs, rhs),
+        BinaryOp::Sub => ops::arith_values(ArithOp::Sub, lhs, rhs),
+        BinaryOp::Mul => ops::arith_values(ArithOp::Mul, lhs, rhs),
+        BinaryOp::In => access::in_operator(entities, lhs, rhs),
+        BinaryOp::Contains => ops::contains(lhs, rhs),
+        BinaryOp::ContainsAll => ops::contains_all(lhs, rhs),
+        BinaryOp::ContainsAny => ops::contains_any(lhs, rhs),
+        BinaryOp::GetTag => access::tag_of(entities, lhs, rhs).cloned(),
+        BinaryOp::HasTag => access::has_tag(entities, lhs, rhs),
+    }
+}
+
+fn constant<T>(pool: &[T], i: u32) -> Result<&T, EvalError> {
+    pool.get(i as usize)
+        .ok_or_else(|| internal("constant out of range"))
+}
+
+fn internal(what: &'static str) -> EvalError {
+    EvalError::Internal(what)
+}

@@ -1,0 +1,227 @@
+//! The VM against the reference interpreter on small policies: every response (decision,
+//! reasons, errors with their values and spans) must be the interpreter's.
+
+use thuja_compiler::Source;
+use thuja_compiler::ast::{Expr, ExprKind, Literal, PolicySet, UnaryOp};
+use thuja_compiler::parser::parse_policy_set;
+use thuja_compiler::program::lower;
+use thuja_runtime::json::{context_from_json_str, entities_from_json_str};
+use thuja_runtime::{Decision, Entities, EntityUid, EvalError, Request, Response};
+
+use crate::is_authorized;
+
+const ENTITIES: &str = r#"[
+  {"uid": {"type": "User", "id": "alice"}, "attrs": {"age": 30, "name": "Alice",
+     "manager": {"__entity": {"type": "User", "id": "bob"}}, "tags": ["a", "b"]},
+   "parents": [{"type": "Group", "id": "staff"}], "tags": {"level": 3}},
+  {"uid": {"type": "User", "id": "bob"}, "attrs": {}, "parents": []},
+  {"uid": {"type": "Group", "id": "staff"}, "attrs": {}, "parents": [{"type": "Group", "id": "all"}]},
+  {"uid": {"type": "Group", "id": "all"}, "attrs": {}, "parents": []},
+  {"uid": {"type": "Photo", "id": "p"}, "attrs": {"owner": {"__entity": {"type": "User", "id": "alice"}}}, "parents": []}
+]"#;
+
+fn uid(text: &str) -> EntityUid {
+    thuja_compiler::parser::parse_entity_uid(Source::new("uid", text)).unwrap()
+}
+
+fn request() -> Request {
+    Request {
+        principal: uid(r#"User::"alice""#),
+        action: uid(r#"Action::"view""#),
+        resource: uid(r#"Photo::"p""#),
+        context: context_from_json_str(r#"{"n": 5, "s": "hello", "r": {"x": {"y": 1}}}"#, None)
+            .unwrap(),
+    }
+}
+
+fn entities() -> Entities {
+    entities_from_json_str(ENTITIES, None).unwrap()
+}
+
+/// Both engines' responses to the standard request.
+fn both(set: &PolicySet) -> (Response, Response) {
+    let (request, entities) = (request(), entities());
+    let vm = is_authorized(&lower(set), &request, &entities);
+    let interp = thuja_interp::is_authorized(set, &request, &entities);
+    (vm, interp)
+}
+
+fn parse(text: &str) -> PolicySet {
+    parse_policy_set(Source::new("p.cedar", text)).unwrap()
+}
+
+/// Each condition as its own `when` policy, plus its `unless` twin: same response both ways.
+fn agree_on(conditions: &[&str]) {
+    for c in conditions {
+        for kind in ["when", "unless"] {
+            let text = format!(
+                "permit(principal, action, resource) {kind} {{ {c} }};\n\
+                 forbid(principal == User::\"alice\", action, resource is Photo) {kind} {{ {c} }};"
+            );
+            let (vm, interp) = both(&parse(&text));
+            assert_eq!(vm, interp, "{kind} {{ {c} }}");
+        }
+    }
+}
+
+#[test]
+fn operators_agree_with_the_interpreter() {
+    agree_on(&[
+        "true",
+        "false && (1 + true)",
+        "true || principal.nope",
+        "if true then 1 else 1 + \"a\"",
+        "if context.n > 3 then principal.age == 30 else principal.nope",
+        "if 1 then true else false",
+        "true && 1",
+        "1 || true",
+        "false || 1",
+        "true && (1 == 1)",
+        "principal.age + context.n == 35",
+        "principal.nope",
+        "User::\"ghost\".age == 1",
+        "context.missing",
+        "User::\"ghost\" has age",
+        "principal has manager.age",
+        "context has r.x.y && context.r.x.y == 1",
+        "context has r.x.z",
+        "context.n has x",
+        "principal.manager in Group::\"all\"",
+        "9223372036854775807 + 1 == 0",
+        "-(-9223372036854775807 - 1) == 0",
+        "principal in Group::\"all\"",
+        "principal in [Group::\"x\", Group::\"staff\"]",
+        "principal in [Group::\"staff\", 1]",
+        "principal is User in Group::\"all\"",
+        "principal is Group in 1",
+        "principal is User in 1",
+        "context is User",
+        "principal is User",
+        "1 in [1]",
+        "principal.getTag(\"level\") == 3",
+        "principal.hasTag(\"nope\")",
+        "principal.getTag(\"nope\")",
+        "User::\"ghost\".getTag(\"x\")",
+        "User::\"ghost\".hasTag(\"x\")",
+        "[1, 2, 2] == [2, 1]",
+        "[1, [2]].containsAll([[2]])",
+        "[context.n, 1].contains(5)",
+        "{a: context.n, b: 2}.a == 5",
+        "{a: 1, b: [true]} == {b: [true], a: 1}",
+        "principal.tags.containsAny([\"b\"])",
+        "principal.tags.isEmpty()",
+        "context.n.isEmpty()",
+        "\"a*b\" like \"a\\*b\"",
+        "context.s like \"h*o\"",
+        "context.n like \"*\"",
+        "1 == \"1\"",
+        "1 < 2 && 2 <= 2 && 3 > 2 && 3 >= 3",
+        "1 < \"a\"",
+        "!context.n",
+        "ip(\"10.0.0.1\").isInRange(ip(\"10.0.0.0/8\"))",
+        "decimal(\"1.5\").lessThan(decimal(\"x\"))",
+        "datetime(\"2024-01-01\") < datetime(\"2024-01-02\")",
+        "ip(context.n)",
+    ]);
+}
+
+#[test]
+fn errors_carry_the_interpreters_span() {
+    let set = parse(
+        "permit(principal, action, resource) when { context.n > 1 && principal.nope };\n\
+         permit(principal, action, resource) when { true } unless { (1 + 2) || false };\n\
+         forbid(principal, action, resource) when { [1, 2].contains(context.s.nope) };",
+    );
+    let (vm, interp) = both(&set);
+    assert_eq!(vm, interp);
+    assert_eq!(vm.errors.len(), 3);
+    let text = &set.policies()[0].source.text;
+    let snippets: Vec<&str> = vm
+        .errors
+        .iter()
+        .map(|e| &text[e.span.clone().unwrap()])
+        .collect();
+    assert_eq!(snippets, ["principal.nope", "1 + 2", "context.s.nope"]);
+}
+
+#[test]
+fn templates_and_decisions_agree() {
+    let mut set = parse(
+        "permit(principal == ?principal, action, resource in ?resource) when { principal.age > 1 };\n\
+         forbid(principal, action, resource) when { context.n == 6 };",
+    );
+    let link = |set: &mut PolicySet, id: &str, principal: &str| {
+        let values = std::collections::BTreeMap::from([
+            (thuja_compiler::ast::SlotId::Principal, uid(principal)),
+            (thuja_compiler::ast::SlotId::Resource, uid(r#"Photo::"p""#)),
+        ]);
+        thuja_compiler::template::link(set, "policy0", id, values).unwrap();
+    };
+    link(&mut set, "bob", r#"User::"bob""#);
+    let (vm, interp) = both(&set);
+    assert_eq!(vm, interp);
+    assert_eq!(vm.decision, Decision::Deny);
+    link(&mut set, "alice", r#"User::"alice""#);
+    let (vm, interp) = both(&set);
+    assert_eq!(vm, interp);
+    assert_eq!(vm.decision, Decision::Allow);
+}
+
+#[test]
+fn deep_expressions_fail_as_the_interpreter_does() {
+    // Built directly (the parser refuses nesting this deep): the VM must raise the
+    // interpreter's recursion error at the same node, and lowering must not overflow.
+    let parsed = parse("permit(principal, action, resource) when { true };");
+    let mut set = PolicySet::new();
+    let mut expr = Expr::new(
+        ExprKind::Lit(Literal::Long(1)),
+        thuja_compiler::Span::new(0, 1),
+    );
+    for i in 0..5_000 {
+        let span = thuja_compiler::Span::new(0, 2 + i % 7);
+        expr = Expr::new(ExprKind::Unary(UnaryOp::Neg, Box::new(expr)), span);
+    }
+    let mut policy = parsed.policies()[0].clone();
+    policy.conditions[0].body = expr;
+    set.add(policy).unwrap();
+    let (vm, interp) = both(&set);
+    assert_eq!(vm, interp);
+    assert!(matches!(vm.errors[0].error, EvalError::RecursionLimit));
+}
+
+#[test]
+fn an_inconsistent_program_denies_and_reports_an_internal_error() {
+    use thuja_compiler::program::Op;
+    let set = parse(
+        "permit(principal, action, resource);\n\
+         permit(principal, action, resource) when { context.n == 5 };",
+    );
+    let (request, entities) = (request(), entities());
+    let good = lower(&set);
+    assert_eq!(
+        is_authorized(&good, &request, &entities).decision,
+        Decision::Allow
+    );
+    let broken_programs = [
+        Op::Push(9_999),
+        Op::Jump(0),
+        Op::Binary(thuja_compiler::ast::BinaryOp::Add),
+    ];
+    for op in broken_programs {
+        let mut program = good.clone();
+        let start = program.policies[1].code.start;
+        program.code[start] = op;
+        let r = is_authorized(&program, &request, &entities);
+        assert_eq!(r.decision, Decision::Deny, "{op:?}");
+        assert!(r.reasons.is_empty());
+        assert!(
+            matches!(r.errors[..], [ref e] if matches!(e.error, EvalError::Internal(_))),
+            "{op:?}: {:?}",
+            r.errors
+        );
+    }
+    let mut program = good.clone();
+    program.policies.pop();
+    let r = is_authorized(&program, &request, &entities);
+    assert_eq!(r.decision, Decision::Deny);
+}
