@@ -364,6 +364,8 @@ fn conformance_reports_counts_and_json() {
     let out = stdout(&o);
     let last = out.lines().last().unwrap_or_default();
     assert!(last.ends_with(" passed, 0 failed"), "{out}");
+    assert!(!last.starts_with("shouldValidate"), "{out}");
+    assert!(out.contains("shouldValidate: 2 passed, 0 failed"), "{out}");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("summary written"))
             .expect("JSON");

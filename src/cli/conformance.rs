@@ -57,6 +57,11 @@ pub fn run(args: &ConformanceArgs) -> i32 {
         }
     }
     println!(
+        "shouldValidate: {} passed, {} failed",
+        summary.validation.passed, summary.validation.failed
+    );
+    // The last line counts requests.
+    println!(
         "{} passed, {} failed",
         summary.requests.passed, summary.requests.failed
     );
