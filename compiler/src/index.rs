@@ -133,22 +133,21 @@ impl ScopeIndex {
     /// The numbers of the active policies whose scope holds for `request`, with `entities`
     /// giving the ancestors of its principal, action and resource.
     pub fn candidates(&self, request: &Request, entities: &Entities) -> RoaringBitmap {
-        let mut out = self
-            .action
-            .matching(&request.action, entities)
-            .into_bitmap();
-        if out.is_empty() {
-            return out;
+        let mut sides = [
+            self.principal.matching(&request.principal, entities),
+            self.action.matching(&request.action, entities),
+            self.resource.matching(&request.resource, entities),
+        ];
+        // Start from the most selective side, so the work is bounded by its size.
+        sides.sort_by_key(Union::size_bound);
+        let [first, rest @ ..] = sides;
+        let mut out = first.into_bitmap();
+        for side in &rest {
+            if out.is_empty() {
+                break;
+            }
+            side.restrict(&mut out);
         }
-        self.principal
-            .matching(&request.principal, entities)
-            .restrict(&mut out);
-        if out.is_empty() {
-            return out;
-        }
-        self.resource
-            .matching(&request.resource, entities)
-            .restrict(&mut out);
         out
     }
 
@@ -271,29 +270,19 @@ impl ActionScopeIndex {
     }
 }
 
-/// A union of the index's bitmaps, copied only once a second non-empty one joins it (most
-/// requests match one bitmap per part, which then costs no allocation).
+/// A union of the index's bitmaps, kept as the list of its (borrowed, non-empty) parts: most
+/// requests match one or two bitmaps per side, some of them large (e.g. every policy that names
+/// the request's action), so unions are never materialised except for the smallest side.
 #[derive(Default)]
-enum Union<'a> {
-    #[default]
-    Empty,
-    One(&'a RoaringBitmap),
-    Many(RoaringBitmap),
+struct Union<'a> {
+    parts: Vec<&'a RoaringBitmap>,
 }
 
 impl<'a> Union<'a> {
     fn add(&mut self, b: &'a RoaringBitmap) {
-        if b.is_empty() {
-            return;
+        if !b.is_empty() {
+            self.parts.push(b);
         }
-        *self = match std::mem::take(self) {
-            Union::Empty => Union::One(b),
-            Union::One(a) => Union::Many(a | b),
-            Union::Many(mut u) => {
-                u |= b;
-                Union::Many(u)
-            }
-        };
     }
 
     fn add_some(&mut self, b: Option<&'a RoaringBitmap>) {
@@ -302,20 +291,33 @@ impl<'a> Union<'a> {
         }
     }
 
-    fn into_bitmap(self) -> RoaringBitmap {
-        match self {
-            Union::Empty => RoaringBitmap::new(),
-            Union::One(b) => b.clone(),
-            Union::Many(u) => u,
-        }
+    /// An upper bound on the union's size.
+    fn size_bound(&self) -> u64 {
+        self.parts.iter().map(|b| b.len()).sum()
     }
 
-    /// Keeps in `out` only what is in the union.
+    fn into_bitmap(self) -> RoaringBitmap {
+        let mut parts = self.parts.into_iter();
+        let mut out = parts.next().cloned().unwrap_or_default();
+        for b in parts {
+            out |= b;
+        }
+        out
+    }
+
+    /// Keeps in `out` only what is in the union: `out ∩ (b₁ ∪ b₂ ∪ …)` computed as
+    /// `(out ∩ b₁) ∪ (out ∩ b₂) ∪ …`, which costs in proportion to `out`, not to the parts.
     fn restrict(&self, out: &mut RoaringBitmap) {
-        match self {
-            Union::Empty => out.clear(),
-            Union::One(b) => *out &= *b,
-            Union::Many(u) => *out &= u,
+        match self.parts.as_slice() {
+            [] => out.clear(),
+            [b] => *out &= *b,
+            parts => {
+                let mut kept = RoaringBitmap::new();
+                for b in parts {
+                    kept |= &*out & *b;
+                }
+                *out = kept;
+            }
         }
     }
 }
