@@ -469,3 +469,21 @@ fn entity_deref_levels() {
         BTreeSet::new()
     );
 }
+
+/// Cedar's parser folds `&&`/`||` of boolean literals into a literal, so such an operand counts
+/// as a literal for `==` (found by drt: `fuzz/regressions/bool-literal-folding`).
+#[test]
+fn folded_boolean_literals_compare_as_literals() {
+    assert!(kinds(&when(r#"(true && false) == "abc""#)).is_empty());
+    assert!(kinds(&when("(false || true) != 1")).is_empty());
+    assert!(kinds(&when("((true || false) && true) == 1")).is_empty());
+    // Not a literal when an operand is not one: strict equality applies.
+    assert_eq!(
+        kinds(&when(r#"(context.mfa && false) == "abc""#)),
+        BTreeSet::from([ErrorKind::IncompatibleTypes])
+    );
+    assert!(
+        warnings(&when("(false || false) == (true || false)"))
+            .contains(&WarningKind::ImpossiblePolicy)
+    );
+}

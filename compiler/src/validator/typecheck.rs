@@ -540,12 +540,22 @@ impl Checker<'_> {
         }
     }
 
-    /// Replaces the `action` variable by the environment's action literal.
+    /// The literal `e` stands for, with the `action` variable replaced by the environment's
+    /// action, and `&&`/`||` of boolean literals folded into one literal (inside out), as Cedar's
+    /// expression builder folds them when it parses a policy.
     fn literal_of<'e>(&'e self, e: &'e Expr) -> Option<LitRef<'e>> {
+        let both_bools = |a: &'e Expr, b: &'e Expr| match (self.literal_of(a)?, self.literal_of(b)?)
+        {
+            (LitRef::Bool(x), LitRef::Bool(y)) => Some((x, y)),
+            _ => None,
+        };
         match &e.kind {
             ExprKind::Var(Var::Action) => Some(LitRef::Uid(&self.env.action)),
             ExprKind::Lit(Literal::Entity(uid)) => Some(LitRef::Uid(uid)),
+            ExprKind::Lit(Literal::Bool(b)) => Some(LitRef::Bool(*b)),
             ExprKind::Lit(l) => Some(LitRef::Other(l)),
+            ExprKind::And(a, b) => both_bools(a, b).map(|(x, y)| LitRef::Bool(x && y)),
+            ExprKind::Or(a, b) => both_bools(a, b).map(|(x, y)| LitRef::Bool(x || y)),
             _ => None,
         }
     }
@@ -1202,6 +1212,7 @@ impl Checker<'_> {
 #[derive(PartialEq)]
 enum LitRef<'a> {
     Uid(&'a EntityUid),
+    Bool(bool),
     Other(&'a Literal),
 }
 

@@ -1,0 +1,731 @@
+//! Runs one [`Case`] through every oracle and checks the properties.
+//!
+//! The oracles: Thuja's reference interpreter, Thuja's bytecode VM, and `cedar-policy`. For each
+//! they must agree on whether the inputs load (schema, policies, entities), on the validator's
+//! strict-mode verdict and, when the verdicts agree, on its error and warning kinds per policy
+//! and its verdict at an entity-dereference level of 0, 1 or 2 (schema cases), and for every
+//! request on whether it is rejected as invalid
+//! for the schema and otherwise on the decision, the reason set and the erroring-policy set.
+//!
+//! The VM's full responses must equal the interpreter's, error values and spans included.
+//! Properties checked on the interpreter's answers: Allow implies a satisfied permit among the
+//! reasons; a satisfied forbid means Deny; no satisfied policy means Deny; the same request gives
+//! the same answer twice; shuffling the policies' order in the file changes nothing (ids mapped
+//! back); and validator soundness: when the validator accepts the policies, the entities and
+//! request conform to the schema (both were loaded and validated with it), evaluation raises
+//! only the errors Cedar allows for valid policies (missing entity, overflow, extension
+//! failures, depth limit); and the printing round trip: Thuja's policies printed back as text
+//! parse again (by Thuja and by `cedar-policy`) to the same answers and verdict.
+//!
+//! Each disagreement is a [`Mismatch`] whose `kind` names what differed, so that shrinking can
+//! keep the same failure.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde_json::Value as Json;
+
+use crate::generator::Case;
+
+/// What one request came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Rejected before evaluation (invalid for the schema, bad context, bad uid).
+    Rejected,
+    Decided {
+        allow: bool,
+        reasons: BTreeSet<String>,
+        errors: BTreeSet<String>,
+    },
+}
+
+/// What one engine made of a whole case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// `Err` with the stage that failed when the inputs do not load.
+    pub load: Result<(), String>,
+    /// The validator's verdict (schema cases that load).
+    pub valid: Option<bool>,
+    /// The validator's findings in detail (schema cases that load).
+    pub validation: Option<Validation>,
+    pub requests: Vec<Outcome>,
+}
+
+/// A policy id and the kebab-case name of an error or warning kind (`incompatible-types`).
+pub type Finding = (String, String);
+
+/// The validator's findings: error and warning kinds per policy (strict mode), and the verdict
+/// at the entity-dereference level [`level_of`] picks for the case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validation {
+    pub errors: BTreeSet<Finding>,
+    pub warnings: BTreeSet<Finding>,
+    pub level: Option<u32>,
+    /// The verdict at `level` (the plain verdict without one).
+    pub valid_at_level: bool,
+}
+
+/// The dereference level a case is also validated at: 0, 1 or 2; `None` for policies with many
+/// `if`s, on which `cedar-policy` 4.14's level validation takes exponential time (a chain of 20
+/// nested `if`s does not finish).
+fn level_of(case: &Case) -> Option<u32> {
+    let ifs = case
+        .policies
+        .iter()
+        .map(|p| p.matches("if ").count())
+        .sum::<usize>();
+    (ifs <= 8).then_some((case.seed % 3) as u32)
+}
+
+fn thuja_validation(
+    case: &Case,
+    schema: &thuja::Schema,
+    policies: &thuja::PolicySet,
+) -> Validation {
+    use thuja_compiler::validator::{ValidationOptions, validate};
+    let result = validate(schema, policies, ValidationOptions::default());
+    let level = level_of(case);
+    let valid_at_level = match level {
+        Some(level) => {
+            validate(schema, policies, ValidationOptions { level: Some(level) }).is_valid()
+        }
+        None => result.is_valid(),
+    };
+    Validation {
+        errors: result
+            .errors
+            .iter()
+            .map(|e| (e.policy_id.to_string(), e.kind.name().to_string()))
+            .collect(),
+        warnings: result
+            .warnings
+            .iter()
+            .map(|w| (w.policy_id.to_string(), w.kind.name().to_string()))
+            .collect(),
+        level,
+        valid_at_level,
+    }
+}
+
+/// `UnexpectedType(..)` (a Debug rendering) to `unexpected-type`.
+fn kebab_variant(debug: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in debug
+        .chars()
+        .take_while(|c| c.is_alphanumeric())
+        .enumerate()
+    {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn cedar_validation(
+    case: &Case,
+    schema: &cedar_policy::Schema,
+    policies: &cedar_policy::PolicySet,
+) -> Validation {
+    use cedar_policy::{ValidationMode, Validator};
+    let validator = Validator::new(schema.clone());
+    let result = validator.validate(policies, ValidationMode::Strict);
+    let level = level_of(case);
+    let valid_at_level = match level {
+        Some(level) => validator
+            .validate_with_level(policies, ValidationMode::Strict, level)
+            .validation_passed(),
+        None => result.validation_passed(),
+    };
+    Validation {
+        errors: result
+            .validation_errors()
+            .map(|e| (e.policy_id().to_string(), kebab_variant(&format!("{e:?}"))))
+            .collect(),
+        // Thuja gives no warnings about confusable or mixed-script text.
+        warnings: result
+            .validation_warnings()
+            .map(|w| (w.policy_id().to_string(), kebab_variant(&format!("{w:?}"))))
+            .filter(|(_, k)| {
+                !k.starts_with("confusable") && !k.starts_with("mixed") && !k.starts_with("bidi")
+            })
+            .collect(),
+        level,
+        valid_at_level,
+    }
+}
+
+/// One disagreement or broken property.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// A stable name of what differed (`load`, `validate`, `request:vm`, `property:...`).
+    pub kind: String,
+    pub detail: String,
+}
+
+/// The result of checking one case.
+#[derive(Clone, Debug, Default)]
+pub struct Checked {
+    pub mismatches: Vec<Mismatch>,
+    /// `cedar-policy`'s answers, the expected values of a reproduction file.
+    pub cedar: Option<Run>,
+    pub allows: usize,
+    pub denies: usize,
+    /// Requests with at least one erroring policy.
+    pub with_errors: usize,
+    pub rejected: usize,
+    /// Whether the inputs loaded (as `cedar-policy` says).
+    pub loaded: bool,
+    /// Time spent in Thuja's runs (interpreter, VM, repeats, shuffled, round trip) and in
+    /// `cedar-policy`'s, in seconds.
+    pub thuja_seconds: f64,
+    pub cedar_seconds: f64,
+    /// The validator's verdict (as `cedar-policy` gives it).
+    pub valid: Option<bool>,
+}
+
+/// Whether each policy (in file order) is a permit.
+fn permits(case: &Case) -> Vec<bool> {
+    case.policies
+        .iter()
+        .map(|p| match (p.find("permit("), p.find("forbid(")) {
+            (Some(a), Some(b)) => a < b,
+            (Some(_), None) => true,
+            _ => false,
+        })
+        .collect()
+}
+
+/// Thuja's view of a case, parsed once for several engines.
+struct ThujaInputs {
+    schema: Option<thuja::Schema>,
+    policies: thuja::PolicySet,
+    entities: thuja::Entities,
+    requests: Vec<Option<thuja::Request>>,
+}
+
+fn thuja_load(case: &Case, policy_text: &str) -> Result<ThujaInputs, String> {
+    use thuja::input;
+    let schema = if case.uses_schema() {
+        Some(
+            input::schema_from_str("schema", &case.schema)
+                .map_err(|e| format!("schema: {}", e.summary()))?,
+        )
+    } else {
+        None
+    };
+    let policies = input::policies_from_str("policies", policy_text)
+        .map_err(|e| format!("policies: {}", e.summary()))?;
+    let entities = input::entities_from_str(
+        "entities",
+        &case.entities_json().to_string(),
+        schema.as_ref(),
+    )
+    .map_err(|e| format!("entities: {}", e.summary()))?;
+    let requests = case
+        .requests
+        .iter()
+        .map(|r| {
+            input::request_from_json_values(
+                &r.principal,
+                &r.action,
+                &r.resource,
+                &r.context,
+                schema.as_ref(),
+                schema.as_ref(),
+            )
+            .ok()
+        })
+        .collect();
+    Ok(ThujaInputs {
+        schema,
+        policies,
+        entities,
+        requests,
+    })
+}
+
+fn outcome_of(r: &thuja::Response, rename: &dyn Fn(&str) -> String) -> Outcome {
+    Outcome::Decided {
+        allow: r.decision == thuja::Decision::Allow,
+        reasons: r.reasons.iter().map(|s| rename(s)).collect(),
+        errors: r.errors.iter().map(|e| rename(&e.policy_id)).collect(),
+    }
+}
+
+/// Whether a policy the validator accepts may raise this error on conforming data: Cedar's
+/// validator promises that only these remain (a missing entity, overflow, extension-function
+/// failures, and the evaluation depth limit).
+fn allowed_for_valid_policies(e: &thuja_runtime::EvalError) -> bool {
+    use thuja_runtime::EvalError as E;
+    matches!(
+        e,
+        E::EntityDoesNotExist(_) | E::Overflow(_) | E::Extension { .. } | E::RecursionLimit
+    )
+}
+
+/// What [`thuja_answers`] collects besides the outcomes.
+#[derive(Default)]
+struct Sink {
+    /// Errors a valid policy set may not raise.
+    unsound: Vec<String>,
+    /// The full responses (errors with their values and spans), `None` for rejected requests.
+    responses: Vec<Option<thuja::Response>>,
+}
+
+/// The engine's answers, collecting into `sink`.
+fn thuja_answers(
+    inputs: &ThujaInputs,
+    engine: thuja::Engine,
+    rename: &dyn Fn(&str) -> String,
+    sink: &mut Sink,
+) -> Vec<Outcome> {
+    let authorizer = thuja::Authorizer::with_engine(engine);
+    let compiled = authorizer.compile(&inputs.policies);
+    inputs
+        .requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            None => {
+                sink.responses.push(None);
+                Outcome::Rejected
+            }
+            Some(r) => {
+                let response = authorizer.is_authorized_compiled(r, &compiled, &inputs.entities);
+                for e in &response.errors {
+                    if !allowed_for_valid_policies(&e.error) {
+                        sink.unsound
+                            .push(format!("request {i}: {}: {}", e.policy_id, e.error));
+                    }
+                }
+                let outcome = outcome_of(&response, rename);
+                sink.responses.push(Some(response));
+                outcome
+            }
+        })
+        .collect()
+}
+
+/// The three runs of Thuja's engines the case is compared on: interpreter, VM, and the
+/// interpreter again on the shuffled policy file.
+struct ThujaRuns {
+    interp: Run,
+    interp_again: Vec<Outcome>,
+    vm: Run,
+    shuffled: Run,
+    /// Errors outside what a validated policy set may raise, when Thuja's validator accepts
+    /// the policies (schema cases only).
+    unsound: Vec<String>,
+    /// Requests whose full responses (error values and spans included) differ between the
+    /// interpreter and the VM.
+    vm_full: Vec<String>,
+    /// The interpreter on the policies printed back as text by Thuja and parsed again, and
+    /// that text if `cedar-policy` cannot parse it.
+    printed: Option<(Run, String)>,
+}
+
+fn thuja_runs(case: &Case) -> ThujaRuns {
+    let same = |s: &str| s.to_string();
+    let failed = |e: String| Run {
+        load: Err(e),
+        valid: None,
+        validation: None,
+        requests: Vec::new(),
+    };
+    let mut unsound = Vec::new();
+    let mut vm_full = Vec::new();
+    let mut ignored = Sink::default();
+    let mut printed = None;
+    let (interp, interp_again, vm) = match thuja_load(case, &case.policy_text()) {
+        Err(e) => (failed(e.clone()), Vec::new(), failed(e)),
+        Ok(inputs) => {
+            let validation = inputs
+                .schema
+                .as_ref()
+                .map(|s| thuja_validation(case, s, &inputs.policies));
+            let valid = validation.as_ref().map(|v| v.errors.is_empty());
+            let mut interp_sink = Sink::default();
+            let mut vm_sink = Sink::default();
+            let interp = thuja_answers(&inputs, thuja::Engine::Interp, &same, &mut interp_sink);
+            let again = thuja_answers(&inputs, thuja::Engine::Interp, &same, &mut ignored);
+            let vm = thuja_answers(&inputs, thuja::Engine::Vm, &same, &mut vm_sink);
+            if valid == Some(true) {
+                unsound = interp_sink.unsound;
+            }
+            for (i, (a, b)) in interp_sink
+                .responses
+                .iter()
+                .zip(&vm_sink.responses)
+                .enumerate()
+            {
+                if a != b {
+                    vm_full.push(format!("request {i}: interp {a:?}; vm {b:?}"));
+                }
+            }
+            // Round trip: print the AST, parse it again, same answers and verdict.
+            let text: Vec<String> = inputs
+                .policies
+                .policies()
+                .iter()
+                .map(|p| p.to_string())
+                .collect();
+            let text = text.join("\n");
+            let run = match thuja_load(case, &text) {
+                Err(e) => failed(e),
+                Ok(again) => Run {
+                    load: Ok(()),
+                    valid: again.schema.as_ref().map(|s| {
+                        thuja_compiler::validator::validate(s, &again.policies, Default::default())
+                            .is_valid()
+                    }),
+                    validation: None,
+                    requests: thuja_answers(&again, thuja::Engine::Interp, &same, &mut ignored),
+                },
+            };
+            let cedar_reads = cedar_policy::PolicySet::from_str(&text).is_ok();
+            printed = Some((run, if cedar_reads { String::new() } else { text }));
+            (
+                Run {
+                    load: Ok(()),
+                    valid,
+                    validation: validation.clone(),
+                    requests: interp,
+                },
+                again,
+                Run {
+                    load: Ok(()),
+                    valid,
+                    validation,
+                    requests: vm,
+                },
+            )
+        }
+    };
+    // The shuffled file: position k holds the original policy order[k].
+    let mut order: Vec<usize> = (0..case.policies.len()).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(case.seed ^ 0x5eed));
+    let text: Vec<&str> = order.iter().map(|&i| case.policies[i].as_str()).collect();
+    let rename = |id: &str| {
+        id.strip_prefix("policy")
+            .and_then(|k| k.parse::<usize>().ok())
+            .and_then(|k| order.get(k))
+            .map_or_else(|| id.to_string(), |i| format!("policy{i}"))
+    };
+    let shuffled = match thuja_load(case, &text.join("\n")) {
+        Err(e) => failed(e),
+        Ok(inputs) => Run {
+            load: Ok(()),
+            valid: interp.valid,
+            validation: interp.validation.clone(),
+            requests: thuja_answers(&inputs, thuja::Engine::Interp, &rename, &mut ignored),
+        },
+    };
+    ThujaRuns {
+        interp,
+        interp_again,
+        vm,
+        shuffled,
+        unsound,
+        vm_full,
+        printed,
+    }
+}
+
+/// An error with its sources.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out += &format!(": {s}");
+        source = s.source();
+    }
+    out
+}
+
+/// `cedar-policy`'s run of the case.
+pub fn cedar_run(case: &Case) -> Run {
+    use cedar_policy::{
+        Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema,
+    };
+    let failed = |e: String| Run {
+        load: Err(e),
+        valid: None,
+        validation: None,
+        requests: Vec::new(),
+    };
+    let schema = if case.uses_schema() {
+        match Schema::from_cedarschema_str(&case.schema) {
+            Ok((s, _)) => Some(s),
+            Err(e) => return failed(format!("schema: {}", chain(&e))),
+        }
+    } else {
+        None
+    };
+    let policies = match PolicySet::from_str(&case.policy_text()) {
+        Ok(p) => p,
+        Err(e) => return failed(format!("policies: {}", chain(&e))),
+    };
+    let entities = match Entities::from_json_value(case.entities_json(), schema.as_ref()) {
+        Ok(e) => e,
+        Err(e) => return failed(format!("entities: {}", chain(&e))),
+    };
+    let validation = schema
+        .as_ref()
+        .map(|s| cedar_validation(case, s, &policies));
+    let valid = validation.as_ref().map(|v| v.errors.is_empty());
+    let authorizer = Authorizer::new();
+    let requests = case
+        .requests
+        .iter()
+        .map(|r| {
+            let request = (|| {
+                let uid = |j: &Json| EntityUid::from_json(j.clone()).ok();
+                let action = uid(&r.action)?;
+                let context = Context::from_json_value(
+                    r.context.clone(),
+                    schema.as_ref().map(|s| (s, &action)),
+                )
+                .ok()?;
+                Request::new(
+                    uid(&r.principal)?,
+                    action,
+                    uid(&r.resource)?,
+                    context,
+                    schema.as_ref(),
+                )
+                .ok()
+            })();
+            let Some(request) = request else {
+                return Outcome::Rejected;
+            };
+            let response = authorizer.is_authorized(&request, &policies, &entities);
+            Outcome::Decided {
+                allow: response.decision() == Decision::Allow,
+                reasons: response
+                    .diagnostics()
+                    .reason()
+                    .map(|p| p.to_string())
+                    .collect(),
+                errors: response
+                    .diagnostics()
+                    .errors()
+                    .map(|e| match e {
+                        cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
+                            e.policy_id().to_string()
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Run {
+        load: Ok(()),
+        valid,
+        validation,
+        requests,
+    }
+}
+
+fn compare(name: &str, ours: &Run, cedar: &Run, case: &Case, out: &mut Vec<Mismatch>) {
+    if ours.load.is_ok() != cedar.load.is_ok() {
+        out.push(Mismatch {
+            kind: "load".into(),
+            detail: format!("{name}: {:?}; cedar-policy: {:?}", ours.load, cedar.load),
+        });
+        return;
+    }
+    if name == "interp" && ours.valid != cedar.valid {
+        out.push(Mismatch {
+            kind: "validate".into(),
+            detail: format!(
+                "thuja valid={:?}; cedar-policy valid={:?}",
+                ours.valid, cedar.valid
+            ),
+        });
+    } else if name == "interp"
+        && let (Some(a), Some(b)) = (&ours.validation, &cedar.validation)
+    {
+        let mut differ = |kind: &str, what: String| {
+            out.push(Mismatch {
+                kind: kind.into(),
+                detail: what,
+            })
+        };
+        if a.errors != b.errors {
+            differ(
+                "validate-errors",
+                format!("thuja {:?}; cedar-policy {:?}", a.errors, b.errors),
+            );
+        }
+        if a.warnings != b.warnings {
+            differ(
+                "validate-warnings",
+                format!("thuja {:?}; cedar-policy {:?}", a.warnings, b.warnings),
+            );
+        }
+        if a.valid_at_level != b.valid_at_level {
+            differ(
+                "validate-level",
+                format!(
+                    "at level {:?}: thuja valid={}; cedar-policy valid={}",
+                    a.level, a.valid_at_level, b.valid_at_level
+                ),
+            );
+        }
+    }
+    for (i, (a, b)) in ours.requests.iter().zip(&cedar.requests).enumerate() {
+        if a != b {
+            let r = &case.requests[i];
+            out.push(Mismatch {
+                kind: format!("request:{name}"),
+                detail: format!(
+                    "request {i} ({} {} {} {}): {name} {a:?}; cedar-policy {b:?}",
+                    r.principal, r.action, r.resource, r.context
+                ),
+            });
+        }
+    }
+}
+
+fn properties(case: &Case, runs: &ThujaRuns, out: &mut Vec<Mismatch>) {
+    let permits = permits(case);
+    let is_permit = |id: &String| {
+        id.strip_prefix("policy")
+            .and_then(|k| k.parse::<usize>().ok())
+            .and_then(|k| permits.get(k).copied())
+    };
+    let mut broken = |what: &str, detail: String| {
+        out.push(Mismatch {
+            kind: format!("property:{what}"),
+            detail,
+        })
+    };
+    for (i, o) in runs.interp.requests.iter().enumerate() {
+        let Outcome::Decided { allow, reasons, .. } = o else {
+            continue;
+        };
+        let any_permit = reasons.iter().any(|r| is_permit(r) == Some(true));
+        let any_forbid = reasons.iter().any(|r| is_permit(r) == Some(false));
+        if *allow && !any_permit {
+            broken(
+                "explicit-permit",
+                format!("request {i}: Allow without a permit in {reasons:?}"),
+            );
+        }
+        if any_forbid && *allow {
+            broken(
+                "forbid-overrides",
+                format!("request {i}: a satisfied forbid and Allow"),
+            );
+        }
+        if reasons.is_empty() && *allow {
+            broken(
+                "deny-by-default",
+                format!("request {i}: Allow with no reasons"),
+            );
+        }
+        if !*allow && any_permit && !any_forbid {
+            broken(
+                "deny-reasons",
+                format!("request {i}: Deny citing permits only: {reasons:?}"),
+            );
+        }
+    }
+    if let Some((run, unreadable)) = &runs.printed {
+        let same = run.load.is_ok() == runs.interp.load.is_ok()
+            && run.valid == runs.interp.valid
+            && run.requests == runs.interp.requests;
+        if !same {
+            broken(
+                "print-roundtrip",
+                format!(
+                    "as parsed {:?}; printed and parsed again {run:?}",
+                    runs.interp
+                ),
+            );
+        }
+        if !unreadable.is_empty() {
+            broken(
+                "print-is-cedar",
+                format!("cedar-policy cannot parse Thuja's printed policies:\n{unreadable}"),
+            );
+        }
+    }
+    if !runs.vm_full.is_empty() {
+        broken("vm-full-response", runs.vm_full.join("; "));
+    }
+    if !runs.unsound.is_empty() {
+        broken("validator-soundness", runs.unsound.join("; "));
+    }
+    if runs.interp.load.is_ok() && runs.interp_again != runs.interp.requests {
+        broken(
+            "determinism",
+            format!("{:?} then {:?}", runs.interp.requests, runs.interp_again),
+        );
+    }
+    let order_matters = runs.shuffled.load.is_ok() != runs.interp.load.is_ok()
+        || runs.shuffled.requests != runs.interp.requests;
+    if order_matters {
+        broken(
+            "policy-order",
+            format!("in order {:?}; shuffled {:?}", runs.interp, runs.shuffled),
+        );
+    }
+}
+
+/// The stack [`check`] runs on: `cedar-policy` parses and evaluates recursively, and deep
+/// generated expressions need more than a thread's default 2 MiB.
+const CHECK_STACK: usize = 256 << 20;
+
+/// Runs `case` through every oracle and property (on a stack of its own, so that any thread
+/// may call it).
+pub fn check(case: &Case) -> Checked {
+    stacker::grow(CHECK_STACK, || check_on_this_stack(case))
+}
+
+fn check_on_this_stack(case: &Case) -> Checked {
+    let start = std::time::Instant::now();
+    let runs = thuja_runs(case);
+    let thuja_seconds = start.elapsed().as_secs_f64();
+    let start = std::time::Instant::now();
+    let cedar = cedar_run(case);
+    let cedar_seconds = start.elapsed().as_secs_f64();
+    let mut mismatches = Vec::new();
+    compare("interp", &runs.interp, &cedar, case, &mut mismatches);
+    compare("vm", &runs.vm, &cedar, case, &mut mismatches);
+    properties(case, &runs, &mut mismatches);
+    let mut checked = Checked {
+        mismatches,
+        valid: cedar.valid,
+        loaded: cedar.load.is_ok(),
+        thuja_seconds,
+        cedar_seconds,
+        ..Checked::default()
+    };
+    for o in &cedar.requests {
+        match o {
+            Outcome::Rejected => checked.rejected += 1,
+            Outcome::Decided { allow, errors, .. } => {
+                if *allow {
+                    checked.allows += 1;
+                } else {
+                    checked.denies += 1;
+                }
+                if !errors.is_empty() {
+                    checked.with_errors += 1;
+                }
+            }
+        }
+    }
+    checked.cedar = Some(cedar);
+    checked
+}
