@@ -29,6 +29,52 @@ fn corpus_files(extension: &str) -> Option<Vec<String>> {
     )
 }
 
+/// Counts mutated inputs, how many `cedar-policy` accepted, and where Thuja judged otherwise.
+#[derive(Default)]
+struct Tally {
+    tried: usize,
+    accepted: usize,
+    disagreements: Vec<String>,
+}
+
+impl Tally {
+    fn record(&mut self, ours: bool, theirs: bool, input: impl FnOnce() -> String) {
+        self.tried += 1;
+        self.accepted += usize::from(theirs);
+        if ours != theirs {
+            self.disagreements
+                .push(format!("thuja {ours}, cedar {theirs}:\n{}", input()));
+        }
+    }
+
+    /// Asserts no disagreement, and that at least one in `min_accepted_per` inputs was accepted
+    /// (so acceptance, not only rejection, was compared).
+    fn finish(self, what: &str, min_accepted_per: usize) {
+        let Tally {
+            tried,
+            accepted,
+            disagreements,
+        } = self;
+        eprintln!("{tried} mutated {what}, {accepted} accepted by cedar");
+        assert!(tried > 1000, "too few {what} tried");
+        assert!(
+            accepted * min_accepted_per >= tried,
+            "too few mutated {what} stay valid"
+        );
+        assert!(
+            disagreements.is_empty(),
+            "{} disagreements, e.g.:\n{}",
+            disagreements.len(),
+            disagreements
+                .iter()
+                .take(8)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        );
+    }
+}
+
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
 
@@ -116,8 +162,7 @@ fn mutated_corpus_policies_are_judged_like_cedar() {
         "the corpus holds thousands of policies"
     );
     let mut rng = Rng(0x5eed_cafe_f00d_beef);
-    let (mut tried, mut accepted) = (0usize, 0usize);
-    let mut disagreements = Vec::new();
+    let mut tally = Tally::default();
     for text in &policies {
         for round in 0..40 {
             let mut mutated = mutate(text, &mut rng);
@@ -126,26 +171,10 @@ fn mutated_corpus_policies_are_judged_like_cedar() {
             }
             let ours = parse_policies(Source::new("mutated.cedar", mutated.as_str())).is_ok();
             let theirs = mutated.parse::<cedar_policy::PolicySet>().is_ok();
-            tried += 1;
-            accepted += usize::from(theirs);
-            if ours != theirs {
-                disagreements.push(format!("thuja {ours}, cedar {theirs}:\n{mutated}"));
-            }
+            tally.record(ours, theirs, || mutated.clone());
         }
     }
-    eprintln!("{tried} mutated policy files, {accepted} accepted by cedar");
-    assert!(accepted * 10 >= tried, "mutations should often stay valid");
-    assert!(
-        disagreements.is_empty(),
-        "{} disagreements, e.g.:\n{}",
-        disagreements.len(),
-        disagreements
-            .iter()
-            .take(8)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n---\n")
-    );
+    tally.finish("policy files", 10);
 }
 
 #[test]
@@ -158,33 +187,16 @@ fn mutated_corpus_schemas_are_judged_like_cedar() {
         "the corpus holds thousands of schemas"
     );
     let mut rng = Rng(0xdead_beef_1234_5678);
-    let (mut tried, mut accepted) = (0usize, 0usize);
-    let mut disagreements = Vec::new();
+    let mut tally = Tally::default();
     for text in &schemas {
         for _ in 0..10 {
             let mutated = mutate(text, &mut rng);
             let ours = parse_schema(Source::new("mutated.cedarschema", mutated.as_str())).is_ok();
             let theirs = cedar_policy::Schema::from_cedarschema_str(&mutated).is_ok();
-            tried += 1;
-            accepted += usize::from(theirs);
-            if ours != theirs {
-                disagreements.push(format!("thuja {ours}, cedar {theirs}:\n{mutated}"));
-            }
+            tally.record(ours, theirs, || mutated.clone());
         }
     }
-    eprintln!("{tried} mutated schema files, {accepted} accepted by cedar");
-    assert!(accepted * 10 >= tried, "mutations should often stay valid");
-    assert!(
-        disagreements.is_empty(),
-        "{} disagreements, e.g.:\n{}",
-        disagreements.len(),
-        disagreements
-            .iter()
-            .take(8)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n---\n")
-    );
+    tally.finish("schema files", 10);
 }
 
 #[test]
@@ -200,8 +212,7 @@ fn mutated_corpus_entities_are_judged_like_cedar() {
         .map(|(name, text)| (name.trim_end_matches(".cedarschema").to_string(), text))
         .collect();
     let mut rng = Rng(0x0123_4567_89ab_cdef);
-    let (mut tried, mut accepted) = (0usize, 0usize);
-    let mut disagreements = Vec::new();
+    let mut tally = Tally::default();
     for (name, text) in &entity_files {
         let Some(schema_text) = schemas.get(name.trim_end_matches(".entities.json")) else {
             continue;
@@ -224,30 +235,10 @@ fn mutated_corpus_entities_are_judged_like_cedar() {
                 thuja::input::entities_from_str("e.json", &mutated, Some(&ours_schema)).is_ok();
             let theirs =
                 cedar_policy::Entities::from_json_str(&mutated, Some(&theirs_schema)).is_ok();
-            tried += 1;
-            accepted += usize::from(theirs);
-            if ours != theirs {
-                disagreements.push(format!("{name}: thuja {ours}, cedar {theirs}:\n{mutated}"));
-            }
+            tally.record(ours, theirs, || format!("{name}: {mutated}"));
         }
     }
-    eprintln!("{tried} mutated entities files, {accepted} accepted by cedar");
-    // Most mutations break the schema's typing; enough must survive to test acceptance.
-    assert!(
-        tried > 1000 && accepted * 20 >= tried,
-        "some mutations should stay valid"
-    );
-    assert!(
-        disagreements.is_empty(),
-        "{} disagreements, e.g.:\n{}",
-        disagreements.len(),
-        disagreements
-            .iter()
-            .take(8)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n---\n")
-    );
+    tally.finish("entities files", 20);
 }
 
 const JSON_REPLACEMENTS: &[&str] = &[
@@ -404,8 +395,7 @@ fn mutated_request_contexts_are_judged_like_cedar() {
     };
     let schemas: std::collections::BTreeMap<String, String> = schemas.into_iter().collect();
     let mut rng = Rng(0x7777_3333_1111_9999);
-    let (mut tried, mut accepted) = (0usize, 0usize);
-    let mut disagreements = Vec::new();
+    let mut tally = Tally::default();
     for (name, text) in tests.iter().filter(|(n, _)| !n.ends_with(".entities.json")) {
         let Ok(test) = serde_json::from_str::<serde_json::Value>(text) else {
             continue;
@@ -445,27 +435,8 @@ fn mutated_request_contexts_are_judged_like_cedar() {
                 .ok()
             })()
             .is_some();
-            tried += 1;
-            accepted += usize::from(theirs);
-            if ours != theirs {
-                disagreements.push(format!("{name}: thuja {ours}, cedar {theirs}: {context}"));
-            }
+            tally.record(ours, theirs, || format!("{name}: {context}"));
         }
     }
-    eprintln!("{tried} mutated contexts, {accepted} accepted by cedar");
-    assert!(
-        tried > 1000 && accepted * 20 >= tried,
-        "some mutations should stay valid"
-    );
-    assert!(
-        disagreements.is_empty(),
-        "{} disagreements, e.g.:\n{}",
-        disagreements.len(),
-        disagreements
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    tally.finish("contexts", 20);
 }
