@@ -190,16 +190,13 @@ impl SourceCode for Excerpt {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let text: &'a str = &self.text;
-        let contents = text.read_span(span, context_lines_before, context_lines_after)?;
-        Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.name.clone(),
-            contents.data(),
-            *contents.span(),
-            self.line,
-            self.column,
-            contents.line_count(),
-        )))
+        named_span(
+            &self.name,
+            &self.text,
+            span,
+            (context_lines_before, context_lines_after),
+            Some((self.line, self.column)),
+        )
     }
 }
 
@@ -248,17 +245,35 @@ impl SourceCode for Source {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let text: &'a str = &self.text;
-        let contents = text.read_span(span, context_lines_before, context_lines_after)?;
-        Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.name.to_string(),
-            contents.data(),
-            *contents.span(),
-            contents.line(),
-            contents.column(),
-            contents.line_count(),
-        )))
+        named_span(
+            &self.name,
+            &self.text,
+            span,
+            (context_lines_before, context_lines_after),
+            None,
+        )
     }
+}
+
+/// The contents of `span` in `text` as miette reads them, named `name`; `position` overrides
+/// the reported 0-based line and column (for an excerpt that stands for a place elsewhere).
+fn named_span<'a>(
+    name: &str,
+    text: &'a str,
+    span: &miette::SourceSpan,
+    (before, after): (usize, usize),
+    position: Option<(usize, usize)>,
+) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+    let contents = text.read_span(span, before, after)?;
+    let (line, column) = position.unwrap_or((contents.line(), contents.column()));
+    Ok(Box::new(miette::MietteSpanContents::new_named(
+        name.to_string(),
+        contents.data(),
+        *contents.span(),
+        line,
+        column,
+        contents.line_count(),
+    )))
 }
 
 #[cfg(test)]

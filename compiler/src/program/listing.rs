@@ -13,7 +13,7 @@
 use std::fmt;
 
 use super::{Op, Program};
-use crate::ast::{BinaryOp, Effect, UnaryOp};
+use crate::ast::{Effect, UnaryOp};
 
 impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -79,7 +79,7 @@ impl Program {
             Op::ShortCircuit { when, target } => format!("short_circuit {when} -> {target}"),
             Op::CheckBool => "check_bool".into(),
             Op::Unary(op) => format!("unary {}", unary_name(*op)),
-            Op::Binary(op) => format!("binary {}", binary_name(*op)),
+            Op::Binary(op) => format!("binary {}", op.symbol()),
             Op::Call { func, argc } => format!("call {}/{argc}", func.name()),
             Op::GetAttr(i) => {
                 let names: Vec<String> = c.names.iter().map(|n| format!("{n:?}")).collect();
@@ -107,25 +107,5 @@ fn unary_name(op: UnaryOp) -> &'static str {
         UnaryOp::Not => "!",
         UnaryOp::Neg => "-",
         UnaryOp::IsEmpty => "isEmpty",
-    }
-}
-
-fn binary_name(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Eq => "==",
-        BinaryOp::NotEq => "!=",
-        BinaryOp::Less => "<",
-        BinaryOp::LessEq => "<=",
-        BinaryOp::Greater => ">",
-        BinaryOp::GreaterEq => ">=",
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::In => "in",
-        BinaryOp::Contains => "contains",
-        BinaryOp::ContainsAll => "containsAll",
-        BinaryOp::ContainsAny => "containsAny",
-        BinaryOp::GetTag => "getTag",
-        BinaryOp::HasTag => "hasTag",
     }
 }
