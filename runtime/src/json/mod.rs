@@ -12,6 +12,8 @@
 //!   ([`entities_from_json_str`]).
 //! * [`context`]: a request context, a JSON object ([`context_from_json_str`]).
 //! * [`request`]: whether a request fits a schema ([`validate_request`]).
+//! * [`write`]: the other direction, entities, values and contexts to JSON that reads back the
+//!   same ([`entities_to_json_string`], [`value_to_json_value`], ...).
 //!
 //! Duplicate keys in JSON objects are rejected, as Cedar rejects them, except in a context, where
 //! Cedar (parsing through `serde_json::Value`) keeps the last one.
@@ -21,6 +23,7 @@ pub mod entities;
 pub mod request;
 mod tree;
 pub mod value;
+pub mod write;
 
 use std::fmt;
 
@@ -28,6 +31,11 @@ pub use context::{context_from_json_str, context_from_json_value};
 pub use entities::{entities_from_json_str, entities_from_json_value};
 pub use request::{RequestValidationError, validate_request};
 pub use value::{typecheck_value, value_conforms, value_from_json_str, value_from_json_value};
+pub use write::{
+    context_to_json_string, context_to_json_value, entities_to_json_string,
+    entities_to_json_string_pretty, entities_to_json_value, entity_to_json_value,
+    value_to_json_string, value_to_json_value,
+};
 
 /// An error reading one of the JSON formats.
 ///
