@@ -1,0 +1,239 @@
+//! Entities JSON → store → JSON is stable (issue #5, item 4), on every entities file of Cedar's
+//! conformance data: the upstream tests' files and the corpus's.
+//!
+//! For each file, read with its schema and without: writing the store
+//! ([`entities_to_json_string`]) and reading the text back gives an equal store (with the same
+//! schema, and also without one, since the written values carry their escapes), and writing
+//! that store again gives the same text (the writer is a fixed point). And `cedar-policy` reads
+//! the written text to the same entities (`deep_eq`) as it reads the original, with and without
+//! the schema. Skipped (with a message) when the conformance data is absent.
+
+use std::path::Path;
+
+use serde_json::Value as Json;
+use thuja_runtime::json::{entities_from_json_str, entities_to_json_string};
+use thuja_runtime::{Entities, Schema};
+
+mod support;
+
+/// Every entity of `a` is in `b`, equal field by field (ancestors too), and no other.
+fn same_store(a: &Entities, b: &Entities) -> Result<(), String> {
+    if a.len() != b.len() {
+        return Err(format!("{} entities, then {}", a.len(), b.len()));
+    }
+    for e in a.iter() {
+        match b.get(e.uid()) {
+            Some(other) if other == e => {}
+            other => return Err(format!("{e:?} became {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+/// What the round trips of one file came to.
+#[derive(Default, Debug)]
+struct Tally {
+    /// Stores round-tripped (one per file and schema setting that reads).
+    stable: usize,
+    /// File and schema settings our reader rejects (nothing to write).
+    unread: usize,
+    /// Round trips compared with `cedar-policy`.
+    cedar_checked: usize,
+    failures: Vec<String>,
+}
+
+/// Reads `text` (with `schema` if given), writes, reads back and writes again.
+fn round_trip(
+    name: &str,
+    text: &str,
+    schema: Option<&Schema>,
+    tally: &mut Tally,
+) -> Option<String> {
+    let with = if schema.is_some() {
+        "with schema"
+    } else {
+        "without schema"
+    };
+    let mut fail = |what: String| tally.failures.push(format!("{name} ({with}): {what}"));
+    let Ok(store) = entities_from_json_str(text, schema) else {
+        tally.unread += 1;
+        return None;
+    };
+    let written = match entities_to_json_string(&store) {
+        Ok(w) => w,
+        Err(e) => {
+            fail(format!("cannot write: {e}"));
+            return None;
+        }
+    };
+    // Read back the same way, and also without a schema: the escapes make it unnecessary.
+    let mut settings = vec![schema];
+    if schema.is_some() {
+        settings.push(None);
+    }
+    for again_schema in settings {
+        let again = match entities_from_json_str(&written, again_schema) {
+            Ok(a) => a,
+            Err(e) => {
+                fail(format!(
+                    "written text rejected ({} schema): {e}\n{written}",
+                    if again_schema.is_some() {
+                        "with"
+                    } else {
+                        "without"
+                    }
+                ));
+                return None;
+            }
+        };
+        if let Err(e) = same_store(&store, &again) {
+            fail(format!("store changed: {e}"));
+            return None;
+        }
+        match entities_to_json_string(&again) {
+            Ok(w) if w == written => {}
+            Ok(w) => {
+                fail(format!("not a fixed point:\n{written}\n{w}"));
+                return None;
+            }
+            Err(e) => {
+                fail(format!("cannot write again: {e}"));
+                return None;
+            }
+        }
+    }
+    tally.stable += 1;
+    Some(written)
+}
+
+/// `cedar-policy` reads `written` to the same entities as `original` (both with the schema, if
+/// one is given). Skipped when it rejects the original (the reader agreement tests cover that).
+fn cedar_agrees(
+    name: &str,
+    original: &str,
+    written: &str,
+    schema: Option<&cedar_policy::Schema>,
+    tally: &mut Tally,
+) {
+    let Ok(expected) = cedar_policy::Entities::from_json_str(original, schema) else {
+        return;
+    };
+    tally.cedar_checked += 1;
+    let with = if schema.is_some() {
+        "with schema"
+    } else {
+        "without schema"
+    };
+    match cedar_policy::Entities::from_json_str(written, schema) {
+        Ok(got) if got.deep_eq(&expected) => {}
+        Ok(got) => tally.failures.push(format!(
+            "{name} ({with}): cedar-policy reads different entities from the written text:\n{written}\noriginal: {expected:?}\nwritten: {got:?}"
+        )),
+        Err(e) => tally.failures.push(format!(
+            "{name} ({with}): cedar-policy rejects the written text: {e}\n{written}"
+        )),
+    }
+}
+
+/// Both round trips of one entities file (with the schema, if it has one, and without), each
+/// compared with `cedar-policy`.
+fn check_file(name: &str, entities: &str, schema_text: &str, tally: &mut Tally) {
+    let schema = (!schema_text.is_empty())
+        .then(|| thuja::input::schema_from_str("schema", schema_text).ok())
+        .flatten();
+    let cedar_schema = (!schema_text.is_empty())
+        .then(|| cedar_policy::Schema::from_cedarschema_str(schema_text).ok())
+        .flatten()
+        .map(|(s, _)| s);
+    if let Some(schema) = &schema
+        && let Some(written) = round_trip(name, entities, Some(schema), tally)
+        && let Some(cedar_schema) = &cedar_schema
+    {
+        cedar_agrees(name, entities, &written, Some(cedar_schema), tally);
+    }
+    if let Some(written) = round_trip(name, entities, None, tally) {
+        cedar_agrees(name, entities, &written, None, tally);
+    }
+}
+
+fn report(what: &str, tally: &Tally) {
+    eprintln!(
+        "{what}: {} stable round trips, {} not read, {} compared with cedar-policy, {} failures",
+        tally.stable,
+        tally.unread,
+        tally.cedar_checked,
+        tally.failures.len()
+    );
+    assert!(
+        tally.failures.is_empty(),
+        "{} failures; first ones:\n{}",
+        tally.failures.len(),
+        tally
+            .failures
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}
+
+/// The upstream tests (`tests/*/*.json`) name entities files and schemas under the data folder.
+#[test]
+fn upstream_entities_files_round_trip() {
+    let Some(dir) = support::conformance_dir() else {
+        return;
+    };
+    let mut tests = Vec::new();
+    let mut stack = vec![dir.join("tests")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                tests.push(path);
+            }
+        }
+    }
+    tests.sort();
+    let read = |rel: &str| std::fs::read_to_string(Path::new(&dir).join(rel)).unwrap_or_default();
+    let mut tally = Tally::default();
+    for path in &tests {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let Ok(test) = serde_json::from_str::<Json>(&text) else {
+            continue;
+        };
+        let (Some(entities), schema) = (test["entities"].as_str(), test["schema"].as_str()) else {
+            continue;
+        };
+        let name = path.display().to_string();
+        check_file(
+            &name,
+            &read(entities),
+            &schema.map(read).unwrap_or_default(),
+            &mut tally,
+        );
+    }
+    report("upstream tests", &tally);
+    assert!(tally.stable > 0, "no entities file was read");
+}
+
+/// Every corpus test's entities file, also compared with `cedar-policy`.
+#[test]
+fn corpus_entities_files_round_trip() {
+    let Some(files) = support::corpus() else {
+        return;
+    };
+    let mut tally = Tally::default();
+    for (name, test) in &support::corpus_tests(&files) {
+        let entities = support::named_file(&files, test, "entities");
+        let schema = support::named_file(&files, test, "schema");
+        check_file(name, entities, schema, &mut tally);
+    }
+    report("corpus", &tally);
+    assert!(
+        tally.stable > 1000,
+        "too few entities files read: {tally:?}"
+    );
+}
