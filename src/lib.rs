@@ -32,6 +32,7 @@ use std::sync::OnceLock;
 
 pub use thuja_compiler::ast::PolicySet;
 pub use thuja_compiler::program::Program;
+use thuja_compiler::validator::PolicySetTypes;
 pub use thuja_runtime::{
     Decision, Entities, EntityUid, PolicyError, Request, Response, Schema, Value,
 };
@@ -74,6 +75,8 @@ impl std::fmt::Display for Engine {
 #[derive(Clone, Debug)]
 pub struct CompiledPolicies {
     policies: PolicySet,
+    /// The validator's expression types, when compiled for a schema.
+    types: Option<PolicySetTypes>,
     program: OnceLock<Program>,
 }
 
@@ -82,6 +85,20 @@ impl CompiledPolicies {
     pub fn new(policies: PolicySet) -> Self {
         CompiledPolicies {
             policies,
+            types: None,
+            program: OnceLock::new(),
+        }
+    }
+
+    /// Takes the policies and the types the validator gives their expressions against
+    /// `schema`; the program (compiled on first use) is specialised on them. Requests must then
+    /// be validated against `schema` and entities read with it (as [`input`] does when given
+    /// the schema and request validation): on other data the answers may differ from Cedar's.
+    pub fn for_schema(policies: PolicySet, schema: &Schema) -> Self {
+        let types = thuja_compiler::validator::expression_types(schema, &policies);
+        CompiledPolicies {
+            policies,
+            types: Some(types),
             program: OnceLock::new(),
         }
     }
@@ -92,8 +109,9 @@ impl CompiledPolicies {
 
     /// The compiled program (compiled now if it was not yet).
     pub fn program(&self) -> &Program {
-        self.program
-            .get_or_init(|| thuja_compiler::program::lower(&self.policies))
+        self.program.get_or_init(|| {
+            thuja_compiler::program::lower_typed(&self.policies, self.types.as_ref())
+        })
     }
 }
 
@@ -123,6 +141,18 @@ impl Authorizer {
         if self.engine == Engine::Vm {
             compiled.program();
         }
+        compiled
+    }
+
+    /// Like [`compile`](Self::compile), specialising the compiled code on the policies' types
+    /// against `schema` ([`CompiledPolicies::for_schema`]): requests must be validated against
+    /// `schema` and entities read with it.
+    pub fn compile_for_schema(&self, policies: &PolicySet, schema: &Schema) -> CompiledPolicies {
+        if self.engine != Engine::Vm {
+            return CompiledPolicies::new(policies.clone());
+        }
+        let compiled = CompiledPolicies::for_schema(policies.clone(), schema);
+        compiled.program();
         compiled
     }
 

@@ -84,6 +84,29 @@ fn compile_lists_the_index_and_the_bytecode() {
 }
 
 #[test]
+fn compile_with_a_schema_specialises_the_policies_that_validate() {
+    let policies = example("policies.cedar");
+    let schema = example("tinytodo.cedarschema");
+    let typed = thuja(&["compile", "--listing", "-p", &policies, "-s", &schema]);
+    assert_eq!(typed.status.code(), Some(0));
+    let typed = stdout(&typed);
+    let untyped = stdout(&thuja(&["compile", "--listing", "-p", &policies]));
+    let headers = |l: &str| l.lines().filter(|l| l.starts_with("policy ")).count();
+    let typed_headers = typed
+        .lines()
+        .filter(|l| l.starts_with("policy ") && l.ends_with(", typed"))
+        .count();
+    assert_eq!(typed_headers, 6, "{typed}");
+    assert_eq!(headers(&untyped), 6);
+    assert!(!untyped.contains(", typed"), "{untyped}");
+    // `context.ip` is an ipaddr: `&&` need not check that `isInRange` gave a boolean.
+    let checks = |l: &str| l.matches("check_bool").count();
+    assert!(checks(&typed) < checks(&untyped), "{typed}\n{untyped}");
+    let bad = thuja(&["compile", "-p", &policies, "-s", &example("nonesuch.cedarschema")]);
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
 fn batches_agree_across_engines() {
     let dir = std::env::temp_dir().join(format!("thuja-vm-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -3,34 +3,55 @@
 //! requests, on the recombined requests `corpus_differential` also uses (other requests'
 //! principals and resources, entities as principal and resource), and on the benchmark
 //! workloads. Skipped (with a message) when the corpus is absent.
+//!
+//! The VM runs twice: on code compiled from the policies alone, and on code specialised on the
+//! validator's types against the test's schema (every request here is validated against it).
 
 mod support;
 
 use thuja::{Authorizer, Engine, Request, input};
 use thuja_benches::{Workload, abac, rbac, tinytodo};
 
+/// How much of the compiled code was specialised on types.
+#[derive(Debug, Default)]
+struct Specialised {
+    policies: usize,
+    typed_policies: usize,
+    instructions: usize,
+    typed_instructions: usize,
+}
+
 /// Compares the engines on every request: appends the requests where they differ, described,
 /// to `disagreements`; returns how many responses had errors.
 fn compare(
     what: &str,
     policies: &thuja::PolicySet,
+    schema: &thuja::Schema,
     entities: &thuja::Entities,
     requests: &[Request],
     disagreements: &mut Vec<String>,
+    specialised: &mut Specialised,
 ) -> usize {
     let interp = Authorizer::with_engine(Engine::Interp);
     let vm = Authorizer::with_engine(Engine::Vm);
     let compiled = vm.compile(policies);
+    let typed = vm.compile_for_schema(policies, schema);
+    specialised.policies += compiled.program().policies.len();
+    specialised.typed_policies += typed.program().policies.iter().filter(|p| p.typed).count();
+    specialised.instructions += compiled.program().code.len();
+    specialised.typed_instructions += typed.program().code.len();
     let mut erroring = 0;
     for request in requests {
         let expected = interp.is_authorized(request, policies, entities);
-        let actual = vm.is_authorized_compiled(request, &compiled, entities);
         erroring += usize::from(!expected.errors.is_empty());
-        if expected != actual {
-            disagreements.push(format!(
-                "{what}: {} {} {}:\n  interp {expected:?}\n  vm     {actual:?}",
-                request.principal, request.action, request.resource
-            ));
+        for (engine, code) in [("vm", &compiled), ("typed vm", &typed)] {
+            let actual = vm.is_authorized_compiled(request, code, entities);
+            if expected != actual {
+                disagreements.push(format!(
+                    "{what}: {} {} {}:\n  interp   {expected:?}\n  {engine:<8} {actual:?}",
+                    request.principal, request.action, request.resource
+                ));
+            }
         }
     }
     erroring
@@ -60,6 +81,7 @@ fn vm_agrees_with_the_interpreter_on_the_corpus() {
     assert!(tests.len() > 1000, "the corpus holds thousands of tests");
     let (mut compared, mut erroring) = (0usize, 0usize);
     let mut disagreements = Vec::new();
+    let mut specialised = Specialised::default();
     for (name, test) in &tests {
         let file = |key: &str| support::named_file(&files, test, key);
         let schema = input::schema_from_str("schema", file("schema")).expect("schema");
@@ -83,9 +105,20 @@ fn vm_agrees_with_the_interpreter_on_the_corpus() {
             })
             .collect();
         compared += requests.len();
-        erroring += compare(name, &policies, &entities, &requests, &mut disagreements);
+        erroring += compare(
+            name,
+            &policies,
+            &schema,
+            &entities,
+            &requests,
+            &mut disagreements,
+            &mut specialised,
+        );
     }
-    eprintln!("{erroring} of them with evaluation errors");
+    eprintln!("{erroring} of them with evaluation errors; {specialised:?}");
+    // Most corpus policies validate, and typing removes instructions from their code.
+    assert!(specialised.typed_policies * 2 > specialised.policies);
+    assert!(specialised.typed_instructions < specialised.instructions);
     assert!(compared > 30_000, "the corpus and its recombinations");
     assert!(erroring > 100, "errors must be exercised too");
     report(compared, &disagreements);
@@ -112,7 +145,21 @@ fn workload_disagreements(w: &Workload) -> (usize, Vec<String>) {
         })
         .collect();
     let mut disagreements = Vec::new();
-    compare(&w.name, &policies, &entities, &requests, &mut disagreements);
+    let mut specialised = Specialised::default();
+    compare(
+        &w.name,
+        &policies,
+        &schema,
+        &entities,
+        &requests,
+        &mut disagreements,
+        &mut specialised,
+    );
+    assert_eq!(
+        specialised.typed_policies, specialised.policies,
+        "{}: every workload policy validates",
+        w.name
+    );
     (requests.len(), disagreements)
 }
 

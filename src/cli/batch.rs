@@ -44,8 +44,13 @@ struct Stats {
 pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError> {
     let started = Instant::now();
     let authorizer = Authorizer::with_engine(args.engine);
-    let policies = authorizer.compile(&super::authorize::load_policies(args)?);
+    let policies = super::authorize::load_policies(args)?;
     let schema = super::authorize::load_schema(args)?;
+    // Typed code needs requests validated against the schema.
+    let policies = match schema.as_ref().filter(|_| args.request.request_validation) {
+        Some(schema) => authorizer.compile_for_schema(&policies, schema),
+        None => authorizer.compile(&policies),
+    };
     let compile_ms = millis(started);
 
     let started = Instant::now();

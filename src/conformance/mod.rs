@@ -117,10 +117,15 @@ fn run_test(name: &str, text: &str, files: &TestFiles, engine: Engine) -> Summar
     let loaded = load(&test, files);
     check_validation(name, &test, &loaded, &mut summary);
     let authorizer = Authorizer::with_engine(engine);
-    let compiled = loaded
-        .as_ref()
-        .ok()
-        .map(|(policies, _, _)| authorizer.compile(policies));
+    // Code specialised on the schema's types needs every request validated against it.
+    let all_validated = test.requests.iter().all(|r| r.validate_request);
+    let compiled = loaded.as_ref().ok().map(|(policies, schema, _)| {
+        if all_validated {
+            authorizer.compile_for_schema(policies, schema)
+        } else {
+            authorizer.compile(policies)
+        }
+    });
     for request in &test.requests {
         let expected = Outcome::expected(request);
         let actual = match (&loaded, &compiled) {

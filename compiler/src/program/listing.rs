@@ -25,9 +25,10 @@ impl fmt::Display for Program {
                 Effect::Forbid => "forbid",
             };
             writeln!(f)?;
+            let typed = if policy.typed { ", typed" } else { "" };
             writeln!(
                 f,
-                "policy {n}: {} ({effect}), code {}..{}",
+                "policy {n}: {} ({effect}), code {}..{}{typed}",
                 policy.id, policy.code.start, policy.code.end
             )?;
             for (pc, op) in self.policy_code(n) {

@@ -4,7 +4,13 @@
 //! without a value becomes an instruction raising the interpreter's unlinked-slot error). Every
 //! condition's expression is compiled in evaluation order, with jumps for `&&`, `||` and `if`,
 //! and ends in [`Op::Require`]. Literals become constants, and so do sets and records whose
-//! elements are all literals; nothing else is folded. Lowering recurses over the expression
+//! elements are all literals.
+//!
+//! [`lower_typed`] also takes the validator's [`PolicySetTypes`] and specialises the policies
+//! that have them: a node whose type is one boolean (`True` or `False`) and whose evaluation
+//! cannot fail or depend on the entity store becomes that constant (and a condition that is
+//! then always met disappears), and the right operand of `&&` or `||` whose type is boolean
+//! is not checked again. Lowering recurses over the expression
 //! tree at most [`MAX_EVAL_DEPTH`] levels (deeper subexpressions become a failing instruction,
 //! as evaluating them fails) and grows the stack on demand, so it never overflows.
 
@@ -18,13 +24,24 @@ use thuja_runtime::{EntityUid, EvalError, Value};
 use super::{CompiledPolicy, Constants, Op, Program};
 use crate::ast::{
     ActionConstraint, BinaryOp, EntityRef, Expr, ExprKind, Literal, PolicySet, ScopeConstraint,
-    SlotId, Var,
+    SlotId, UnaryOp, Var,
 };
 use crate::index::ScopeIndex;
 use crate::source::Span;
+use crate::validator::types::{BoolType, Type};
+use crate::validator::{NodeTypes, PolicySetTypes};
 
 /// Compiles every active policy of `set`, with its scope index.
 pub fn lower(set: &PolicySet) -> Program {
+    lower_typed(set, None)
+}
+
+/// Compiles every active policy of `set`, specialising those that `types` (the validator's
+/// [`expression_types`](crate::validator::expression_types) of `set` against a schema) has.
+///
+/// The program then answers as [`lower`]'s does for requests and entities that conform to that
+/// schema (see [`PolicySetTypes`]); for others it may not.
+pub fn lower_typed(set: &PolicySet, types: Option<&PolicySetTypes>) -> Program {
     let index = ScopeIndex::build(set);
     let mut b = Builder::default();
     let mut policies = Vec::with_capacity(index.len());
@@ -33,6 +50,8 @@ pub fn lower(set: &PolicySet) -> Program {
         let policy = active.policy;
         let start = b.code.len();
         b.slots = active.slots;
+        let policy_types = types.and_then(|t| t.of(active.id));
+        b.typed = policy_types.map(|t| t.nodes(policy));
         let unresolved = u32::try_from(n).is_ok_and(|n| index.unresolved().contains(n));
         if unresolved {
             b.scope(Var::Principal, &policy.principal, policy.span);
@@ -40,13 +59,17 @@ pub fn lower(set: &PolicySet) -> Program {
             b.scope(Var::Resource, &policy.resource, policy.span);
         }
         for condition in &policy.conditions {
-            b.expr(&condition.body, 0);
             let when = condition.kind == crate::ast::ConditionKind::When;
+            if b.known_bool(&condition.body) == Some(when) {
+                continue;
+            }
+            b.expr(&condition.body, 0);
             b.emit(Op::Require(when), condition.body.span);
         }
         policies.push(CompiledPolicy {
             id: active.id.clone(),
             effect: policy.effect,
+            typed: policy_types.is_some(),
             code: start..b.code.len(),
             source: policy.source.clone(),
         });
@@ -112,6 +135,8 @@ struct Builder<'a> {
     errors: Vec<EvalError>,
     /// The slot values of the link being compiled.
     slots: Option<&'a BTreeMap<SlotId, EntityUid>>,
+    /// The expression types of the policy being compiled, if it has them.
+    typed: Option<NodeTypes<'a>>,
 }
 
 impl<'a> Builder<'a> {
@@ -216,9 +241,32 @@ impl<'a> Builder<'a> {
         stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.expr_kind(e, depth + 1));
     }
 
+    /// The value of `e`, when its type is one boolean and evaluating it can neither fail nor
+    /// depend on the entity store.
+    fn known_bool(&self, e: &Expr) -> Option<bool> {
+        let value = match self.typed.as_ref()?.type_of(e)? {
+            Type::Bool(BoolType::True) => true,
+            Type::Bool(BoolType::False) => false,
+            _ => return None,
+        };
+        store_free_and_infallible(e).then_some(value)
+    }
+
+    /// Whether `e`'s type says it is a boolean.
+    fn known_boolean(&self, e: &Expr) -> bool {
+        self.typed
+            .as_ref()
+            .and_then(|t| t.type_of(e))
+            .is_some_and(|t| matches!(t, Type::Bool(_)))
+    }
+
     /// `e`'s code, its subexpressions being at `depth`.
     fn expr_kind(&mut self, e: &Expr, depth: usize) {
         let span = e.span;
+        if let Some(value) = self.known_bool(e) {
+            self.push_value(Value::Bool(value), span);
+            return;
+        }
         match &e.kind {
             ExprKind::Lit(lit) => self.push_value(literal(lit), span),
             ExprKind::Var(var) => {
@@ -243,7 +291,9 @@ impl<'a> Builder<'a> {
                 self.expr(a, depth);
                 let skip = self.emit(Op::ShortCircuit { when, target: 0 }, a.span);
                 self.expr(b, depth);
-                self.emit(Op::CheckBool, b.span);
+                if !self.known_boolean(b) {
+                    self.emit(Op::CheckBool, b.span);
+                }
                 self.patch(skip);
             }
             ExprKind::Unary(op, arg) => {
@@ -346,6 +396,34 @@ impl<'a> Builder<'a> {
         self.spans.truncate(start);
         Some(values)
     }
+}
+
+/// Whether evaluating `e` (well typed, on conforming data) can neither fail nor look at the
+/// entity store beyond ancestry: literals, variables, `==`, `!=`, `in`, `is`, the boolean
+/// operators and `if`, and sets and records of those. Attribute and tag access can fail on a
+/// missing entity, and `has` of a missing entity is false whatever the schema says.
+fn store_free_and_infallible(e: &Expr) -> bool {
+    let mut stack = vec![e];
+    while let Some(node) = stack.pop() {
+        let allowed = matches!(
+            &node.kind,
+            ExprKind::Lit(_)
+                | ExprKind::Var(_)
+                | ExprKind::If { .. }
+                | ExprKind::And(..)
+                | ExprKind::Or(..)
+                | ExprKind::Unary(UnaryOp::Not, _)
+                | ExprKind::Binary(BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::In, _, _)
+                | ExprKind::Is { .. }
+                | ExprKind::Set(_)
+                | ExprKind::Record(_)
+        );
+        if !allowed {
+            return false;
+        }
+        stack.extend(node.children());
+    }
+    true
 }
 
 fn literal(lit: &Literal) -> Value {

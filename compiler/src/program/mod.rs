@@ -40,7 +40,7 @@ use crate::ast::{BinaryOp, Effect, UnaryOp, Var};
 use crate::index::ScopeIndex;
 use crate::source::{Source, Span};
 
-pub use lower::lower;
+pub use lower::{lower, lower_typed};
 
 /// A policy set compiled for the VM; see the [module documentation](self).
 #[derive(Clone, Debug, Default)]
@@ -64,6 +64,9 @@ pub struct CompiledPolicy {
     pub effect: Effect,
     /// Its instructions in [`Program::code`]; jumps inside it are absolute.
     pub code: Range<usize>,
+    /// Whether its code was specialised on the validator's types
+    /// ([`lower_typed`](lower::lower_typed)).
+    pub typed: bool,
     /// The text the spans of its instructions point into.
     pub source: Arc<Source>,
 }

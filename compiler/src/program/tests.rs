@@ -121,3 +121,57 @@ policy 1: broken (permit), code 4..23
 ";
     assert_eq!(listing, expected);
 }
+
+/// The code listing of `text` compiled against a small schema, specialised on its types.
+fn typed_code_listing(text: &str) -> String {
+    let schema = crate::schema::parse_schema(Source::new(
+        "s.cedarschema",
+        "entity User { name: String, age?: Long }; entity Admin; entity Doc;\n\
+         action read appliesTo { principal: [User], resource: [Doc], context: { n: Long } };",
+    ))
+    .unwrap();
+    let set = parse(text);
+    let types = crate::validator::expression_types(&schema, &set);
+    let listing = super::lower_typed(&set, Some(&types)).to_string();
+    let start = listing.find("\npolicy ").map_or(0, |i| i + 1);
+    listing[start..].to_string()
+}
+
+#[test]
+fn typed_lowering_folds_conditions_the_types_decide() {
+    // `principal` is always a User: the `unless` is always met, so it disappears; `context.n`
+    // is a Long, so `&&` does not check the right operand again.
+    let listing = typed_code_listing(
+        "permit(principal, action, resource)\n\
+         when { principal is User && context.n > 1 }\n\
+         unless { principal is Admin };",
+    );
+    let expected = "\
+policy 0: policy0 (permit), code 0..7, typed
+     0  push true                                2:8
+     1  short_circuit false -> 6                 2:8
+     2  var context                              2:29
+     3  get_attr \"n\"                             2:29
+     4  push 1                                   2:41
+     5  binary >                                 2:29
+     6  require true                             2:8
+";
+    assert_eq!(listing, expected);
+}
+
+#[test]
+fn typed_lowering_keeps_what_depends_on_the_store_or_can_fail() {
+    // `has` of a missing entity is false whatever its type says; attribute access can fail.
+    let listing = typed_code_listing(
+        "permit(principal, action, resource) when { principal has name };\n\
+         permit(principal, action, resource) when { principal.name == principal.name };",
+    );
+    assert!(listing.contains("has \"name\""), "{listing}");
+    assert!(listing.contains("get_attr \"name\""), "{listing}");
+    // A policy that does not validate is compiled as it is, without types.
+    let listing = typed_code_listing(
+        "permit(principal, action, resource) when { principal is Admin || principal.nope };",
+    );
+    assert!(!listing.contains("typed"), "{listing}");
+    assert!(listing.contains("is Admin"), "{listing}");
+}

@@ -17,24 +17,30 @@
 //!
 //! With a `level`, entity dereferences are also limited to that many steps from the request
 //! variables (`level`), as Cedar's `validate_with_level` does.
+//!
+//! [`expression_types`] gives the compiler the type of every expression of every policy that
+//! validates (`expr_types`), joined over all request environments.
 
 mod env;
 mod error;
+mod expr_types;
 mod level;
 mod scope;
 #[cfg(test)]
 mod tests;
 mod typecheck;
-mod types;
+pub mod types;
 
 use std::collections::HashSet;
 
 use thuja_runtime::schema::Schema;
 
 pub use error::{ErrorKind, ValidationError, ValidationResult, ValidationWarning, WarningKind};
+pub use expr_types::{NodeTypes, PolicySetTypes, PolicyTypes};
 
 use crate::ast::{EntityRef, Policy, PolicySet, ScopeConstraint, SlotId};
 use env::{RequestEnv, SchemaInfo};
+use expr_types::PolicyTypesBuilder;
 use typecheck::{Caps, Checker, TypeTable};
 use types::{BoolType, Type};
 
@@ -55,7 +61,7 @@ pub fn validate(
     let info = SchemaInfo::new(schema);
     let mut result = ValidationResult::default();
     for policy in policies.policies() {
-        validate_policy(&info, policy, options, &mut result);
+        validate_policy(&info, policy, options, &mut result, None);
     }
     for link in policies.links() {
         let template = policies.get(&link.template_id);
@@ -78,11 +84,54 @@ pub fn validate(
     result
 }
 
+/// The type of every expression of every policy in `policies` that validates against `schema`
+/// (see [`PolicySetTypes`]): template links share their template's types, unless a slot
+/// value's entity type is undeclared.
+pub fn expression_types(schema: &Schema, policies: &PolicySet) -> PolicySetTypes {
+    let info = SchemaInfo::new(schema);
+    let mut out = PolicySetTypes::default();
+    let mut templates = std::collections::HashMap::new();
+    for policy in policies.policies() {
+        let mut result = ValidationResult::default();
+        let mut types = PolicyTypesBuilder::new(policy);
+        validate_policy(
+            &info,
+            policy,
+            ValidationOptions::default(),
+            &mut result,
+            Some(&mut types),
+        );
+        if result.errors.is_empty() {
+            let types = std::sync::Arc::new(types.finish());
+            if policy.is_template() {
+                templates.insert(policy.id.clone(), types);
+            } else {
+                out.insert(policy.id.clone(), types);
+            }
+        }
+    }
+    for link in policies.links() {
+        let declared = link
+            .values
+            .values()
+            .all(|uid| info.is_known_entity_type(uid.entity_type()));
+        if let Some(types) = templates.get(&link.template_id)
+            && declared
+        {
+            out.insert(link.id.clone(), types.clone());
+        }
+    }
+    out
+}
+
+/// Validates one policy or template into `result`; with `types`, also merges the type of
+/// every node of its conditions in every environment into it.
 fn validate_policy(
     info: &SchemaInfo<'_>,
     policy: &Policy,
     options: ValidationOptions,
     result: &mut ValidationResult,
+    mut types: Option<&mut PolicyTypesBuilder>,
 ) {
     let id = &policy.id;
     result.errors.extend(scope::check_names(info, policy, id));
@@ -98,7 +147,7 @@ fn validate_policy(
             info,
             env: &env,
             policy_id: id,
-            types: options.level.map(|_| &table),
+            types: (options.level.is_some() || types.is_some()).then_some(&table),
         };
         let mut env_errors = Vec::new();
         let ans = checker.expect(&Caps::new(), &cond, Type::bool_any(), &mut env_errors);
@@ -112,6 +161,12 @@ fn validate_policy(
             env_errors.extend(level::check(&checker, &table, &cond, level));
         }
         errors.extend(env_errors);
+        if let Some(types) = types.as_deref_mut() {
+            let recorded = table.borrow();
+            types.absorb(&scope::condition_bodies(&cond, policy), |node| {
+                recorded.get(&(typecheck::node_key(node), false)).cloned()
+            });
+        }
     }
     if all_false {
         result.warnings.push(ValidationWarning {

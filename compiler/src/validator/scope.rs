@@ -97,6 +97,33 @@ pub fn condition(policy: &Policy) -> Expr {
     )
 }
 
+/// The copies of `policy`'s condition bodies inside its [`condition`] `cond`, in source order
+/// (an `unless` body without the `!` put around it), so that what was learnt about the copies
+/// can be told about the originals.
+pub fn condition_bodies<'c>(cond: &'c Expr, policy: &Policy) -> Vec<&'c Expr> {
+    let right = |e: &'c Expr| match &e.kind {
+        ExprKind::And(_, r) => Some(r.as_ref()),
+        _ => None,
+    };
+    let n = policy.conditions.len();
+    let mut out = Vec::with_capacity(n);
+    let mut rest = right(cond).and_then(right).and_then(right);
+    for (i, c) in policy.conditions.iter().enumerate() {
+        let Some(e) = rest else { break };
+        let (copy, next) = match &e.kind {
+            ExprKind::And(l, r) if i + 1 < n => (l.as_ref(), Some(r.as_ref())),
+            _ => (e, None),
+        };
+        let body = match (&c.kind, &copy.kind) {
+            (ConditionKind::Unless, ExprKind::Unary(UnaryOp::Not, inner)) => inner.as_ref(),
+            _ => copy,
+        };
+        out.push(body);
+        rest = next;
+    }
+    out
+}
+
 /// Entity type names and entity literals in a policy, with where they appear.
 struct Mentions<'p> {
     types: Vec<(&'p EntityType, Span)>,

@@ -487,3 +487,75 @@ fn folded_boolean_literals_compare_as_literals() {
             .contains(&WarningKind::ImpossiblePolicy)
     );
 }
+
+/// The expression types of `policies`' first policy, by the source text of each node.
+fn types_by_text(policies: &str) -> Option<Vec<(String, Option<String>)>> {
+    let schema = parse_schema(Source::new("s.cedarschema", SCHEMA))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let set = parse_policy_set(Source::new("p.cedar", policies))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let types = super::expression_types(&schema, &set);
+    let policy = set.policies().first()?;
+    let nodes = types.of(&policy.id)?.nodes(policy);
+    let mut out = Vec::new();
+    for c in &policy.conditions {
+        for node in super::expr_types::preorder(&c.body) {
+            let text = policies[node.span.start..node.span.end].to_string();
+            out.push((text, nodes.type_of(node).map(|t| t.to_string())));
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn every_node_of_a_valid_policy_has_its_type_in_all_environments() {
+    let types = types_by_text(
+        r#"permit(principal, action == Action::"read", resource)
+           when { resource.owner.name like "a*" && context.mfa }
+           unless { principal is Admin };"#,
+    )
+    .expect("a valid policy has types");
+    let expected = [
+        ("resource.owner.name like \"a*\" && context.mfa", "Bool"),
+        ("resource.owner.name like \"a*\"", "Bool"),
+        ("resource.owner.name", "String"),
+        ("resource.owner", "User"),
+        ("resource", "Doc"),
+        ("context.mfa", "Bool"),
+        ("context", "{mfa: Bool,opt?: Long,}"),
+        ("principal is Admin", "__cedar::internal::False"),
+        ("principal", "User"),
+    ];
+    let actual: Vec<(&str, Option<&str>)> = types
+        .iter()
+        .map(|(text, ty)| (text.as_str(), ty.as_deref()))
+        .collect();
+    let expected: Vec<(&str, Option<&str>)> = expected
+        .iter()
+        .map(|(text, ty)| (*text, Some(*ty)))
+        .collect();
+    assert_eq!(actual, expected);
+}
+
+#[test]
+fn types_join_over_environments_and_invalid_policies_have_none() {
+    // `principal` is a User for `read` and an Admin for `manage`: entities of either type.
+    let types = types_by_text(
+        "permit(principal, action, resource) when { principal.name == \"x\" || principal is Admin };",
+    );
+    assert_eq!(types, None, "`name` is not an attribute of Admin: invalid");
+    let types = types_by_text(
+        r#"permit(principal, action in [Action::"read", Action::"manage"], resource)
+           when { principal is Admin };"#,
+    )
+    .expect("valid");
+    assert_eq!(
+        types[0].1.as_deref(),
+        Some("Bool"),
+        "True for manage, False for read"
+    );
+    assert_eq!(
+        types[1].1.as_deref(),
+        Some("__cedar::internal::Union<Admin, User>")
+    );
+}
