@@ -65,7 +65,7 @@ pub struct CompiledPolicy {
     /// Its instructions in [`Program::code`]; jumps inside it are absolute.
     pub code: Range<usize>,
     /// Whether its code was specialised on the validator's types
-    /// ([`lower_typed`](lower::lower_typed)).
+    /// ([`lower_typed`]).
     pub typed: bool,
     /// The text the spans of its instructions point into.
     pub source: Arc<Source>,

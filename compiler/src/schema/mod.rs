@@ -2,14 +2,14 @@
 //! text to the resolved [`thuja_runtime::Schema`], and translation between the two formats.
 //!
 //! Both formats read into one [`syntax`] tree: [`parse`] reads text, [`json`] reads (and writes)
-//! JSON, [`print`] writes text. [`parse_schema`] and [`parse_schema_json`] then resolve names
+//! JSON, [`print`](mod@print) writes text. [`parse_schema`] and [`parse_schema_json`] then resolve names
 //! ([`resolve`]):
 //! namespaces, entity types (with parents, attributes, tags, or enumerated ids), common types
 //! (expanded), and actions (groups, `appliesTo`, context). Annotations are kept in the tree (and
 //! translated) but carry no meaning in the resolved schema. [`translate_cedar_to_json`] and
 //! [`translate_json_to_cedar`] check that the schema resolves, then write the other format; the
 //! result resolves to the same schema (for text output, up to the context of actions that apply
-//! to no request, see [`print`]).
+//! to no request, see [`print`](mod@print)).
 //! Errors are located in the source and render as `file:line:col` with the offending snippet;
 //! syntax errors stop at the first, resolution reports them all. No input panics.
 
@@ -56,7 +56,7 @@ pub fn translate_cedar_to_json(source: Source) -> Result<String, SourceErrors> {
 }
 
 /// Translates a JSON schema to `.cedarschema` text. The schema must be valid, and expressible in
-/// the text format (see [`print`]).
+/// the text format (see [`print`](mod@print)).
 pub fn translate_json_to_cedar(source: Source) -> Result<String, SourceErrors> {
     let file = match json::parse_json_schema_file(&source.text) {
         Ok(file) => file,
