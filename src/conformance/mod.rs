@@ -1,7 +1,7 @@
 //! Runs Cedar integration tests: for every request of every test file, authorize it and compare
 //! the decision, the set of reasons and the set of erroring policies with what Cedar gives.
 //!
-//! Test files follow the upstream `cedar-integration-tests` format ([`format`]). Their policies
+//! Test files follow the upstream `cedar-integration-tests` format ([`format`](mod@format)). Their policies
 //! get the ids `policy0`, `policy1`, ... in file order; entities and context are parsed with the
 //! schema; a request marked `validateRequest` (the default) is first validated against the schema.
 //! Each file's `shouldValidate` is checked against the strict-mode validator's verdict on its
