@@ -15,7 +15,10 @@
 //! request conform to the schema (both were loaded and validated with it), evaluation raises
 //! only the errors Cedar allows for valid policies (missing entity, overflow, extension
 //! failures, depth limit); and the printing round trip: Thuja's policies printed back as text
-//! parse again (by Thuja and by `cedar-policy`) to the same answers and verdict.
+//! parse again (by Thuja and by `cedar-policy`) to the same answers and verdict; and the
+//! entities round trip: Thuja's store written back as JSON reads again (with the case's schema,
+//! and without one) to an equal store whose writing is the same text, and `cedar-policy` reads
+//! that text to the same entities as the case's own file.
 //!
 //! Each disagreement is a [`Mismatch`] whose `kind` names what differed, so that shrinking can
 //! keep the same failure.
@@ -331,6 +334,57 @@ struct ThujaRuns {
     /// The interpreter on the policies printed back as text by Thuja and parsed again, and
     /// that text if `cedar-policy` cannot parse it.
     printed: Option<(Run, String)>,
+    /// The entities store written as JSON (when the inputs load and it can be written), and
+    /// what went wrong in its round trip, if anything.
+    entities_written: Option<String>,
+    entities_roundtrip: Option<String>,
+}
+
+/// Writes `store` as JSON and reads it back (with `schema` if given, and without one): the
+/// store must come back equal and write as the same text. Returns the text, and the problem.
+fn entities_round_trip(
+    store: &thuja::Entities,
+    schema: Option<&thuja::Schema>,
+) -> (Option<String>, Option<String>) {
+    use thuja_runtime::json::{entities_from_json_str, entities_to_json_string};
+    let written = match entities_to_json_string(store) {
+        Ok(w) => w,
+        Err(e) => return (None, Some(format!("cannot write the store: {e}"))),
+    };
+    let mut settings = vec![schema];
+    if schema.is_some() {
+        settings.push(None);
+    }
+    for schema in settings {
+        let with = if schema.is_some() { "with" } else { "without" };
+        let problem = match entities_from_json_str(&written, schema) {
+            Err(e) => Some(format!("written store rejected ({with} schema): {e}")),
+            Ok(again) => {
+                let changed = store.iter().find(|e| again.get(e.uid()) != Some(*e));
+                match (changed, entities_to_json_string(&again)) {
+                    (Some(e), _) => Some(format!(
+                        "store changed ({with} schema): {e:?} became {:?}",
+                        again.get(e.uid())
+                    )),
+                    (None, _) if again.len() != store.len() => Some(format!(
+                        "store changed ({with} schema): {} entities, then {}",
+                        store.len(),
+                        again.len()
+                    )),
+                    (None, Ok(w)) if w == written => None,
+                    (None, Ok(w)) => Some(format!("not a fixed point ({with} schema): then {w}")),
+                    (None, Err(e)) => Some(format!("cannot write again ({with} schema): {e}")),
+                }
+            }
+        };
+        if let Some(problem) = problem {
+            return (
+                Some(written.clone()),
+                Some(format!("{problem}\nwritten: {written}")),
+            );
+        }
+    }
+    (Some(written), None)
 }
 
 fn thuja_runs(case: &Case) -> ThujaRuns {
@@ -345,9 +399,13 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
     let mut vm_full = Vec::new();
     let mut ignored = Sink::default();
     let mut printed = None;
+    let mut entities_written = None;
+    let mut entities_roundtrip = None;
     let (interp, interp_again, vm) = match thuja_load(case, &case.policy_text()) {
         Err(e) => (failed(e.clone()), Vec::new(), failed(e)),
         Ok(inputs) => {
+            (entities_written, entities_roundtrip) =
+                entities_round_trip(&inputs.entities, inputs.schema.as_ref());
             let validation = inputs
                 .schema
                 .as_ref()
@@ -437,6 +495,8 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
         unsound,
         vm_full,
         printed,
+        entities_written,
+        entities_roundtrip,
     }
 }
 
@@ -453,14 +513,25 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// `cedar-policy`'s run of the case.
 pub fn cedar_run(case: &Case) -> Run {
+    cedar_run_keeping_entities(case).0
+}
+
+/// `cedar-policy`'s reading of a case's data: the schema (schema cases) and the entities.
+type CedarData = (Option<cedar_policy::Schema>, cedar_policy::Entities);
+
+/// [`cedar_run`], also returning the schema and entities it read (when they load).
+fn cedar_run_keeping_entities(case: &Case) -> (Run, Option<CedarData>) {
     use cedar_policy::{
         Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema,
     };
-    let failed = |e: String| Run {
-        load: Err(e),
-        valid: None,
-        validation: None,
-        requests: Vec::new(),
+    let failed = |e: String| {
+        let run = Run {
+            load: Err(e),
+            valid: None,
+            validation: None,
+            requests: Vec::new(),
+        };
+        (run, None)
     };
     let schema = if case.uses_schema() {
         match Schema::from_cedarschema_str(&case.schema) {
@@ -527,11 +598,27 @@ pub fn cedar_run(case: &Case) -> Run {
             }
         })
         .collect();
-    Run {
+    let run = Run {
         load: Ok(()),
         valid,
         validation,
         requests,
+    };
+    (run, Some((schema, entities)))
+}
+
+/// Whether `cedar-policy` reads Thuja's written store to the entities it read from the case's
+/// file (with the case's schema, if any); the problem if not.
+fn cedar_reads_written(written: &str, (schema, entities): &CedarData) -> Option<String> {
+    match cedar_policy::Entities::from_json_str(written, schema.as_ref()) {
+        Ok(got) if got.deep_eq(entities) => None,
+        Ok(got) => Some(format!(
+            "cedar-policy reads other entities from Thuja's written store:\n{written}\nfrom the case {entities:?}\nfrom the written store {got:?}"
+        )),
+        Err(e) => Some(format!(
+            "cedar-policy rejects Thuja's written store: {}\n{written}",
+            chain(&e)
+        )),
     }
 }
 
@@ -660,6 +747,9 @@ fn properties(case: &Case, runs: &ThujaRuns, out: &mut Vec<Mismatch>) {
             );
         }
     }
+    if let Some(problem) = &runs.entities_roundtrip {
+        broken("entities-roundtrip", problem.clone());
+    }
     if !runs.vm_full.is_empty() {
         broken("vm-full-response", runs.vm_full.join("; "));
     }
@@ -697,12 +787,22 @@ fn check_on_this_stack(case: &Case) -> Checked {
     let runs = thuja_runs(case);
     let thuja_seconds = start.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
-    let cedar = cedar_run(case);
+    let (cedar, cedar_data) = cedar_run_keeping_entities(case);
+    let cedar_reads = match (&runs.entities_written, &cedar_data) {
+        (Some(written), Some(data)) => cedar_reads_written(written, data),
+        _ => None,
+    };
     let cedar_seconds = start.elapsed().as_secs_f64();
     let mut mismatches = Vec::new();
     compare("interp", &runs.interp, &cedar, case, &mut mismatches);
     compare("vm", &runs.vm, &cedar, case, &mut mismatches);
     properties(case, &runs, &mut mismatches);
+    if let Some(problem) = cedar_reads {
+        mismatches.push(Mismatch {
+            kind: "property:entities-cedar-reads".into(),
+            detail: problem,
+        });
+    }
     let mut checked = Checked {
         mismatches,
         valid: cedar.valid,
