@@ -779,13 +779,21 @@ const CHECK_STACK: usize = 256 << 20;
 /// Runs `case` through every oracle and property (on a stack of its own, so that any thread
 /// may call it).
 pub fn check(case: &Case) -> Checked {
-    stacker::grow(CHECK_STACK, || check_on_this_stack(case))
+    check_observed(case, &|_| {})
 }
 
-fn check_on_this_stack(case: &Case) -> Checked {
+/// [`check`], telling `stage` which oracle runs: `"thuja"` (Thuja's engines and properties),
+/// then `"cedar"` (`cedar-policy`), so that a watchdog can say where a case hangs.
+pub fn check_observed(case: &Case, stage: &dyn Fn(&'static str)) -> Checked {
+    stacker::grow(CHECK_STACK, || check_on_this_stack(case, stage))
+}
+
+fn check_on_this_stack(case: &Case, stage: &dyn Fn(&'static str)) -> Checked {
+    stage("thuja");
     let start = std::time::Instant::now();
     let runs = thuja_runs(case);
     let thuja_seconds = start.elapsed().as_secs_f64();
+    stage("cedar");
     let start = std::time::Instant::now();
     let (cedar, cedar_data) = cedar_run_keeping_entities(case);
     let cedar_reads = match (&runs.entities_written, &cedar_data) {
