@@ -6,12 +6,16 @@
 //! schema, and also without one, since the written values carry their escapes), and writing
 //! that store again gives the same text (the writer is a fixed point). And `cedar-policy` reads
 //! the written text to the same entities (`deep_eq`) as it reads the original, with and without
-//! the schema. Skipped (with a message) when the conformance data is absent.
+//! the schema; and the other way, what `cedar-policy` writes (`Entities::to_json_value`) reads
+//! with Thuja (without the schema) to the same entities as the original (ancestors compared,
+//! since it writes every ancestor as a parent). Skipped (with a message) when the conformance data is absent.
 
 use std::path::Path;
 
 use serde_json::Value as Json;
-use thuja_runtime::json::{entities_from_json_str, entities_to_json_string};
+use thuja_runtime::json::{
+    entities_from_json_str, entities_from_json_value, entities_to_json_string,
+};
 use thuja_runtime::{Entities, Schema};
 
 mod support;
@@ -42,13 +46,14 @@ struct Tally {
     failures: Vec<String>,
 }
 
-/// Reads `text` (with `schema` if given), writes, reads back and writes again.
+/// Reads `text` (with `schema` if given), writes, reads back and writes again. Returns the
+/// store and its text.
 fn round_trip(
     name: &str,
     text: &str,
     schema: Option<&Schema>,
     tally: &mut Tally,
-) -> Option<String> {
+) -> Option<(Entities, String)> {
     let with = if schema.is_some() {
         "with schema"
     } else {
@@ -103,18 +108,44 @@ fn round_trip(
         }
     }
     tally.stable += 1;
-    Some(written)
+    Some((store, written))
 }
 
-/// `cedar-policy` reads `written` to the same entities as `original` (both with the schema, if
-/// one is given). Skipped when it rejects the original (the reader agreement tests cover that).
+/// Same entities, as far as evaluation goes: uid, attributes, tags and ancestors (`cedar-policy`
+/// writes every ancestor as a parent).
+fn same_for_evaluation(a: &Entities, b: &Entities) -> Result<(), String> {
+    if a.len() != b.len() {
+        return Err(format!("{} entities, then {}", a.len(), b.len()));
+    }
+    for e in a.iter() {
+        let ancestors = |e: &thuja_runtime::Entity| e.ancestors().cloned().collect::<Vec<_>>();
+        let same = b.get(e.uid()).is_some_and(|o| {
+            o.attrs() == e.attrs() && o.tags() == e.tags() && {
+                let (mut x, mut y) = (ancestors(e), ancestors(o));
+                x.sort();
+                y.sort();
+                x == y
+            }
+        });
+        if !same {
+            return Err(format!("{e:?} became {:?}", b.get(e.uid())));
+        }
+    }
+    Ok(())
+}
+
+/// Compares with `cedar-policy`, both ways: it reads our `written` text to the same entities
+/// (`deep_eq`) as the `original` (with the schema, if one is given), and its own writing of the
+/// original reads (by us, without a schema) to our `store`. Skipped when `cedar-policy` rejects
+/// the original (the reader agreement tests cover that).
 fn cedar_agrees(
     name: &str,
     original: &str,
-    written: &str,
-    schema: Option<&cedar_policy::Schema>,
+    (store, written): &(Entities, String),
+    schemas: Option<(&Schema, &cedar_policy::Schema)>,
     tally: &mut Tally,
 ) {
+    let schema = schemas.map(|(_, s)| s);
     let Ok(expected) = cedar_policy::Entities::from_json_str(original, schema) else {
         return;
     };
@@ -133,6 +164,29 @@ fn cedar_agrees(
             "{name} ({with}): cedar-policy rejects the written text: {e}\n{written}"
         )),
     }
+    let theirs = match expected.to_json_value() {
+        Ok(v) => v,
+        Err(e) => {
+            tally
+                .failures
+                .push(format!("{name} ({with}): cedar-policy cannot write: {e}"));
+            return;
+        }
+    };
+    // Without the schema: with it, Thuja rejects what `cedar-policy` writes for any entity with
+    // an ancestor of a type allowed only transitively (see the known-open test below).
+    match entities_from_json_value(&theirs, None) {
+        Ok(ours) => {
+            if let Err(e) = same_for_evaluation(store, &ours) {
+                tally.failures.push(format!(
+                    "{name} ({with}): cedar-policy's writing reads to other entities: {e}\n{theirs}"
+                ));
+            }
+        }
+        Err(e) => tally.failures.push(format!(
+            "{name} ({with}): cedar-policy's writing is rejected: {e}\n{theirs}"
+        )),
+    }
 }
 
 /// Both round trips of one entities file (with the schema, if it has one, and without), each
@@ -146,13 +200,13 @@ fn check_file(name: &str, entities: &str, schema_text: &str, tally: &mut Tally) 
         .flatten()
         .map(|(s, _)| s);
     if let Some(schema) = &schema
-        && let Some(written) = round_trip(name, entities, Some(schema), tally)
+        && let Some(done) = round_trip(name, entities, Some(schema), tally)
         && let Some(cedar_schema) = &cedar_schema
     {
-        cedar_agrees(name, entities, &written, Some(cedar_schema), tally);
+        cedar_agrees(name, entities, &done, Some((schema, cedar_schema)), tally);
     }
-    if let Some(written) = round_trip(name, entities, None, tally) {
-        cedar_agrees(name, entities, &written, None, tally);
+    if let Some(done) = round_trip(name, entities, None, tally) {
+        cedar_agrees(name, entities, &done, None, tally);
     }
 }
 
@@ -236,4 +290,23 @@ fn corpus_entities_files_round_trip() {
         tally.stable > 1000,
         "too few entities files read: {tally:?}"
     );
+}
+
+/// Known open (found by this file's comparison with `cedar-policy`'s writing, read with the
+/// schema): Cedar allows an entity's parent of any type the schema makes an ancestor of the
+/// entity's type, transitively (`P in [A]`, `A in [G]`: a `P` may have a `G` parent), as
+/// `cedar-policy`'s own output (every ancestor written as a parent) needs. Thuja's entities
+/// reader (`runtime/src/json/entities.rs`, `check_entity`) allows only the directly declared
+/// types. Run with `--ignored` once fixed.
+#[test]
+#[ignore = "known open: Thuja's entities reader checks parent types against direct memberOf only"]
+fn known_open_parent_of_a_transitively_allowed_type() {
+    let schema_text = "entity G; entity A in [G]; entity P in [A];";
+    let data = r#"[{"uid": {"type": "P", "id": "p"}, "attrs": {}, "parents": [{"type": "G", "id": "g"}]}]"#;
+    let (cedar_schema, _) =
+        cedar_policy::Schema::from_cedarschema_str(schema_text).expect("cedar schema");
+    assert!(cedar_policy::Entities::from_json_str(data, Some(&cedar_schema)).is_ok());
+    let schema = thuja::input::schema_from_str("schema", schema_text).expect("schema");
+    let ours = entities_from_json_str(data, Some(&schema));
+    assert!(ours.is_ok(), "{ours:?}");
 }
