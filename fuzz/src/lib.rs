@@ -25,6 +25,8 @@
 pub mod generator;
 pub mod oracle;
 pub mod shrink;
+/// The bodies of the cargo-fuzz targets in `fuzz/targets/` (one function per reader).
+pub mod targets;
 
 pub use generator::{CONSTRUCTS, Case, Coverage, Mode, RequestSpec, generate};
 pub use oracle::{Checked, Mismatch, Outcome, check};
