@@ -7,7 +7,7 @@
 //! that store again gives the same text (the writer is a fixed point). And `cedar-policy` reads
 //! the written text to the same entities (`deep_eq`) as it reads the original, with and without
 //! the schema; and the other way, what `cedar-policy` writes (`Entities::to_json_value`) reads
-//! with Thuja (without the schema) to the same entities as the original (ancestors compared,
+//! with Thuja (with the same schema) to the same entities as the original (ancestors compared,
 //! since it writes every ancestor as a parent). Skipped (with a message) when the conformance data is absent.
 
 use std::path::Path;
@@ -136,7 +136,7 @@ fn same_for_evaluation(a: &Entities, b: &Entities) -> Result<(), String> {
 
 /// Compares with `cedar-policy`, both ways: it reads our `written` text to the same entities
 /// (`deep_eq`) as the `original` (with the schema, if one is given), and its own writing of the
-/// original reads (by us, without a schema) to our `store`. Skipped when `cedar-policy` rejects
+/// original reads (by us, with the same schema) to our `store`. Skipped when `cedar-policy` rejects
 /// the original (the reader agreement tests cover that).
 fn cedar_agrees(
     name: &str,
@@ -173,9 +173,9 @@ fn cedar_agrees(
             return;
         }
     };
-    // Without the schema: with it, Thuja rejects what `cedar-policy` writes for any entity with
-    // an ancestor of a type allowed only transitively (see the known-open test below).
-    match entities_from_json_value(&theirs, None) {
+    // With the schema where there is one: every ancestor is written as a parent, so parents
+    // of types allowed only transitively must be accepted.
+    match entities_from_json_value(&theirs, schemas.map(|(ours, _)| ours)) {
         Ok(ours) => {
             if let Err(e) = same_for_evaluation(store, &ours) {
                 tally.failures.push(format!(
@@ -292,21 +292,23 @@ fn corpus_entities_files_round_trip() {
     );
 }
 
-/// Known open (found by this file's comparison with `cedar-policy`'s writing, read with the
-/// schema): Cedar allows an entity's parent of any type the schema makes an ancestor of the
-/// entity's type, transitively (`P in [A]`, `A in [G]`: a `P` may have a `G` parent), as
-/// `cedar-policy`'s own output (every ancestor written as a parent) needs. Thuja's entities
-/// reader (`runtime/src/json/entities.rs`, `check_entity`) allows only the directly declared
-/// types. Run with `--ignored` once fixed.
+/// Found by this file's comparison with `cedar-policy`'s writing (every ancestor written as a
+/// parent), read with the schema: an entity's parent may be of any type the schema makes an
+/// ancestor type of the entity's, transitively (`P in [A]`, `A in [G]`: a `P` may have a `G`
+/// parent); a type that is no ancestor type is still rejected, as Cedar rejects it.
 #[test]
-#[ignore = "known open: Thuja's entities reader checks parent types against direct memberOf only"]
-fn known_open_parent_of_a_transitively_allowed_type() {
-    let schema_text = "entity G; entity A in [G]; entity P in [A];";
-    let data = r#"[{"uid": {"type": "P", "id": "p"}, "attrs": {}, "parents": [{"type": "G", "id": "g"}]}]"#;
+fn a_parent_may_be_of_a_transitively_allowed_type() {
+    let schema_text = "entity G; entity A in [G]; entity P in [A]; entity Q;";
     let (cedar_schema, _) =
         cedar_policy::Schema::from_cedarschema_str(schema_text).expect("cedar schema");
-    assert!(cedar_policy::Entities::from_json_str(data, Some(&cedar_schema)).is_ok());
     let schema = thuja::input::schema_from_str("schema", schema_text).expect("schema");
-    let ours = entities_from_json_str(data, Some(&schema));
-    assert!(ours.is_ok(), "{ours:?}");
+    for (child, accepted) in [("P", true), ("A", true), ("Q", false), ("G", false)] {
+        let data = format!(
+            r#"[{{"uid": {{"type": "{child}", "id": "c"}}, "attrs": {{}}, "parents": [{{"type": "G", "id": "g"}}]}}]"#
+        );
+        let cedar = cedar_policy::Entities::from_json_str(&data, Some(&cedar_schema));
+        let ours = entities_from_json_str(&data, Some(&schema));
+        assert_eq!(cedar.is_ok(), accepted, "{child}: cedar {cedar:?}");
+        assert_eq!(ours.is_ok(), accepted, "{child}: thuja {ours:?}");
+    }
 }

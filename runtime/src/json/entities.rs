@@ -262,7 +262,14 @@ fn check_entity(schema: &Schema, entity: &Entity) -> Result<(), JsonError> {
     for parent in entity.parents() {
         let problem = match validate_uid(schema, parent) {
             Err(e) => Some(Some(e)),
-            Ok(()) if !def.member_of.contains(parent.entity_type()) => Some(None),
+            // As in Cedar, a parent may be of any type the entity's type can be within,
+            // directly or through other types (stores often list every ancestor as a parent).
+            Ok(())
+                if !def.member_of.contains(parent.entity_type())
+                    && !schema.may_have_ancestor_type(uid.entity_type(), parent.entity_type()) =>
+            {
+                Some(None)
+            }
             Ok(()) => None,
         };
         if let Some(problem) = problem {

@@ -12,7 +12,7 @@
 //!   ([`entities_from_json_str`]).
 //! * [`context`]: a request context, a JSON object ([`context_from_json_str`]).
 //! * [`request`]: whether a request fits a schema ([`validate_request`]).
-//! * [`write`]: the other direction, entities, values and contexts to JSON that reads back the
+//! * [`write`](mod@write): the other direction, entities, values and contexts to JSON that reads back the
 //!   same ([`entities_to_json_string`], [`value_to_json_value`], ...).
 //!
 //! Duplicate keys in JSON objects are rejected, as Cedar rejects them, except in a context, where

@@ -85,6 +85,29 @@ impl Schema {
         self.actions.get(uid)
     }
 
+    /// Whether an entity of type `ty` may have an ancestor of type `ancestor`: `ancestor` is
+    /// reached from `ty` through `in` declarations (one or more steps).
+    pub fn may_have_ancestor_type(&self, ty: &EntityType, ancestor: &EntityType) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![ty];
+        while let Some(t) = stack.pop() {
+            for parent in self
+                .entity_types
+                .get(t)
+                .into_iter()
+                .flat_map(|d| &d.member_of)
+            {
+                if parent == ancestor {
+                    return true;
+                }
+                if seen.insert(parent) {
+                    stack.push(parent);
+                }
+            }
+        }
+        false
+    }
+
     /// Whether `uid` names an entity that may exist under this schema: a declared action, or an
     /// entity of a declared type (and, for an enumerated type, one of its ids).
     pub fn is_known_entity(&self, uid: &EntityUid) -> bool {
