@@ -1,20 +1,33 @@
 //! Entity identifiers: a type and an id string, written `Type::"id"`.
 
+use std::cmp::Ordering;
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, LazyLock};
 
 use crate::name::EntityType;
 
 /// A unique entity identifier, e.g. `User::"alice"`. Cheap to clone.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// It carries its hash, computed once when it is made (with a seed chosen per process, so
+/// collisions cannot be planned): hashing a uid, which every entity lookup does, writes one
+/// number, and unequal uids are told apart by it before their strings are compared.
+#[derive(Clone)]
 pub struct EntityUid {
     ty: EntityType,
     id: Arc<str>,
+    hash: u64,
 }
+
+/// The per-process hasher of uids.
+static UID_HASHER: LazyLock<foldhash::fast::RandomState> =
+    LazyLock::new(foldhash::fast::RandomState::default);
 
 impl EntityUid {
     pub fn new(ty: EntityType, id: impl Into<Arc<str>>) -> Self {
-        EntityUid { ty, id: id.into() }
+        let id = id.into();
+        let hash = UID_HASHER.hash_one((ty.as_str(), &*id));
+        EntityUid { ty, id, hash }
     }
 
     pub fn entity_type(&self) -> &EntityType {
@@ -45,6 +58,33 @@ pub fn write_escaped(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
         }
     }
     Ok(())
+}
+
+impl PartialEq for EntityUid {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.ty == other.ty && self.id == other.id
+    }
+}
+
+impl Eq for EntityUid {}
+
+impl Hash for EntityUid {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// By type, then id (the hash plays no part).
+impl Ord for EntityUid {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (&self.ty, &self.id).cmp(&(&other.ty, &other.id))
+    }
+}
+
+impl PartialOrd for EntityUid {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl fmt::Display for EntityUid {
