@@ -50,7 +50,8 @@ use std::sync::Arc;
 
 use foldhash::HashMap;
 pub use roaring::RoaringBitmap;
-use thuja_runtime::{Entities, EntityType, EntityUid, Request};
+use smallvec::SmallVec;
+use thuja_runtime::{Entities, Entity, EntityLookup, EntityType, EntityUid, Request};
 
 use crate::ast::{ActionConstraint, Effect, EntityRef, PolicySet, ScopeConstraint, SlotId};
 
@@ -78,21 +79,45 @@ pub struct ScopeIndex {
 /// The principal's or the resource's half of the index.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct EntityScopeIndex {
-    any: RoaringBitmap,
-    eq: HashMap<EntityUid, RoaringBitmap>,
-    in_: HashMap<EntityUid, RoaringBitmap>,
-    is: HashMap<EntityType, RoaringBitmap>,
+    any: Bits,
+    eq: HashMap<EntityUid, Bits>,
+    in_: HashMap<EntityUid, Bits>,
+    is: HashMap<EntityType, Bits>,
     /// By type first: a request's entity has one type, so one lookup finds its only candidates.
-    is_in: HashMap<EntityType, HashMap<EntityUid, RoaringBitmap>>,
+    is_in: HashMap<EntityType, HashMap<EntityUid, Bits>>,
 }
 
 /// The action's part of the index.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct ActionScopeIndex {
-    any: RoaringBitmap,
-    eq: HashMap<EntityUid, RoaringBitmap>,
-    in_: HashMap<EntityUid, RoaringBitmap>,
+    any: Bits,
+    eq: HashMap<EntityUid, Bits>,
+    in_: HashMap<EntityUid, Bits>,
 }
+
+/// The policy numbers filed under one key: a roaring bitmap, and the numbers below 64 again as
+/// a machine word, which is all a set of at most 64 policies needs (no allocation per request).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Bits {
+    all: RoaringBitmap,
+    low: u64,
+}
+
+impl Bits {
+    fn insert(&mut self, n: u32) {
+        self.all.insert(n);
+        if n < 64 {
+            self.low |= 1 << n;
+        }
+    }
+}
+
+/// Policy sets at most this large have their candidates computed on machine words.
+const SMALL: usize = 64;
+
+/// When one side of a larger set selects at most this many policies, its policies are checked
+/// one by one against the other sides.
+const FEW: usize = 32;
 
 /// A principal or resource constraint with its slot resolved.
 enum Resolved<'a> {
@@ -132,23 +157,93 @@ impl ScopeIndex {
 
     /// The numbers of the active policies whose scope holds for `request`, with `entities`
     /// giving the ancestors of its principal, action and resource.
-    pub fn candidates(&self, request: &Request, entities: &Entities) -> RoaringBitmap {
-        let mut sides = [
-            self.principal.matching(&request.principal, entities),
-            self.action.matching(&request.action, entities),
-            self.resource.matching(&request.resource, entities),
-        ];
-        // Start from the most selective side, so the work is bounded by its size.
-        sides.sort_by_key(Union::size_bound);
-        let [first, rest @ ..] = sides;
-        let mut out = first.into_bitmap();
-        for side in &rest {
-            if out.is_empty() {
-                break;
+    pub fn candidates(&self, request: &Request, entities: &Entities) -> Candidates {
+        self.candidates_of(
+            &request.principal,
+            &request.action,
+            &request.resource,
+            entities,
+        )
+    }
+
+    /// [`candidates`](Self::candidates) of the request with this principal, action and
+    /// resource, reading the entities through any [`EntityLookup`].
+    pub fn candidates_of(
+        &self,
+        principal: &EntityUid,
+        action: &EntityUid,
+        resource: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+    ) -> Candidates {
+        if self.policies.len() <= SMALL {
+            let mut p_mask = 0u64;
+            self.principal
+                .each_match(principal, entities, &mut |b| p_mask |= b.low);
+            if p_mask == 0 {
+                return Candidates(Repr::Small(0));
             }
-            side.restrict(&mut out);
+            let (mut a_mask, mut r_mask) = (0u64, 0u64);
+            self.action
+                .each_match(action, entities, &mut |b| a_mask |= b.low);
+            self.resource
+                .each_match(resource, entities, &mut |b| r_mask |= b.low);
+            return Candidates(Repr::Small(p_mask & a_mask & r_mask));
         }
-        out
+        self.candidates_large(principal, action, resource, entities)
+    }
+
+    /// The candidates of a large set: when one side selects few policies (the usual case),
+    /// each of them is looked up in the other sides' bitmaps; otherwise bitmaps are
+    /// intersected.
+    fn candidates_large(
+        &self,
+        principal: &EntityUid,
+        action: &EntityUid,
+        resource: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+    ) -> Candidates {
+        let mut sides: [Union<'_>; 3] = Default::default();
+        let [p, a, r] = &mut sides;
+        self.principal
+            .each_match(principal, entities, &mut |b| p.add(&b.all));
+        if p.parts.is_empty() {
+            return Candidates(Repr::Small(0));
+        }
+        self.action
+            .each_match(action, entities, &mut |b| a.add(&b.all));
+        self.resource
+            .each_match(resource, entities, &mut |b| r.add(&b.all));
+        let sides = by_size(sides);
+        let [first, rest @ ..] = &sides;
+        if first.size_bound() > FEW as u64 {
+            return Candidates(Repr::Large(intersect(sides)));
+        }
+        let mut few: SmallVec<[u32; FEW]> = first.parts.iter().flat_map(|b| b.iter()).collect();
+        few.sort_unstable();
+        few.dedup();
+        few.retain(|n| rest.iter().all(|side| side.contains(*n)));
+        Candidates(Repr::Few(few))
+    }
+
+    /// [`candidates`](Self::candidates) on roaring bitmaps, whatever the size of the set (the
+    /// model the faster paths are tested against).
+    #[cfg(test)]
+    fn candidates_roaring(
+        &self,
+        principal: &EntityUid,
+        action: &EntityUid,
+        resource: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+    ) -> RoaringBitmap {
+        let mut sides: [Union<'_>; 3] = Default::default();
+        let [p, a, r] = &mut sides;
+        self.principal
+            .each_match(principal, entities, &mut |b| p.add(&b.all));
+        self.action
+            .each_match(action, entities, &mut |b| a.add(&b.all));
+        self.resource
+            .each_match(resource, entities, &mut |b| r.add(&b.all));
+        intersect(sides)
     }
 
     /// How many policies are numbered (the active policies of the set it was built from).
@@ -195,16 +290,35 @@ fn resolve_constraint<'a>(
 }
 
 /// Adds `n` to the bitmap under `key`.
-fn add<K: std::hash::Hash + Eq>(map: &mut HashMap<K, RoaringBitmap>, key: K, n: u32) {
+fn add<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Bits>, key: K, n: u32) {
     map.entry(key).or_default().insert(n);
 }
 
-/// `uid` itself, then its ancestors in `entities` (none when it is absent).
-fn self_and_ancestors<'a>(
-    uid: &'a EntityUid,
-    entities: &'a Entities,
-) -> impl Iterator<Item = &'a EntityUid> {
-    std::iter::once(uid).chain(entities.get(uid).into_iter().flat_map(|e| e.ancestors()))
+/// Calls `f` with the bits of every key of `map` that `uid` is in: `uid` itself or one of its
+/// `ancestor_count` ancestors (`entity` is `uid`'s entity, if it exists). Walks whichever is
+/// shorter, the ancestors (looking each up in the map) or the keys (looking each up among the
+/// ancestors), and calls `f` in the same way either way.
+fn each_key_within<'a>(
+    map: &'a HashMap<EntityUid, Bits>,
+    uid: &EntityUid,
+    entity: Option<&Entity>,
+    ancestor_count: usize,
+    f: &mut dyn FnMut(&'a Bits),
+) {
+    if map.len() <= ancestor_count {
+        for (key, bits) in map {
+            if key == uid || entity.is_some_and(|e| e.is_descendant_of(key)) {
+                f(bits);
+            }
+        }
+    } else {
+        let ancestors = entity.into_iter().flat_map(Entity::ancestors);
+        for a in std::iter::once(uid).chain(ancestors) {
+            if let Some(bits) = map.get(a) {
+                f(bits);
+            }
+        }
+    }
 }
 
 impl EntityScopeIndex {
@@ -222,22 +336,31 @@ impl EntityScopeIndex {
         }
     }
 
-    /// The policies whose constraint on this entity holds for `uid`.
-    fn matching<'a>(&'a self, uid: &EntityUid, entities: &Entities) -> Union<'a> {
-        let mut out = Union::default();
-        out.add(&self.any);
-        out.add_some(self.eq.get(uid));
+    /// Calls `f` with the bits of every key whose constraint on this entity holds for `uid`
+    /// (their union is the policies it selects).
+    fn each_match<'a>(
+        &'a self,
+        uid: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+        f: &mut dyn FnMut(&'a Bits),
+    ) {
+        f(&self.any);
+        if let Some(b) = self.eq.get(uid) {
+            f(b);
+        }
         let ty = uid.entity_type();
-        out.add_some(self.is.get(ty));
+        if let Some(b) = self.is.get(ty) {
+            f(b);
+        }
         let is_in = self.is_in.get(ty);
         if self.in_.is_empty() && is_in.is_none() {
-            return out;
+            return;
         }
-        for a in self_and_ancestors(uid, entities) {
-            out.add_some(self.in_.get(a));
-            out.add_some(is_in.and_then(|m| m.get(a)));
+        let entity = entities.entity(uid);
+        let ancestors = entity.map_or(0, Entity::ancestor_count);
+        for map in std::iter::once(&self.in_).chain(is_in) {
+            each_key_within(map, uid, entity, ancestors, f);
         }
-        out
     }
 }
 
@@ -256,18 +379,121 @@ impl ActionScopeIndex {
         }
     }
 
-    /// The policies whose action constraint holds for `action`.
-    fn matching<'a>(&'a self, action: &EntityUid, entities: &Entities) -> Union<'a> {
-        let mut out = Union::default();
-        out.add(&self.any);
-        out.add_some(self.eq.get(action));
+    /// Calls `f` with the bits of every key whose action constraint holds for `action`.
+    fn each_match<'a>(
+        &'a self,
+        action: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+        f: &mut dyn FnMut(&'a Bits),
+    ) {
+        f(&self.any);
+        if let Some(b) = self.eq.get(action) {
+            f(b);
+        }
         if !self.in_.is_empty() {
-            for g in self_and_ancestors(action, entities) {
-                out.add_some(self.in_.get(g));
+            let entity = entities.entity(action);
+            let ancestors = entity.map_or(0, Entity::ancestor_count);
+            each_key_within(&self.in_, action, entity, ancestors, f);
+        }
+    }
+}
+
+/// The candidates of a request: numbers of policies, in increasing order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidates(Repr);
+
+#[derive(Clone, Debug, PartialEq)]
+enum Repr {
+    /// Numbers below 64, as bits.
+    Small(u64),
+    /// A few numbers, sorted.
+    Few(SmallVec<[u32; FEW]>),
+    Large(RoaringBitmap),
+}
+
+impl Candidates {
+    pub fn len(&self) -> u64 {
+        match &self.0 {
+            Repr::Small(m) => u64::from(m.count_ones()),
+            Repr::Few(v) => v.len() as u64,
+            Repr::Large(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The numbers in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        let (small, few, large) = match &self.0 {
+            Repr::Small(m) => (*m, &[][..], None),
+            Repr::Few(v) => (0, v.as_slice(), None),
+            Repr::Large(b) => (0, &[][..], Some(b.iter())),
+        };
+        let bits = std::iter::successors((small != 0).then_some(small), |m| {
+            let rest = m & (m - 1);
+            (rest != 0).then_some(rest)
+        })
+        .map(u64::trailing_zeros);
+        bits.chain(few.iter().copied())
+            .chain(large.into_iter().flatten())
+    }
+
+    /// Adds every number of `other`.
+    pub fn add_all(&mut self, other: &RoaringBitmap) {
+        match &mut self.0 {
+            Repr::Small(m) if other.max().is_none_or(|n| n < 64) => {
+                for n in other {
+                    *m |= 1 << n;
+                }
+            }
+            Repr::Large(b) => *b |= other,
+            _ => {
+                let mut b = self.to_bitmap();
+                b |= other;
+                self.0 = Repr::Large(b);
             }
         }
-        out
     }
+
+    pub fn to_bitmap(&self) -> RoaringBitmap {
+        self.iter().collect()
+    }
+}
+
+impl PartialEq<RoaringBitmap> for Candidates {
+    fn eq(&self, other: &RoaringBitmap) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b)
+    }
+}
+
+/// The intersection of three unions, starting from the most selective one, so the work is
+/// bounded by its size.
+fn intersect(sides: [Union<'_>; 3]) -> RoaringBitmap {
+    let [first, rest @ ..] = by_size(sides);
+    let mut out = first.into_bitmap();
+    for side in &rest {
+        if out.is_empty() {
+            break;
+        }
+        side.restrict(&mut out);
+    }
+    out
+}
+
+/// The three sides, the smallest (by size bound) first.
+fn by_size(mut sides: [Union<'_>; 3]) -> [Union<'_>; 3] {
+    let mut bounds = sides.each_ref().map(Union::size_bound);
+    for i in 1..sides.len() {
+        let mut j = i;
+        while j > 0 && bounds[j - 1] > bounds[j] {
+            bounds.swap(j - 1, j);
+            sides.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    sides
 }
 
 /// A union of the index's bitmaps, kept as the list of its (borrowed, non-empty) parts: most
@@ -275,7 +501,7 @@ impl ActionScopeIndex {
 /// the request's action), so unions are never materialised except for the smallest side.
 #[derive(Default)]
 struct Union<'a> {
-    parts: Vec<&'a RoaringBitmap>,
+    parts: SmallVec<[&'a RoaringBitmap; 4]>,
 }
 
 impl<'a> Union<'a> {
@@ -285,10 +511,8 @@ impl<'a> Union<'a> {
         }
     }
 
-    fn add_some(&mut self, b: Option<&'a RoaringBitmap>) {
-        if let Some(b) = b {
-            self.add(b);
-        }
+    fn contains(&self, n: u32) -> bool {
+        self.parts.iter().any(|b| b.contains(n))
     }
 
     /// An upper bound on the union's size.
@@ -340,7 +564,7 @@ impl fmt::Display for ScopeIndex {
             writeln!(f, "{n}: {} ({effect})", p.id)?;
         }
         self.principal.list(f, "principal")?;
-        list_bitmap(f, "action any", &self.action.any)?;
+        list_bitmap(f, "action any", &self.action.any.all)?;
         list_map(f, "action ==", &self.action.eq)?;
         list_map(f, "action in", &self.action.in_)?;
         self.resource.list(f, "resource")?;
@@ -350,7 +574,7 @@ impl fmt::Display for ScopeIndex {
 
 impl EntityScopeIndex {
     fn list(&self, f: &mut fmt::Formatter<'_>, var: &str) -> fmt::Result {
-        list_bitmap(f, &format!("{var} any"), &self.any)?;
+        list_bitmap(f, &format!("{var} any"), &self.any.all)?;
         list_map(f, &format!("{var} =="), &self.eq)?;
         list_map(f, &format!("{var} in"), &self.in_)?;
         list_map(f, &format!("{var} is"), &self.is)?;
@@ -366,12 +590,12 @@ impl EntityScopeIndex {
 fn list_map<K: Ord + fmt::Display>(
     f: &mut fmt::Formatter<'_>,
     what: &str,
-    map: &HashMap<K, RoaringBitmap>,
+    map: &HashMap<K, Bits>,
 ) -> fmt::Result {
     let mut keys: Vec<_> = map.iter().collect();
     keys.sort_by(|a, b| a.0.cmp(b.0));
-    for (key, bitmap) in keys {
-        list_bitmap(f, &format!("{what} {key}"), bitmap)?;
+    for (key, bits) in keys {
+        list_bitmap(f, &format!("{what} {key}"), &bits.all)?;
     }
     Ok(())
 }
@@ -487,9 +711,17 @@ mod tests {
             for a in actions {
                 for r in uids {
                     let req = request(p, a, r);
+                    let want = brute_force(set, &req, entities);
+                    assert_eq!(index.candidates(&req, entities), want, "{p} {a} {r}");
+                    // Small sets take the machine-word path: the roaring one must agree too.
                     assert_eq!(
-                        index.candidates(&req, entities),
-                        brute_force(set, &req, entities),
+                        index.candidates_roaring(
+                            &req.principal,
+                            &req.action,
+                            &req.resource,
+                            entities
+                        ),
+                        want,
                         "{p} {a} {r}"
                     );
                 }
@@ -772,6 +1004,47 @@ permit (principal is Group, action in [Action::"all"], resource);"#,
         );
         assert_eq!(of("Group::admins", "Action::write", "Doc::d2"), ["policy3"]);
         check_exhaustively(&set, &entities, UIDS, ACTIONS);
+    }
+
+    /// Larger sets (more than 64 policies) take the other paths: one side selecting few
+    /// policies checked one by one, or bitmaps intersected when every side selects many.
+    #[test]
+    fn larger_sets_agree_with_the_brute_force() {
+        let principals = [
+            "principal",
+            "principal == User::\"alice\"",
+            "principal in Group::\"staff\"",
+            "principal is User",
+            "principal is User in Group::\"admins\"",
+        ];
+        let actions = [
+            "action",
+            "action == Action::\"read\"",
+            "action in [Action::\"readOnly\", Action::\"write\"]",
+        ];
+        let resources = [
+            "resource",
+            "resource in Folder::\"root\"",
+            "resource == Doc::\"d2\"",
+            "resource is Doc",
+        ];
+        let mut constrained = String::new();
+        for p in principals {
+            for a in actions {
+                for r in resources {
+                    constrained.push_str(&format!("forbid ({p}, {a}, {r});\n"));
+                }
+            }
+        }
+        // Many unconstrained policies make every side select many.
+        let many = "permit (principal, action, resource);\n".repeat(40) + &constrained;
+        // Twice the constrained ones: more than 64, each side selecting few.
+        let few = constrained.repeat(2);
+        for text in [many, few] {
+            let set = policies(&text);
+            assert!(set.policies().len() > 64);
+            check_exhaustively(&set, &store(HIERARCHY), UIDS, ACTIONS);
+        }
     }
 
     #[test]

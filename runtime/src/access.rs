@@ -5,26 +5,36 @@
 //! store and returns the result or the error Cedar raises. A missing entity is not an error for
 //! `in`, `has` or `hasTag` (it has no ancestors, attributes or tags) but is for attribute and tag
 //! access.
+//!
+//! They read entities through an [`EntityLookup`]: the store itself, or a tier's view of it.
 
 use std::sync::Arc;
 
-use crate::entity::Entities;
+use crate::entity::EntityLookup;
 use crate::error::EvalError;
 use crate::uid::EntityUid;
 use crate::value::{Value, ValueType};
 
 /// Entity-hierarchy membership: `uid` is `ancestor` or one of its (transitive) descendants.
-pub fn entity_in(entities: &Entities, uid: &EntityUid, ancestor: &EntityUid) -> bool {
+pub fn entity_in(
+    entities: &(impl EntityLookup + ?Sized),
+    uid: &EntityUid,
+    ancestor: &EntityUid,
+) -> bool {
     uid == ancestor
         || entities
-            .get(uid)
+            .entity(uid)
             .is_some_and(|e| e.is_descendant_of(ancestor))
 }
 
 /// `uid in target`, for an entity or a set of entities `target`: `uid` is in the entity, or in
 /// some entity of the set.
-pub fn is_in(entities: &Entities, uid: &EntityUid, target: &Value) -> Result<bool, EvalError> {
-    let entity = entities.get(uid);
+pub fn is_in(
+    entities: &(impl EntityLookup + ?Sized),
+    uid: &EntityUid,
+    target: &Value,
+) -> Result<bool, EvalError> {
+    let entity = entities.entity(uid);
     let within =
         |other: &EntityUid| uid == other || entity.is_some_and(|e| e.is_descendant_of(other));
     match target {
@@ -47,7 +57,11 @@ pub fn is_in(entities: &Entities, uid: &EntityUid, target: &Value) -> Result<boo
 
 /// The `in` operator: `lhs` must be an entity (the error advises `.contains()` or `has` when
 /// the right side suggests the author meant them).
-pub fn in_operator(entities: &Entities, lhs: &Value, rhs: &Value) -> Result<Value, EvalError> {
+pub fn in_operator(
+    entities: &(impl EntityLookup + ?Sized),
+    lhs: &Value,
+    rhs: &Value,
+) -> Result<Value, EvalError> {
     let Value::Entity(uid) = lhs else {
         let advice = match rhs {
             Value::Set(_) => Some(
@@ -68,13 +82,17 @@ pub fn in_operator(entities: &Entities, lhs: &Value, rhs: &Value) -> Result<Valu
 }
 
 /// `v.attr`: a record's attribute, or an entity's (the entity must exist).
-pub fn get_attr(entities: &Entities, v: &Value, attr: &str) -> Result<Value, EvalError> {
+pub fn get_attr(
+    entities: &(impl EntityLookup + ?Sized),
+    v: &Value,
+    attr: &str,
+) -> Result<Value, EvalError> {
     attr_of(entities, v, attr).cloned()
 }
 
 /// [`get_attr`] without the copy: the attribute where it is stored.
 pub fn attr_of<'a>(
-    entities: &'a Entities,
+    entities: &'a (impl EntityLookup + ?Sized),
     v: &'a Value,
     attr: &str,
 ) -> Result<&'a Value, EvalError> {
@@ -87,7 +105,7 @@ pub fn attr_of<'a>(
             }),
         Value::Entity(uid) => {
             let entity = entities
-                .get(uid)
+                .entity(uid)
                 .ok_or_else(|| EvalError::EntityDoesNotExist(uid.clone()))?;
             entity
                 .attr(attr)
@@ -103,12 +121,16 @@ pub fn attr_of<'a>(
 /// `v has a.b.c`: whether every prefix of the attribute path exists, starting from a record or
 /// an entity (a missing entity has no attributes). Each step that exists must again be a record
 /// or an entity, else it is a type error.
-pub fn has_attrs(entities: &Entities, v: &Value, attrs: &[Arc<str>]) -> Result<bool, EvalError> {
+pub fn has_attrs(
+    entities: &(impl EntityLookup + ?Sized),
+    v: &Value,
+    attrs: &[Arc<str>],
+) -> Result<bool, EvalError> {
     let mut current = v;
     for (i, attr) in attrs.iter().enumerate() {
         let next = match current {
             Value::Record(r) => r.get(attr),
-            Value::Entity(uid) => entities.get(uid).and_then(|ent| ent.attr(attr)),
+            Value::Entity(uid) => entities.entity(uid).and_then(|ent| ent.attr(attr)),
             other => return Err(record_or_entity_expected(other)),
         };
         match next {
@@ -121,16 +143,24 @@ pub fn has_attrs(entities: &Entities, v: &Value, attrs: &[Arc<str>]) -> Result<b
 }
 
 /// `e.getTag(t)`: the entity must exist and have the tag.
-pub fn get_tag(entities: &Entities, e: &Value, tag: &Value) -> Result<Value, EvalError> {
+pub fn get_tag(
+    entities: &(impl EntityLookup + ?Sized),
+    e: &Value,
+    tag: &Value,
+) -> Result<Value, EvalError> {
     tag_of(entities, e, tag).cloned()
 }
 
 /// [`get_tag`] without the copy: the tag's value where it is stored.
-pub fn tag_of<'a>(entities: &'a Entities, e: &Value, tag: &Value) -> Result<&'a Value, EvalError> {
+pub fn tag_of<'a>(
+    entities: &'a (impl EntityLookup + ?Sized),
+    e: &Value,
+    tag: &Value,
+) -> Result<&'a Value, EvalError> {
     let uid = e.as_entity()?;
     let tag = tag.as_str()?;
     let entity = entities
-        .get(uid)
+        .entity(uid)
         .ok_or_else(|| EvalError::EntityDoesNotExist(uid.clone()))?;
     entity.tag(tag).ok_or_else(|| EvalError::TagDoesNotExist {
         entity: uid.clone(),
@@ -139,11 +169,15 @@ pub fn tag_of<'a>(entities: &'a Entities, e: &Value, tag: &Value) -> Result<&'a 
 }
 
 /// `e.hasTag(t)`: a missing entity has no tags.
-pub fn has_tag(entities: &Entities, e: &Value, tag: &Value) -> Result<Value, EvalError> {
+pub fn has_tag(
+    entities: &(impl EntityLookup + ?Sized),
+    e: &Value,
+    tag: &Value,
+) -> Result<Value, EvalError> {
     let uid = e.as_entity()?;
     let tag = tag.as_str()?;
     Ok(Value::Bool(
-        entities.get(uid).is_some_and(|e| e.tag(tag).is_some()),
+        entities.entity(uid).is_some_and(|e| e.tag(tag).is_some()),
     ))
 }
 

@@ -93,12 +93,31 @@ impl Entity {
         self.ancestors.iter()
     }
 
+    /// How many transitive ancestors it has.
+    pub fn ancestor_count(&self) -> usize {
+        self.ancestors.len()
+    }
+
     /// Same identity and data, ignoring the computed ancestors.
     fn same_data(&self, other: &Entity) -> bool {
         self.uid == other.uid
             && self.attrs == other.attrs
             && self.tags == other.tags
             && self.parents == other.parents
+    }
+}
+
+/// Where the operators that read entities (`runtime::access`) find them: an [`Entities`] store,
+/// or a view of one that has some entities at hand (a request's principal, action and resource,
+/// looked up once per request).
+pub trait EntityLookup {
+    /// The entity `uid` names, if it exists.
+    fn entity(&self, uid: &EntityUid) -> Option<&Entity>;
+}
+
+impl EntityLookup for Entities {
+    fn entity(&self, uid: &EntityUid) -> Option<&Entity> {
+        self.get(uid)
     }
 }
 

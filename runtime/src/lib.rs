@@ -23,7 +23,7 @@ pub mod schema;
 pub mod uid;
 pub mod value;
 
-pub use entity::{Entities, EntitiesError, Entity};
+pub use entity::{Entities, EntitiesError, Entity, EntityLookup};
 pub use error::EvalError;
 pub use ext::{ExtFn, ExtValue};
 pub use json::{JsonError, RequestValidationError};

@@ -13,17 +13,20 @@ use crate::machine::{Machine, RequestValues};
 /// Decides `request` with `program` over `entities`; see the [crate documentation](crate).
 pub fn is_authorized(program: &Program, request: &Request, entities: &Entities) -> Response {
     let index = &program.index;
-    let mut candidates = index.candidates(request, entities);
+    let vars = RequestValues::new(request, entities);
+    let mut candidates = match vars.scope_uids() {
+        Some([p, a, r]) => index.candidates_of(p, a, r, &vars),
+        None => index.candidates(request, entities),
+    };
     if !index.unresolved().is_empty() {
-        candidates |= index.unresolved();
+        candidates.add_all(index.unresolved());
     }
-    let vars = RequestValues::new(request);
-    let mut machine = Machine::new(program, &vars, entities);
+    let mut machine = Machine::new(program, &vars);
     let mut permits = BTreeSet::new();
     let mut forbids = BTreeSet::new();
     let mut errors = Vec::new();
     let mut internal = false;
-    for n in &candidates {
+    for n in candidates.iter() {
         let Some(policy) = program.policies.get(n as usize) else {
             internal = true;
             errors.push(PolicyError {

@@ -8,11 +8,15 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use thuja_compiler::Span;
 use thuja_compiler::ast::{BinaryOp, UnaryOp, Var};
 use thuja_compiler::program::{CompiledPolicy, Op, Program};
 use thuja_runtime::ops::{self, ArithOp, CmpOp};
-use thuja_runtime::{Entities, EvalError, Record, Request, Set, Value, access};
+use thuja_runtime::{
+    Entities, Entity, EntityLookup, EntityUid, EvalError, Record, Request, Set, Value, access,
+};
 
 /// An error raised by a policy's code and the span of the expression that raised it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,24 +26,61 @@ pub struct Failure {
     pub span: Option<Span>,
 }
 
-/// The request variables as values, made once per request.
-pub struct RequestValues {
+/// The request variables as values, made once per request, with the entities of the
+/// principal, action and resource looked up once in the store. Reading entities through it
+/// ([`EntityLookup`]) finds those three without hashing when asked for the uids it holds (the
+/// ones `Op::Var` pushes), and asks the store for any other.
+pub struct RequestValues<'e> {
     principal: Value,
     action: Value,
     resource: Value,
     context: Value,
+    store: &'e Entities,
+    /// The entities of the principal, the action and the resource, if they exist.
+    found: [Option<&'e Entity>; 3],
 }
 
-impl RequestValues {
-    pub fn new(request: &Request) -> Self {
+impl<'e> RequestValues<'e> {
+    pub fn new(request: &Request, store: &'e Entities) -> Self {
         RequestValues {
             principal: Value::Entity(request.principal.clone()),
             action: Value::Entity(request.action.clone()),
             resource: Value::Entity(request.resource.clone()),
             context: Value::Record(request.context.clone()),
+            store,
+            found: [
+                store.get(&request.principal),
+                store.get(&request.action),
+                store.get(&request.resource),
+            ],
+        }
+    }
+
+    /// The principal's, action's and resource's uids, as held here.
+    pub fn scope_uids(&self) -> Option<[&EntityUid; 3]> {
+        match (&self.principal, &self.action, &self.resource) {
+            (Value::Entity(p), Value::Entity(a), Value::Entity(r)) => Some([p, a, r]),
+            _ => None,
         }
     }
 }
+
+impl EntityLookup for RequestValues<'_> {
+    fn entity(&self, uid: &EntityUid) -> Option<&Entity> {
+        let held = [&self.principal, &self.action, &self.resource];
+        for (value, found) in held.into_iter().zip(self.found) {
+            if let Value::Entity(u) = value
+                && std::ptr::eq(u, uid)
+            {
+                return found;
+            }
+        }
+        self.store.get(uid)
+    }
+}
+
+/// How many operands the stack holds before it allocates: more than most conditions need.
+const STACK_INLINE: usize = 16;
 
 /// A value on the stack: borrowed from the program, the request or the entity store, or
 /// computed.
@@ -48,9 +89,9 @@ type Operand<'a> = Cow<'a, Value>;
 /// Runs policies' code for one request, reusing its value stack.
 pub struct Machine<'a> {
     program: &'a Program,
-    vars: &'a RequestValues,
-    entities: &'a Entities,
-    stack: Vec<Operand<'a>>,
+    /// The request's variables, also where entities are read.
+    vars: &'a RequestValues<'a>,
+    stack: SmallVec<[Operand<'a>; STACK_INLINE]>,
     /// Scratch for the arguments of an extension function call.
     args: Vec<Value>,
 }
@@ -64,12 +105,11 @@ enum Flow {
 }
 
 impl<'a> Machine<'a> {
-    pub fn new(program: &'a Program, vars: &'a RequestValues, entities: &'a Entities) -> Self {
+    pub fn new(program: &'a Program, vars: &'a RequestValues<'a>) -> Self {
         Machine {
             program,
             vars,
-            entities,
-            stack: Vec::with_capacity(16),
+            stack: SmallVec::new(),
             args: Vec::new(),
         }
     }
@@ -108,14 +148,14 @@ impl<'a> Machine<'a> {
     fn step(&mut self, op: Op) -> Result<Flow, EvalError> {
         let program: &'a Program = self.program;
         let constants = &program.constants;
-        let entities: &'a Entities = self.entities;
+        let entities: &'a RequestValues<'a> = self.vars;
         match op {
             Op::Push(i) => {
                 let v = constant(&constants.values, i)?;
                 self.stack.push(Cow::Borrowed(v));
             }
             Op::Var(var) => {
-                let vars: &'a RequestValues = self.vars;
+                let vars: &'a RequestValues<'a> = self.vars;
                 self.stack.push(Cow::Borrowed(match var {
                     Var::Principal => &vars.principal,
                     Var::Action => &vars.action,
@@ -251,7 +291,12 @@ impl<'a> Machine<'a> {
 }
 
 /// A binary operator, as the runtime defines it.
-fn binary(op: BinaryOp, lhs: &Value, rhs: &Value, entities: &Entities) -> Result<Value, EvalError> {
+fn binary(
+    op: BinaryOp,
+    lhs: &Value,
+    rhs: &Value,
+    entities: &RequestValues<'_>,
+) -> Result<Value, EvalError> {
     match op {
         BinaryOp::Eq => Ok(Value::Bool(lhs == rhs)),
         BinaryOp::NotEq => Ok(Value::Bool(lhs != rhs)),
