@@ -102,7 +102,13 @@ fn compile_with_a_schema_specialises_the_policies_that_validate() {
     // `context.ip` is an ipaddr: `&&` need not check that `isInRange` gave a boolean.
     let checks = |l: &str| l.matches("check_bool").count();
     assert!(checks(&typed) < checks(&untyped), "{typed}\n{untyped}");
-    let bad = thuja(&["compile", "-p", &policies, "-s", &example("nonesuch.cedarschema")]);
+    let bad = thuja(&[
+        "compile",
+        "-p",
+        &policies,
+        "-s",
+        &example("nonesuch.cedarschema"),
+    ]);
     assert_eq!(bad.status.code(), Some(1));
 }
 

@@ -1,0 +1,61 @@
+//! Runs one workload's requests through the VM in a loop, for a profiler:
+//! `cargo run --release -p thuja-benches --example profile_vm -- tinytodo|abac|rbac-N ITERATIONS`.
+
+use std::time::Instant;
+
+use thuja::{Authorizer, Engine, input};
+use thuja_benches::{abac, rbac, tinytodo};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let name = args.get(1).map_or("tinytodo", String::as_str);
+    let iterations: usize = args
+        .get(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let w = match name {
+        "tinytodo" => tinytodo(4_000, 2_000, 40, 1_000, 1),
+        "abac" => abac(2_000, 3_000, 1_000, 2),
+        other => {
+            let n = other
+                .strip_prefix("rbac-")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(10);
+            rbac(n, 1_000, 3)
+        }
+    };
+    let schema = input::schema_from_str("schema", &w.schema).expect("schema");
+    let policies = input::policies_from_str("policies", &w.policies).expect("policies");
+    let entities =
+        input::entities_from_str("entities", &w.entities, Some(&schema)).expect("entities");
+    let requests: Vec<_> = w
+        .requests
+        .iter()
+        .map(|r| {
+            input::request_from_json_values(
+                &r.principal,
+                &r.action,
+                &r.resource,
+                &r.context,
+                Some(&schema),
+                Some(&schema),
+            )
+            .expect("request")
+        })
+        .collect();
+    let vm = Authorizer::with_engine(Engine::Vm);
+    let compiled = if std::env::var_os("UNTYPED").is_some() {
+        vm.compile(&policies)
+    } else {
+        vm.compile_for_schema(&policies, &schema)
+    };
+    let started = Instant::now();
+    let mut allowed = 0usize;
+    for i in 0..iterations {
+        let r = &requests[i % requests.len()];
+        let response = vm.is_authorized_compiled(r, &compiled, &entities);
+        allowed += usize::from(response.decision == thuja::Decision::Allow);
+    }
+    let ns = started.elapsed().as_nanos() as f64 / iterations as f64;
+    println!("{name}: {ns:.0} ns/request, {allowed} allowed of {iterations}");
+}
