@@ -7,7 +7,8 @@
 //!
 //! - [`generator`]: [`generate`] draws a [`Case`] (schema, entities, policies, requests) from a seed
 //!   in a [`Mode`], counting constructs in a [`Coverage`];
-//! - [`oracle`]: [`check`] runs a case through Thuja's interpreter and VM and through
+//! - [`oracle`]: [`check`] runs a case through Thuja's interpreter and VM (on code compiled
+//!   without and, for schema cases, with the validator's types) and through
 //!   `cedar-policy`, compares them, and checks the authorization properties;
 //! - [`shrink`]: [`shrink::shrink`] makes a failing case small and
 //!   [`shrink::write_conformance`] writes it in Cedar's integration-test format.

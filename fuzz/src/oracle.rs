@@ -293,6 +293,27 @@ fn thuja_answers(
 ) -> Vec<Outcome> {
     let authorizer = thuja::Authorizer::with_engine(engine);
     let compiled = authorizer.compile(&inputs.policies);
+    answers_with(inputs, &authorizer, &compiled, rename, sink)
+}
+
+/// The VM's responses, into `sink`, on code specialised on the validator's types (requests
+/// are validated against the schema, which that code needs); none without a schema.
+fn typed_vm_responses(inputs: &ThujaInputs, sink: &mut Sink) {
+    if let Some(schema) = inputs.schema.as_ref() {
+        let authorizer = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+        let compiled = authorizer.compile_for_schema(&inputs.policies, schema);
+        answers_with(inputs, &authorizer, &compiled, &|s| s.to_string(), sink);
+    }
+}
+
+/// The answers of `authorizer` with `compiled`, collecting into `sink`.
+fn answers_with(
+    inputs: &ThujaInputs,
+    authorizer: &thuja::Authorizer,
+    compiled: &thuja::CompiledPolicies,
+    rename: &dyn Fn(&str) -> String,
+    sink: &mut Sink,
+) -> Vec<Outcome> {
     inputs
         .requests
         .iter()
@@ -303,7 +324,7 @@ fn thuja_answers(
                 Outcome::Rejected
             }
             Some(r) => {
-                let response = authorizer.is_authorized_compiled(r, &compiled, &inputs.entities);
+                let response = authorizer.is_authorized_compiled(r, compiled, &inputs.entities);
                 for e in &response.errors {
                     if !allowed_for_valid_policies(&e.error) {
                         sink.unsound
@@ -329,7 +350,7 @@ struct ThujaRuns {
     /// the policies (schema cases only).
     unsound: Vec<String>,
     /// Requests whose full responses (error values and spans included) differ between the
-    /// interpreter and the VM.
+    /// interpreter and the VM, on code compiled without types or (schema cases) with them.
     vm_full: Vec<String>,
     /// The interpreter on the policies printed back as text by Thuja and parsed again, and
     /// that text if `cedar-policy` cannot parse it.
@@ -416,17 +437,22 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
             let interp = thuja_answers(&inputs, thuja::Engine::Interp, &same, &mut interp_sink);
             let again = thuja_answers(&inputs, thuja::Engine::Interp, &same, &mut ignored);
             let vm = thuja_answers(&inputs, thuja::Engine::Vm, &same, &mut vm_sink);
+            let mut typed_sink = Sink::default();
+            typed_vm_responses(&inputs, &mut typed_sink);
             if valid == Some(true) {
                 unsound = interp_sink.unsound;
             }
-            for (i, (a, b)) in interp_sink
-                .responses
-                .iter()
-                .zip(&vm_sink.responses)
-                .enumerate()
-            {
-                if a != b {
-                    vm_full.push(format!("request {i}: interp {a:?}; vm {b:?}"));
+            let tiers = [("vm", &vm_sink), ("typed vm", &typed_sink)];
+            for (tier, sink) in tiers.into_iter().filter(|(_, s)| !s.responses.is_empty()) {
+                for (i, (a, b)) in interp_sink
+                    .responses
+                    .iter()
+                    .zip(&sink.responses)
+                    .enumerate()
+                {
+                    if a != b {
+                        vm_full.push(format!("request {i}: interp {a:?}; {tier} {b:?}"));
+                    }
                 }
             }
             // Round trip: print the AST, parse it again, same answers and verdict.
