@@ -147,6 +147,14 @@ fn load(c: &mut Criterion) {
             black_box(thuja::input::policies_from_str("p", &store.policies).expect("policies"))
         })
     });
+    // Parsing and compiling (scope index and bytecode; without a schema) together.
+    group.bench_function("policies_rbac_10000/thuja-compile", |b| {
+        let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+        b.iter(|| {
+            let policies = thuja::input::policies_from_str("p", &store.policies).expect("policies");
+            black_box(vm.compile(&policies))
+        })
+    });
     let app = tinytodo(4_000, 2_000, 40, 1, 5);
     let (cedar_schema, _) =
         cedar_policy::Schema::from_cedarschema_str(&app.schema).expect("schema");
