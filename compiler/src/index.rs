@@ -95,19 +95,48 @@ struct ActionScopeIndex {
     in_: HashMap<EntityUid, Bits>,
 }
 
-/// The policy numbers filed under one key: a roaring bitmap, and the numbers below 64 again as
-/// a machine word, which is all a set of at most 64 policies needs (no allocation per request).
+/// The policy numbers filed under one key: a roaring bitmap; the numbers below 64 again as a
+/// machine word, which is all a set of at most 64 policies needs; and, while there are at most
+/// [`INLINE`] of them, the numbers again in the entry itself, so that a key naming few
+/// policies (most keys of a large store) is read without following the bitmap's pointers.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Bits {
     all: RoaringBitmap,
     low: u64,
+    len: u64,
+    /// Sorted; complete while `len <= INLINE`, empty after.
+    inline: SmallVec<[u32; INLINE]>,
 }
+
+/// How many policy numbers a key keeps inline.
+const INLINE: usize = 12;
 
 impl Bits {
     fn insert(&mut self, n: u32) {
-        self.all.insert(n);
+        if !self.all.insert(n) {
+            return;
+        }
+        self.len += 1;
         if n < 64 {
             self.low |= 1 << n;
+        }
+        if self.len as usize <= INLINE {
+            let at = self.inline.partition_point(|&m| m < n);
+            self.inline.insert(at, n);
+        } else {
+            self.inline = SmallVec::new();
+        }
+    }
+
+    /// The numbers, when they are kept inline.
+    fn inline(&self) -> Option<&[u32]> {
+        (self.len as usize <= INLINE).then_some(self.inline.as_slice())
+    }
+
+    fn contains(&self, n: u32) -> bool {
+        match self.inline() {
+            Some(v) => v.contains(&n),
+            None => self.all.contains(n),
         }
     }
 }
@@ -205,20 +234,20 @@ impl ScopeIndex {
         let mut sides: [Union<'_>; 3] = Default::default();
         let [p, a, r] = &mut sides;
         self.principal
-            .each_match(principal, entities, &mut |b| p.add(&b.all));
+            .each_match(principal, entities, &mut |b| p.add(b));
         if p.parts.is_empty() {
             return Candidates(Repr::Small(0));
         }
-        self.action
-            .each_match(action, entities, &mut |b| a.add(&b.all));
+        self.action.each_match(action, entities, &mut |b| a.add(b));
         self.resource
-            .each_match(resource, entities, &mut |b| r.add(&b.all));
+            .each_match(resource, entities, &mut |b| r.add(b));
         let sides = by_size(sides);
         let [first, rest @ ..] = &sides;
         if first.size_bound() > FEW as u64 {
             return Candidates(Repr::Large(intersect(sides)));
         }
-        let mut few: SmallVec<[u32; FEW]> = first.parts.iter().flat_map(|b| b.iter()).collect();
+        let mut few: SmallVec<[u32; FEW]> = SmallVec::new();
+        first.each(&mut |n| few.push(n));
         few.sort_unstable();
         few.dedup();
         few.retain(|n| rest.iter().all(|side| side.contains(*n)));
@@ -238,11 +267,10 @@ impl ScopeIndex {
         let mut sides: [Union<'_>; 3] = Default::default();
         let [p, a, r] = &mut sides;
         self.principal
-            .each_match(principal, entities, &mut |b| p.add(&b.all));
-        self.action
-            .each_match(action, entities, &mut |b| a.add(&b.all));
+            .each_match(principal, entities, &mut |b| p.add(b));
+        self.action.each_match(action, entities, &mut |b| a.add(b));
         self.resource
-            .each_match(resource, entities, &mut |b| r.add(&b.all));
+            .each_match(resource, entities, &mut |b| r.add(b));
         intersect(sides)
     }
 
@@ -501,12 +529,12 @@ fn by_size(mut sides: [Union<'_>; 3]) -> [Union<'_>; 3] {
 /// the request's action), so unions are never materialised except for the smallest side.
 #[derive(Default)]
 struct Union<'a> {
-    parts: SmallVec<[&'a RoaringBitmap; 4]>,
+    parts: SmallVec<[&'a Bits; 4]>,
 }
 
 impl<'a> Union<'a> {
-    fn add(&mut self, b: &'a RoaringBitmap) {
-        if !b.is_empty() {
+    fn add(&mut self, b: &'a Bits) {
+        if b.len > 0 {
             self.parts.push(b);
         }
     }
@@ -517,14 +545,24 @@ impl<'a> Union<'a> {
 
     /// An upper bound on the union's size.
     fn size_bound(&self) -> u64 {
-        self.parts.iter().map(|b| b.len()).sum()
+        self.parts.iter().map(|b| b.len).sum()
+    }
+
+    /// Every number of every part (with repeats), read inline where the part keeps them so.
+    fn each(&self, f: &mut impl FnMut(u32)) {
+        for b in &self.parts {
+            match b.inline() {
+                Some(v) => v.iter().for_each(|&n| f(n)),
+                None => b.all.iter().for_each(&mut *f),
+            }
+        }
     }
 
     fn into_bitmap(self) -> RoaringBitmap {
         let mut parts = self.parts.into_iter();
-        let mut out = parts.next().cloned().unwrap_or_default();
+        let mut out = parts.next().map(|b| b.all.clone()).unwrap_or_default();
         for b in parts {
-            out |= b;
+            out |= &b.all;
         }
         out
     }
@@ -534,11 +572,11 @@ impl<'a> Union<'a> {
     fn restrict(&self, out: &mut RoaringBitmap) {
         match self.parts.as_slice() {
             [] => out.clear(),
-            [b] => *out &= *b,
+            [b] => *out &= &b.all,
             parts => {
                 let mut kept = RoaringBitmap::new();
                 for b in parts {
-                    kept |= &*out & *b;
+                    kept |= &*out & &b.all;
                 }
                 *out = kept;
             }
