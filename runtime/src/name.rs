@@ -4,8 +4,8 @@
 //! full text, so equality and hashing are one string comparison; evaluation tiers that need speed
 //! intern these further.
 
+use smol_str::SmolStr;
 use std::fmt;
-use std::sync::Arc;
 
 /// Words that may not be used as identifiers in names (Cedar's reserved identifiers).
 const RESERVED: &[&str] = &[
@@ -29,7 +29,7 @@ pub fn is_reserved_identifier(s: &str) -> bool {
 
 /// A fully qualified entity type name, e.g. `TinyTodo::List`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EntityType(Arc<str>);
+pub struct EntityType(SmolStr);
 
 /// Why a string is not a valid entity type name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,7 +44,7 @@ pub enum NameError {
 
 impl EntityType {
     /// Builds a type name from already-validated text (the parsers check each part).
-    pub fn new_unchecked(full: impl Into<Arc<str>>) -> Self {
+    pub fn new_unchecked(full: impl Into<SmolStr>) -> Self {
         EntityType(full.into())
     }
 
@@ -73,12 +73,12 @@ impl EntityType {
         if namespace.is_empty() {
             EntityType(basename.into())
         } else {
-            EntityType(format!("{namespace}::{basename}").into())
+            EntityType(SmolStr::from(format!("{namespace}::{basename}")))
         }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The last path component (`List` for `TinyTodo::List`).

@@ -3,7 +3,9 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
+
+use smol_str::SmolStr;
 
 use crate::name::EntityType;
 
@@ -15,7 +17,8 @@ use crate::name::EntityType;
 #[derive(Clone)]
 pub struct EntityUid {
     ty: EntityType,
-    id: Arc<str>,
+    /// Inline when short (up to 23 bytes), shared on the heap otherwise.
+    id: SmolStr,
     hash: u64,
 }
 
@@ -24,8 +27,8 @@ static UID_HASHER: LazyLock<foldhash::fast::RandomState> =
     LazyLock::new(foldhash::fast::RandomState::default);
 
 impl EntityUid {
-    pub fn new(ty: EntityType, id: impl Into<Arc<str>>) -> Self {
-        let id = id.into();
+    pub fn new(ty: EntityType, id: impl Into<SmolStr>) -> Self {
+        let id: SmolStr = id.into();
         let hash = UID_HASHER.hash_one((ty.as_str(), &*id));
         EntityUid { ty, id, hash }
     }

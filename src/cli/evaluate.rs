@@ -73,7 +73,10 @@ fn evaluate(args: &EvaluateArgs) -> Result<Value, InputError> {
     };
     thuja_interp::Evaluator::new(&request, &entities, None)
         .eval(&expr)
-        .map_err(|failure| InputError::Evaluation { source, failure })
+        .map_err(|failure| InputError::Evaluation {
+            source,
+            failure: Box::new(failure),
+        })
 }
 
 /// The first `principal`, `action`, `resource` or `context` in `expr`, if any.

@@ -41,7 +41,8 @@ pub enum InputError {
     /// Evaluating an expression failed (for `evaluate`).
     Evaluation {
         source: Source,
-        failure: EvalFailure,
+        /// Boxed: an evaluation error holds values, and the other variants are small.
+        failure: Box<EvalFailure>,
     },
 }
 
