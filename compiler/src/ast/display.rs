@@ -1,7 +1,10 @@
 //! Prints policies and expressions back as Cedar text.
 //!
 //! The output re-parses to the same AST (spans aside): compound operands are parenthesised, so
-//! the printer never depends on operator precedence.
+//! the printer never depends on operator precedence — except the left operand of `+`, `-` and
+//! `*` that is itself such an operation of its level, which the grammar associates to the left
+//! anyway: a long chain prints flat, not nested in as many parentheses as it has terms. The
+//! negation of a literal prints as `-(5)` (`-5` is the literal).
 
 use std::fmt::{self, Display, Formatter, Write};
 
@@ -31,6 +34,18 @@ fn is_atomic(e: &Expr) -> bool {
         ExprKind::ExtCall { .. } => true,
         ExprKind::Binary(op, _, _) => is_method(*op),
         ExprKind::Unary(UnaryOp::IsEmpty, _) => true,
+        _ => false,
+    }
+}
+
+/// Whether `left`, the left operand of `op`, continues a left-associative chain of `op`'s
+/// level (`a + b - c`, `a * b * c`), so it needs no parentheses.
+fn same_level_chain(op: BinaryOp, left: &Expr) -> bool {
+    let additive = |o: BinaryOp| matches!(o, BinaryOp::Add | BinaryOp::Sub);
+    match &left.kind {
+        ExprKind::Binary(inner, _, _) => {
+            (additive(op) && additive(*inner)) || (op == BinaryOp::Mul && *inner == BinaryOp::Mul)
+        }
         _ => false,
     }
 }
@@ -98,6 +113,13 @@ fn write_attr_name(f: &mut Formatter<'_>, attr: &str) -> fmt::Result {
 
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        // A long operator chain is as deep as it is long: grow the stack rather than overflow.
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.fmt_node(f))
+    }
+}
+
+impl Expr {
+    fn fmt_node(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ExprKind::Lit(Literal::Bool(b)) => write!(f, "{b}"),
             ExprKind::Lit(Literal::Long(i)) => write!(f, "{i}"),
@@ -119,13 +141,20 @@ impl Display for Expr {
             ExprKind::And(a, b) => write!(f, "{} && {}", Operand(a), Operand(b)),
             ExprKind::Or(a, b) => write!(f, "{} || {}", Operand(a), Operand(b)),
             ExprKind::Unary(UnaryOp::Not, e) => write!(f, "!{}", Operand(e)),
-            ExprKind::Unary(UnaryOp::Neg, e) => write!(f, "-{}", Operand(e)),
+            ExprKind::Unary(UnaryOp::Neg, e) => match &e.kind {
+                ExprKind::Lit(Literal::Long(_)) => write!(f, "-({e})"),
+                _ => write!(f, "-{}", Operand(e)),
+            },
             ExprKind::Unary(UnaryOp::IsEmpty, e) => write!(f, "{}.isEmpty()", Operand(e)),
             ExprKind::Binary(op, a, b) if is_method(*op) => {
                 write!(f, "{}.{}({})", Operand(a), op.symbol(), b)
             }
             ExprKind::Binary(op, a, b) => {
-                write!(f, "{} {} {}", Operand(a), op.symbol(), Operand(b))
+                if same_level_chain(*op, a) {
+                    write!(f, "{a} {} {}", op.symbol(), Operand(b))
+                } else {
+                    write!(f, "{} {} {}", Operand(a), op.symbol(), Operand(b))
+                }
             }
             ExprKind::ExtCall { func, args } => {
                 let (receiver, rest) = match (func.is_method(), args.split_first()) {
@@ -268,5 +297,61 @@ impl Display for Policy {
             write!(f, "\n{kw} {{ {} }}", c.body)?;
         }
         f.write_str(";")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Source;
+    use crate::ast::{Expr, ExprKind};
+    use crate::parser::parse_expr;
+
+    /// The expression with every span cleared, children included (for comparing shapes).
+    fn unspanned(e: &Expr) -> Expr {
+        let strip = |b: &Expr| Box::new(unspanned(b));
+        let kind = match &e.kind {
+            ExprKind::Unary(op, a) => ExprKind::Unary(*op, strip(a)),
+            ExprKind::Binary(op, a, b) => ExprKind::Binary(*op, strip(a), strip(b)),
+            other => other.clone(),
+        };
+        Expr::new(kind, Default::default())
+    }
+
+    fn parse(text: &str) -> Expr {
+        parse_expr(Source::new("e", text)).unwrap_or_else(|err| panic!("{}", err.render()))
+    }
+
+    /// Printing `text`'s expression and parsing the print gives the same expression.
+    fn round_trips(text: &str) -> String {
+        let e = parse(text);
+        let printed = e.to_string();
+        let again = parse(&printed);
+        assert_eq!(
+            unspanned(&again),
+            unspanned(&e),
+            "{text} printed as {printed}"
+        );
+        printed
+    }
+
+    #[test]
+    fn the_negation_of_a_literal_stays_a_negation() {
+        assert_eq!(round_trips("-(5)"), "-(5)");
+        assert_eq!(round_trips("-5"), "-5");
+        assert_eq!(round_trips("-(-(0))"), "-(-(0))");
+    }
+
+    #[test]
+    fn arithmetic_chains_print_flat_and_keep_their_grouping() {
+        assert_eq!(
+            round_trips("1 + 2 - 3 + context.n"),
+            "1 + 2 - 3 + context.n"
+        );
+        assert_eq!(round_trips("2 * 3 * context.n"), "2 * 3 * context.n");
+        assert_eq!(round_trips("1 - (2 + 3)"), "1 - (2 + 3)");
+        assert_eq!(round_trips("(1 + 2) * 3"), "(1 + 2) * 3");
+        // Longer than the parser's nesting limit, as a chain: it must print as one too.
+        let chain = vec!["1"; 3_000].join(" + ");
+        assert_eq!(round_trips(&chain), chain);
     }
 }
