@@ -231,16 +231,10 @@ impl ScopeIndex {
         resource: &EntityUid,
         entities: &(impl EntityLookup + ?Sized),
     ) -> Candidates {
-        let mut sides: [Union<'_>; 3] = Default::default();
-        let [p, a, r] = &mut sides;
-        self.principal
-            .each_match(principal, entities, &mut |b| p.add(b));
-        if p.parts.is_empty() {
+        let sides = self.unions(principal, action, resource, entities);
+        if sides[0].parts.is_empty() {
             return Candidates(Repr::Small(0));
         }
-        self.action.each_match(action, entities, &mut |b| a.add(b));
-        self.resource
-            .each_match(resource, entities, &mut |b| r.add(b));
         let sides = by_size(sides);
         let [first, rest @ ..] = &sides;
         if first.size_bound() > FEW as u64 {
@@ -264,14 +258,25 @@ impl ScopeIndex {
         resource: &EntityUid,
         entities: &(impl EntityLookup + ?Sized),
     ) -> RoaringBitmap {
-        let mut sides: [Union<'_>; 3] = Default::default();
+        intersect(self.unions(principal, action, resource, entities))
+    }
+
+    /// The keys each side of the request matches: principal, action, resource.
+    fn unions<'a>(
+        &'a self,
+        principal: &EntityUid,
+        action: &EntityUid,
+        resource: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+    ) -> [Union<'a>; 3] {
+        let mut sides: [Union<'a>; 3] = Default::default();
         let [p, a, r] = &mut sides;
         self.principal
             .each_match(principal, entities, &mut |b| p.add(b));
         self.action.each_match(action, entities, &mut |b| a.add(b));
         self.resource
             .each_match(resource, entities, &mut |b| r.add(b));
-        intersect(sides)
+        sides
     }
 
     /// How many policies are numbered (the active policies of the set it was built from).

@@ -39,9 +39,10 @@ use thuja_compiler::ast::{
     ActionConstraint, Expr, ExprKind, Policy, PolicySet, ScopeConstraint, SlotId,
 };
 use thuja_compiler::parser::{parse_expr, parse_policy_set};
+use thuja_compiler::schema::syntax::SchemaFile;
 use thuja_compiler::schema::{json, parse, parse_schema, parse_schema_json, print, resolve};
 use thuja_compiler::validator::{ValidationOptions, validate};
-use thuja_compiler::{Source, SourceErrors};
+use thuja_compiler::{Diagnostic, Source, SourceErrors};
 use thuja_runtime::EntityType;
 use thuja_runtime::json::{
     context_from_json_str, entities_from_json_str, validate_request, value_from_json_str,
@@ -511,6 +512,41 @@ fn same_node(a: &ExprKind, b: &ExprKind) -> bool {
 // Schemas
 // ---------------------------------------------------------------------------------------------
 
+/// Parses (with `parse_file`) and resolves a schema, rendering the errors of one that does not;
+/// `parse_and_resolve`, the public function doing both, must agree.
+fn read_schema(
+    source: Source,
+    parse_file: fn(&str) -> Result<SchemaFile, Diagnostic>,
+    parse_and_resolve: fn(Source) -> Result<Schema, SourceErrors>,
+) -> Option<(SchemaFile, Schema)> {
+    let file = match parse_file(&source.text) {
+        Ok(file) => file,
+        Err(d) => {
+            render(&SourceErrors::single(source, d));
+            return None;
+        }
+    };
+    let schema = match resolve::resolve(&file) {
+        Ok(schema) => schema,
+        Err(ds) => {
+            assert!(!ds.is_empty(), "resolution failed without an error");
+            render(&SourceErrors::new(source, ds));
+            return None;
+        }
+    };
+    match parse_and_resolve(source) {
+        Ok(s) => assert!(
+            s == schema,
+            "parsing and resolving at once resolves differently"
+        ),
+        Err(e) => panic!(
+            "parsing and resolving at once rejects a schema that resolves: {}",
+            e.render()
+        ),
+    }
+    Some((file, schema))
+}
+
 /// A `.cedarschema` text: parse and resolve (as `parse_schema` does); the tree written as JSON
 /// resolves to the same schema, and printed as text to the same schema (up to the actions that
 /// apply to no request); then the schema is used.
@@ -518,25 +554,13 @@ pub fn schema_cedar(data: &[u8]) {
     let Some(text) = text(data) else {
         return;
     };
-    let source = Source::new("fuzz.cedarschema", &*text);
-    let file = match parse::parse_schema_file(&text) {
-        Ok(file) => file,
-        Err(d) => return render(&SourceErrors::single(source, d)),
+    let Some((file, schema)) = read_schema(
+        Source::new("fuzz.cedarschema", &*text),
+        parse::parse_schema_file,
+        parse_schema,
+    ) else {
+        return;
     };
-    let schema = match resolve::resolve(&file) {
-        Ok(schema) => schema,
-        Err(ds) => {
-            assert!(!ds.is_empty(), "resolution failed without an error");
-            return render(&SourceErrors::new(source, ds));
-        }
-    };
-    match parse_schema(source) {
-        Ok(s) => assert!(s == schema, "parse_schema resolves differently"),
-        Err(e) => panic!(
-            "parse_schema rejects a schema that resolves: {}",
-            e.render()
-        ),
-    }
     schema_trips_through_json(&file, &schema, &text);
     match print::to_cedarschema(&file) {
         Ok(printed) => text_resolves_same(&printed, &schema, &text),
@@ -556,25 +580,13 @@ pub fn schema_json(data: &[u8]) {
     let Some(text) = text(data) else {
         return;
     };
-    let source = Source::new("fuzz.json", &*text);
-    let file = match json::parse_json_schema_file(&text) {
-        Ok(file) => file,
-        Err(d) => return render(&SourceErrors::single(source, d)),
+    let Some((file, schema)) = read_schema(
+        Source::new("fuzz.json", &*text),
+        json::parse_json_schema_file,
+        parse_schema_json,
+    ) else {
+        return;
     };
-    let schema = match resolve::resolve(&file) {
-        Ok(schema) => schema,
-        Err(ds) => {
-            assert!(!ds.is_empty(), "resolution failed without an error");
-            return render(&SourceErrors::new(source, ds));
-        }
-    };
-    match parse_schema_json(source) {
-        Ok(s) => assert!(s == schema, "parse_schema_json resolves differently"),
-        Err(e) => panic!(
-            "parse_schema_json rejects a schema that resolves: {}",
-            e.render()
-        ),
-    }
     schema_trips_through_json(&file, &schema, &text);
     if let Ok(printed) = print::to_cedarschema(&file) {
         text_resolves_same(&printed, &schema, &text);
