@@ -5,13 +5,27 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use thuja_compiler::ast::Effect;
-use thuja_compiler::program::Program;
+use thuja_compiler::program::{CompiledPolicy, Program};
 use thuja_runtime::{Decision, Entities, EvalError, PolicyError, Request, Response};
 
-use crate::machine::{Machine, RequestValues};
+use crate::machine::{Failure, Machine, RequestValues};
 
 /// Decides `request` with `program` over `entities`; see the [crate documentation](crate).
 pub fn is_authorized(program: &Program, request: &Request, entities: &Entities) -> Response {
+    decide(program, request, entities, |machine, _, policy| {
+        machine.run(policy)
+    })
+}
+
+/// Decides `request` as [`is_authorized`] does, with `run(machine, n, policy)` telling whether
+/// candidate policy number `n` is satisfied (as [`Machine::run`] does). Compiled code (the JIT)
+/// plugs in here and shares the index, the machine and the combination of outcomes.
+pub fn decide(
+    program: &Program,
+    request: &Request,
+    entities: &Entities,
+    mut run: impl FnMut(&mut Machine<'_>, usize, &CompiledPolicy) -> Result<bool, Failure>,
+) -> Response {
     let index = &program.index;
     let vars = RequestValues::new(request, entities);
     let mut candidates = match vars.scope_uids() {
@@ -38,7 +52,7 @@ pub fn is_authorized(program: &Program, request: &Request, entities: &Entities) 
             });
             continue;
         };
-        match machine.run(policy) {
+        match run(&mut machine, n as usize, policy) {
             Ok(false) => {}
             Ok(true) => {
                 let id = policy.id.clone();

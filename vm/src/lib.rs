@@ -19,8 +19,8 @@
 mod authorizer;
 pub mod machine;
 
-pub use authorizer::is_authorized;
-pub use machine::{Failure, Machine, RequestValues};
+pub use authorizer::{decide, is_authorized};
+pub use machine::{Failure, Machine, Operand, RequestValues, Stack};
 
 #[cfg(test)]
 mod tests;

@@ -56,6 +56,16 @@ impl<'e> RequestValues<'e> {
         }
     }
 
+    /// The value of a request variable.
+    pub fn var(&self, var: Var) -> &Value {
+        match var {
+            Var::Principal => &self.principal,
+            Var::Action => &self.action,
+            Var::Resource => &self.resource,
+            Var::Context => &self.context,
+        }
+    }
+
     /// The principal's, action's and resource's uids, as held here.
     pub fn scope_uids(&self) -> Option<[&EntityUid; 3]> {
         match (&self.principal, &self.action, &self.resource) {
@@ -84,14 +94,17 @@ const STACK_INLINE: usize = 16;
 
 /// A value on the stack: borrowed from the program, the request or the entity store, or
 /// computed.
-type Operand<'a> = Cow<'a, Value>;
+pub type Operand<'a> = Cow<'a, Value>;
+
+/// The value stack. Compiled code (the JIT) uses it as its array of value slots.
+pub type Stack<'a> = SmallVec<[Operand<'a>; STACK_INLINE]>;
 
 /// Runs policies' code for one request, reusing its value stack.
 pub struct Machine<'a> {
     program: &'a Program,
     /// The request's variables, also where entities are read.
     vars: &'a RequestValues<'a>,
-    stack: SmallVec<[Operand<'a>; STACK_INLINE]>,
+    stack: Stack<'a>,
     /// Scratch for the arguments of an extension function call.
     args: Vec<Value>,
 }
@@ -112,6 +125,31 @@ impl<'a> Machine<'a> {
             stack: SmallVec::new(),
             args: Vec::new(),
         }
+    }
+
+    /// The program whose code this machine runs.
+    pub fn program(&self) -> &'a Program {
+        self.program
+    }
+
+    /// The request's variables, through which entities are read.
+    pub fn vars(&self) -> &'a RequestValues<'a> {
+        self.vars
+    }
+
+    /// The value stack as it is.
+    pub fn stack(&self) -> &[Operand<'a>] {
+        &self.stack
+    }
+
+    /// The value stack, for compiled code that shares it as its slots (cleared by [`run`](Self::run)).
+    pub fn stack_mut(&mut self) -> &mut Stack<'a> {
+        &mut self.stack
+    }
+
+    /// Scratch for extension function arguments.
+    pub fn args_mut(&mut self) -> &mut Vec<Value> {
+        &mut self.args
     }
 
     /// Whether `policy` (of this machine's program) is satisfied, assuming its scope holds when
@@ -156,12 +194,7 @@ impl<'a> Machine<'a> {
             }
             Op::Var(var) => {
                 let vars: &'a RequestValues<'a> = self.vars;
-                self.stack.push(Cow::Borrowed(match var {
-                    Var::Principal => &vars.principal,
-                    Var::Action => &vars.action,
-                    Var::Resource => &vars.resource,
-                    Var::Context => &vars.context,
-                }));
+                self.stack.push(Cow::Borrowed(vars.var(var)));
             }
             Op::Fail(i) => return Err(constant(&constants.errors, i)?.clone()),
             Op::Jump(target) => return Ok(Flow::Goto(target)),
@@ -290,8 +323,8 @@ impl<'a> Machine<'a> {
     }
 }
 
-/// A binary operator, as the runtime defines it.
-fn binary(
+/// A binary operator, as the runtime defines it (`GetTag` clones the tag's value).
+pub fn binary(
     op: BinaryOp,
     lhs: &Value,
     rhs: &Value,

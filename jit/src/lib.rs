@@ -1,0 +1,53 @@
+//! # thuja-jit
+//!
+//! Native code for compiled policies. [`NativeCode::compile`] translates each policy's bytecode
+//! in a [`Program`](thuja_compiler::program::Program) to Cranelift IR ([`translate`]) and then
+//! to machine code; [`is_authorized`] answers requests with it, sharing the VM's scope index,
+//! value stack, operators and combination of outcomes.
+//!
+//! ## What it promises
+//!
+//! - The same responses as the VM (and so the interpreter): decisions, reasons, errors and
+//!   their spans. Native code keeps booleans and longs in registers and calls the runtime's
+//!   operators through [`helpers`] for everything else; when an operation raises an evaluation
+//!   error, native code stops and the VM runs that policy, so errors are the VM's by
+//!   construction.
+//! - Per-policy fallback: a policy the translator declines (or Cranelift refuses) runs on the
+//!   VM; [`NativeCode::tier`] says which tier runs each policy and why.
+//! - Memory safety: native code touches no memory itself; it passes the machine pointer it was
+//!   called with to helpers, which check every index they are given. A helper that panics or
+//!   finds the program inconsistent makes the request a Deny with an internal error (fail
+//!   closed). The code's memory is freed when the [`NativeCode`] is dropped.
+//! - `unsafe` lives only in [`helpers`] (dereferencing the machine pointer) and `native`
+//!   (building, calling and freeing the code).
+
+mod authorizer;
+pub mod helpers;
+mod native;
+pub mod translate;
+
+pub use authorizer::is_authorized;
+pub use native::{Function, NativeCode, Options, Tier, Unavailable};
+
+impl NativeCode {
+    /// How policy `n` runs.
+    pub fn tier(&self, n: usize) -> Option<&Tier> {
+        self.tiers.get(n)
+    }
+
+    /// How many policies run natively (including those with nothing to run).
+    pub fn native_count(&self) -> usize {
+        self.tiers
+            .iter()
+            .filter(|t| !matches!(t, Tier::Vm(_)))
+            .count()
+    }
+
+    /// How long translating and compiling took.
+    pub fn compile_time(&self) -> std::time::Duration {
+        self.compile_time
+    }
+}
+
+#[cfg(test)]
+mod tests;
