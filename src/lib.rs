@@ -23,16 +23,17 @@
 //! located errors, [`Authorizer`] answers requests, and [`conformance`] runs Cedar's integration
 //! tests. The parts live in their own crates: `thuja-runtime` (data model), `thuja-compiler`
 //! (parsing, schemas, lowering to bytecode), `thuja-interp` (the reference interpreter),
-//! `thuja-vm` (the bytecode VM).
+//! `thuja-vm` (the bytecode VM), `thuja-jit` (native code from Cranelift).
 
 pub mod conformance;
 pub mod input;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 pub use thuja_compiler::ast::PolicySet;
 pub use thuja_compiler::program::Program;
 use thuja_compiler::validator::PolicySetTypes;
+pub use thuja_jit::{NativeCode, Tier};
 pub use thuja_runtime::{
     Decision, Entities, EntityUid, PolicyError, Request, Response, Schema, Value,
 };
@@ -45,6 +46,9 @@ pub enum Engine {
     /// The bytecode VM, which runs the policies compiled to a [`Program`]; the default.
     #[default]
     Vm,
+    /// Native code from Cranelift for the program's policies (the VM runs any policy it does
+    /// not compile; see [`CompiledPolicies::native`]).
+    Jit,
 }
 
 impl std::str::FromStr for Engine {
@@ -54,8 +58,9 @@ impl std::str::FromStr for Engine {
         match s {
             "interp" => Ok(Engine::Interp),
             "vm" => Ok(Engine::Vm),
+            "jit" => Ok(Engine::Jit),
             other => Err(format!(
-                "unknown engine `{other}` (expected `interp` or `vm`)"
+                "unknown engine `{other}` (expected `interp`, `vm` or `jit`)"
             )),
         }
     }
@@ -66,6 +71,7 @@ impl std::fmt::Display for Engine {
         f.write_str(match self {
             Engine::Interp => "interp",
             Engine::Vm => "vm",
+            Engine::Jit => "jit",
         })
     }
 }
@@ -78,6 +84,9 @@ pub struct CompiledPolicies {
     /// The validator's expression types, when compiled for a schema.
     types: Option<PolicySetTypes>,
     program: OnceLock<Program>,
+    /// The program's native code, compiled on first use by the JIT engine; the error says why
+    /// there is none (the VM then runs every policy).
+    native: OnceLock<Result<Arc<NativeCode>, String>>,
 }
 
 impl CompiledPolicies {
@@ -87,6 +96,7 @@ impl CompiledPolicies {
             policies,
             types: None,
             program: OnceLock::new(),
+            native: OnceLock::new(),
         }
     }
 
@@ -100,6 +110,7 @@ impl CompiledPolicies {
             policies,
             types: Some(types),
             program: OnceLock::new(),
+            native: OnceLock::new(),
         }
     }
 
@@ -112,6 +123,20 @@ impl CompiledPolicies {
         self.program.get_or_init(|| {
             thuja_compiler::program::lower_typed(&self.policies, self.types.as_ref())
         })
+    }
+
+    /// The program's native code (compiled now if it was not yet), or why there is none.
+    pub fn native(&self) -> Result<&NativeCode, &str> {
+        let program = self.program();
+        self.native
+            .get_or_init(|| {
+                NativeCode::compile(program, thuja_jit::Options::default())
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map(|code| &**code)
+            .map_err(String::as_str)
     }
 }
 
@@ -138,9 +163,7 @@ impl Authorizer {
     /// code.
     pub fn compile(&self, policies: &PolicySet) -> CompiledPolicies {
         let compiled = CompiledPolicies::new(policies.clone());
-        if self.engine == Engine::Vm {
-            compiled.program();
-        }
+        self.prepare(&compiled);
         compiled
     }
 
@@ -148,12 +171,25 @@ impl Authorizer {
     /// against `schema` ([`CompiledPolicies::for_schema`]): requests must be validated against
     /// `schema` and entities read with it.
     pub fn compile_for_schema(&self, policies: &PolicySet, schema: &Schema) -> CompiledPolicies {
-        if self.engine != Engine::Vm {
+        if self.engine == Engine::Interp {
             return CompiledPolicies::new(policies.clone());
         }
         let compiled = CompiledPolicies::for_schema(policies.clone(), schema);
-        compiled.program();
+        self.prepare(&compiled);
         compiled
+    }
+
+    /// Compiles what this engine runs.
+    fn prepare(&self, compiled: &CompiledPolicies) {
+        match self.engine {
+            Engine::Interp => {}
+            Engine::Vm => {
+                compiled.program();
+            }
+            Engine::Jit => {
+                let _ = compiled.native();
+            }
+        }
     }
 
     /// Decides `request` against compiled policies over `entities`.
@@ -166,11 +202,15 @@ impl Authorizer {
         match self.engine {
             Engine::Interp => thuja_interp::is_authorized(&policies.policies, request, entities),
             Engine::Vm => thuja_vm::is_authorized(policies.program(), request, entities),
+            Engine::Jit => match policies.native() {
+                Ok(code) => thuja_jit::is_authorized(policies.program(), code, request, entities),
+                Err(_) => thuja_vm::is_authorized(policies.program(), request, entities),
+            },
         }
     }
 
-    /// Decides `request` against `policies` over `entities`. The VM compiles the policies on
-    /// every call: for many requests, [`compile`](Self::compile) them once instead.
+    /// Decides `request` against `policies` over `entities`. The VM and the JIT compile the
+    /// policies on every call: for many requests, [`compile`](Self::compile) them once instead.
     pub fn is_authorized(
         &self,
         request: &Request,
@@ -182,6 +222,10 @@ impl Authorizer {
             Engine::Vm => {
                 let program = thuja_compiler::program::lower(policies);
                 thuja_vm::is_authorized(&program, request, entities)
+            }
+            Engine::Jit => {
+                let compiled = self.compile(policies);
+                self.is_authorized_compiled(request, &compiled, entities)
             }
         }
     }

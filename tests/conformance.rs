@@ -80,3 +80,23 @@ fn corpus_dev_tests_pass_on_the_vm() {
     assert_eq!(summary.requests.failed, 0);
     assert!(summary.requests.passed >= 31_656);
 }
+
+#[test]
+fn hand_written_tests_pass_on_the_jit() {
+    let Some(dir) = support::conformance_dir() else {
+        return;
+    };
+    let summary = run_tests(&dir, "tests", Engine::Jit);
+    assert_eq!(summary.requests.failed, 0);
+    assert!(summary.requests.passed >= 74);
+}
+
+#[test]
+fn corpus_dev_tests_pass_on_the_jit() {
+    let Some(dir) = support::conformance_dir() else {
+        return;
+    };
+    let summary = run_tests(&dir, "corpus-dev.tar.gz", Engine::Jit);
+    assert_eq!(summary.requests.failed, 0);
+    assert!(summary.requests.passed >= 31_656);
+}

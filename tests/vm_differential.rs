@@ -6,6 +6,7 @@
 //!
 //! The VM runs twice: on code compiled from the policies alone, and on code specialised on the
 //! validator's types against the test's schema (every request here is validated against it).
+//! The JIT runs on both programs too (with Cranelift's verifier on, as in every debug build).
 
 mod support;
 
@@ -19,6 +20,8 @@ struct Specialised {
     typed_policies: usize,
     instructions: usize,
     typed_instructions: usize,
+    /// Policies the JIT left to the VM (of untyped and typed programs both).
+    jit_declined: usize,
 }
 
 /// Compares the engines on every request: appends the requests where they differ, described,
@@ -34,21 +37,32 @@ fn compare(
 ) -> usize {
     let interp = Authorizer::with_engine(Engine::Interp);
     let vm = Authorizer::with_engine(Engine::Vm);
+    let jit = Authorizer::with_engine(Engine::Jit);
     let compiled = vm.compile(policies);
     let typed = vm.compile_for_schema(policies, schema);
     specialised.policies += compiled.program().policies.len();
     specialised.typed_policies += typed.program().policies.iter().filter(|p| p.typed).count();
     specialised.instructions += compiled.program().code.len();
     specialised.typed_instructions += typed.program().code.len();
+    for code in [&compiled, &typed] {
+        let native = code.native().map_or(0, thuja::NativeCode::native_count);
+        specialised.jit_declined += code.program().policies.len() - native;
+    }
     let mut erroring = 0;
     for request in requests {
         let expected = interp.is_authorized(request, policies, entities);
         erroring += usize::from(!expected.errors.is_empty());
-        for (engine, code) in [("vm", &compiled), ("typed vm", &typed)] {
-            let actual = vm.is_authorized_compiled(request, code, entities);
+        let runs = [
+            ("vm", &vm, &compiled),
+            ("typed vm", &vm, &typed),
+            ("jit", &jit, &compiled),
+            ("typed jit", &jit, &typed),
+        ];
+        for (engine, authorizer, code) in runs {
+            let actual = authorizer.is_authorized_compiled(request, code, entities);
             if expected != actual {
                 disagreements.push(format!(
-                    "{what}: {} {} {}:\n  interp   {expected:?}\n  {engine:<8} {actual:?}",
+                    "{what}: {} {} {}:\n  interp    {expected:?}\n  {engine:<9} {actual:?}",
                     request.principal, request.action, request.resource
                 ));
             }
@@ -119,6 +133,8 @@ fn vm_agrees_with_the_interpreter_on_the_corpus() {
     // Most corpus policies validate, and typing removes instructions from their code.
     assert!(specialised.typed_policies * 2 > specialised.policies);
     assert!(specialised.typed_instructions < specialised.instructions);
+    // The JIT compiles every policy of the corpus (none is too big).
+    assert_eq!(specialised.jit_declined, 0);
     assert!(compared > 30_000, "the corpus and its recombinations");
     assert!(erroring > 100, "errors must be exercised too");
     report(compared, &disagreements);

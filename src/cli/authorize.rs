@@ -28,7 +28,8 @@ pub struct AuthorizeArgs {
     /// Template links JSON file: [{"template_id", "link_id", "args": {"?principal": "User::\"a\""}}]
     #[arg(short = 'k', long = "template-linked", value_name = "FILE")]
     pub template_linked: Option<PathBuf>,
-    /// Engine that answers: `vm` (compiled bytecode) or `interp` (the reference interpreter)
+    /// Engine that answers: `vm` (compiled bytecode), `jit` (native code, the VM for what it does
+    /// not compile) or `interp` (the reference interpreter)
     #[arg(long, value_name = "ENGINE", default_value_t = thuja::Engine::Vm)]
     pub engine: thuja::Engine,
     /// Also print the policies that determined the decision

@@ -6,8 +6,9 @@
 //! `{"decision":"allow","reasons":["policy3"],"errors":[]}` (ids sorted; `errors` names the
 //! policies whose evaluation failed), or `{"error":"..."}` for a line that is not a valid request;
 //! the batch goes on. `--stats` prints one JSON line to stderr with the request count, the time to
-//! load (and, for `--engine vm`, compile) the policies and the entities, and the evaluation time
-//! per request (evaluation alone).
+//! load (and, for `--engine vm` and `jit`, compile) the policies and the entities, the evaluation
+//! time per request (evaluation alone) and, for `--engine jit`, the part of the compile time
+//! spent making native code and how many policies run natively.
 
 use std::io::Write;
 use std::path::Path;
@@ -38,6 +39,10 @@ struct Stats {
     compile_ms: f64,
     entities_ms: f64,
     eval_ns_per_request: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jit_compile_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jit_native_policies: Option<usize>,
 }
 
 /// Runs the batch; returns an input error only for what stops the whole batch.
@@ -90,6 +95,10 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
     write_lines(args.output.as_deref(), &lines)?;
 
     if args.stats {
+        let native = match args.engine {
+            thuja::Engine::Jit => policies.native().ok(),
+            _ => None,
+        };
         let decided = requests.iter().filter(|r| r.is_ok()).count();
         let stats = Stats {
             requests: requests.len(),
@@ -100,6 +109,8 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
             } else {
                 eval_ns / decided as f64
             },
+            jit_compile_ms: native.map(|c| c.compile_time().as_secs_f64() * 1e3),
+            jit_native_policies: native.map(thuja::NativeCode::native_count),
         };
         eprintln!("{}", to_json(&stats));
     }

@@ -1,13 +1,15 @@
 //! `thuja compile`: compile policies (and template links) to the VM's bytecode program; with
 //! `--listing`, print it: the scope index, then each policy's instructions with their constants
 //! and source positions. With `--schema`, policies that validate against it are compiled
-//! specialised on their expression types (marked `typed` in the listing).
+//! specialised on their expression types (marked `typed` in the listing). With `--engine jit`,
+//! the policies are also compiled to native code, and the listing ends with how each policy runs:
+//! natively, with nothing to run, or on the VM and why.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use thuja::input::{self, InputError};
-use thuja::{Authorizer, CompiledPolicies, Engine};
+use thuja::{Authorizer, CompiledPolicies, Engine, Tier};
 
 use super::exit;
 
@@ -28,6 +30,9 @@ pub struct CompileArgs {
     /// Print the compiled program
     #[arg(long)]
     pub listing: bool,
+    /// `vm` (bytecode only) or `jit` (also native code; the listing says which policies are native)
+    #[arg(long, value_name = "ENGINE", default_value_t = Engine::Vm)]
+    pub engine: Engine,
 }
 
 pub fn run(args: &CompileArgs) -> i32 {
@@ -42,6 +47,9 @@ pub fn run(args: &CompileArgs) -> i32 {
                     program.policies.len(),
                     program.code.len()
                 );
+            }
+            if args.engine == Engine::Jit {
+                print_tiers(&compiled, args.listing);
             }
             exit::SUCCESS
         }
@@ -58,7 +66,11 @@ fn compile(args: &CompileArgs) -> Result<CompiledPolicies, InputError> {
     if let Some(links) = &args.template_linked {
         input::links_from_file(links, &mut policies)?;
     }
-    let authorizer = Authorizer::with_engine(Engine::Vm);
+    let engine = match args.engine {
+        Engine::Jit => Engine::Jit,
+        _ => Engine::Vm,
+    };
+    let authorizer = Authorizer::with_engine(engine);
     Ok(match &args.schema {
         Some(path) => {
             let schema = input::schema_from_file_with_format(path, args.schema_format)?;
@@ -66,4 +78,34 @@ fn compile(args: &CompileArgs) -> Result<CompiledPolicies, InputError> {
         }
         None => authorizer.compile(&policies),
     })
+}
+
+/// How each policy runs with the JIT (with `listing`, one line per policy; else a summary).
+fn print_tiers(compiled: &CompiledPolicies, listing: bool) {
+    let program = compiled.program();
+    let code = match compiled.native() {
+        Ok(code) => code,
+        Err(why) => {
+            println!("native code: none ({why}); every policy runs on the VM");
+            return;
+        }
+    };
+    println!(
+        "native code: {} of {} policies in {:.3} ms",
+        code.native_count(),
+        program.policies.len(),
+        code.compile_time().as_secs_f64() * 1e3
+    );
+    if !listing {
+        return;
+    }
+    for (n, policy) in program.policies.iter().enumerate() {
+        let how = match code.tier(n) {
+            Some(Tier::Native(_)) => "native".to_owned(),
+            Some(Tier::Empty) => "native (no conditions to run)".to_owned(),
+            Some(Tier::Vm(why)) => format!("vm: {why}"),
+            None => "vm: no native code".to_owned(),
+        };
+        println!("  {} {how}", policy.id);
+    }
 }

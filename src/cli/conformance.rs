@@ -15,7 +15,8 @@ pub struct ConformanceArgs {
     /// Also write a JSON summary to FILE
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Engine that answers the requests: `interp` (the reference interpreter) or `vm` (bytecode)
+    /// Engine that answers the requests: `interp` (the reference interpreter), `vm` (bytecode) or
+    /// `jit` (native code)
     #[arg(long, value_name = "ENGINE", default_value_t = thuja::Engine::Interp)]
     pub engine: thuja::Engine,
     /// Worker threads (default: the number of CPUs)
