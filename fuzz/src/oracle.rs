@@ -1,13 +1,14 @@
 //! Runs one [`Case`] through every oracle and checks the properties.
 //!
-//! The oracles: Thuja's reference interpreter, Thuja's bytecode VM, and `cedar-policy`. For each
+//! The oracles: Thuja's reference interpreter, Thuja's bytecode VM and JIT, and `cedar-policy`. For each
 //! they must agree on whether the inputs load (schema, policies, entities), on the validator's
 //! strict-mode verdict and, when the verdicts agree, on its error and warning kinds per policy
 //! and its verdict at an entity-dereference level of 0, 1 or 2 (schema cases), and for every
 //! request on whether it is rejected as invalid
 //! for the schema and otherwise on the decision, the reason set and the erroring-policy set.
 //!
-//! The VM's full responses must equal the interpreter's, error values and spans included.
+//! The VM's and the JIT's full responses (on code compiled with and, for schema cases, without
+//! the validator's types) must equal the interpreter's, error values and spans included.
 //! Properties checked on the interpreter's answers: Allow implies a satisfied permit among the
 //! reasons; a satisfied forbid means Deny; no satisfied policy means Deny; the same request gives
 //! the same answer twice; shuffling the policies' order in the file changes nothing (ids mapped
@@ -296,11 +297,12 @@ fn thuja_answers(
     answers_with(inputs, &authorizer, &compiled, rename, sink)
 }
 
-/// The VM's responses, into `sink`, on code specialised on the validator's types (requests
-/// are validated against the schema, which that code needs); none without a schema.
-fn typed_vm_responses(inputs: &ThujaInputs, sink: &mut Sink) {
+/// The engine's responses (VM or JIT), into `sink`, on code specialised on the validator's
+/// types (requests are validated against the schema, which that code needs); none without a
+/// schema.
+fn typed_responses(inputs: &ThujaInputs, engine: thuja::Engine, sink: &mut Sink) {
     if let Some(schema) = inputs.schema.as_ref() {
-        let authorizer = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+        let authorizer = thuja::Authorizer::with_engine(engine);
         let compiled = authorizer.compile_for_schema(&inputs.policies, schema);
         answers_with(inputs, &authorizer, &compiled, &|s| s.to_string(), sink);
     }
@@ -350,7 +352,8 @@ struct ThujaRuns {
     /// the policies (schema cases only).
     unsound: Vec<String>,
     /// Requests whose full responses (error values and spans included) differ between the
-    /// interpreter and the VM, on code compiled without types or (schema cases) with them.
+    /// interpreter and the VM or the JIT, on code compiled without types or (schema cases)
+    /// with them.
     vm_full: Vec<String>,
     /// The interpreter on the policies printed back as text by Thuja and parsed again, and
     /// that text if `cedar-policy` cannot parse it.
@@ -438,11 +441,20 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
             let again = thuja_answers(&inputs, thuja::Engine::Interp, &same, &mut ignored);
             let vm = thuja_answers(&inputs, thuja::Engine::Vm, &same, &mut vm_sink);
             let mut typed_sink = Sink::default();
-            typed_vm_responses(&inputs, &mut typed_sink);
+            typed_responses(&inputs, thuja::Engine::Vm, &mut typed_sink);
+            let mut jit_sink = Sink::default();
+            thuja_answers(&inputs, thuja::Engine::Jit, &same, &mut jit_sink);
+            let mut typed_jit_sink = Sink::default();
+            typed_responses(&inputs, thuja::Engine::Jit, &mut typed_jit_sink);
             if valid == Some(true) {
                 unsound = interp_sink.unsound;
             }
-            let tiers = [("vm", &vm_sink), ("typed vm", &typed_sink)];
+            let tiers = [
+                ("vm", &vm_sink),
+                ("typed vm", &typed_sink),
+                ("jit", &jit_sink),
+                ("typed jit", &typed_jit_sink),
+            ];
             for (tier, sink) in tiers.into_iter().filter(|(_, s)| !s.responses.is_empty()) {
                 for (i, (a, b)) in interp_sink
                     .responses

@@ -98,6 +98,8 @@ fn joins_of_registers_and_values_agree() {
         "context.n * 2 - 3 > 6 && -context.n < 0",
         "9223372036854775807 * context.n > 0",
         "context.n - 9223372036854775807 - 10 < 0",
+        "(if context.n > 3 then 1 else 2) < 1 || (if context.n > 3 then 2 else 1) > 2",
+        "(if context.n > 3 then 1 else 2) <= 1 && (if context.n > 3 then 2 else 1) >= 2",
     ]);
     assert!(declined.is_empty(), "{declined:?}");
 }
