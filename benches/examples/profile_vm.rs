@@ -1,5 +1,6 @@
 //! Runs one workload's requests through the VM in a loop, for a profiler:
 //! `cargo run --release -p thuja-benches --example profile_vm -- tinytodo|abac|rbac-N ITERATIONS`.
+//! `ENGINE=jit` runs the JIT instead; `UNTYPED=1` compiles without the schema's types.
 
 use std::time::Instant;
 
@@ -43,7 +44,11 @@ fn main() {
             .expect("request")
         })
         .collect();
-    let vm = Authorizer::with_engine(Engine::Vm);
+    let engine = match std::env::var("ENGINE").as_deref() {
+        Ok("jit") => Engine::Jit,
+        _ => Engine::Vm,
+    };
+    let vm = Authorizer::with_engine(engine);
     let compiled = if std::env::var_os("UNTYPED").is_some() {
         vm.compile(&policies)
     } else {
@@ -57,5 +62,5 @@ fn main() {
         allowed += usize::from(response.decision == thuja::Decision::Allow);
     }
     let ns = started.elapsed().as_nanos() as f64 / iterations as f64;
-    println!("{name}: {ns:.0} ns/request, {allowed} allowed of {iterations}");
+    println!("{name} ({engine}): {ns:.0} ns/request, {allowed} allowed of {iterations}");
 }

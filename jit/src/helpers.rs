@@ -19,7 +19,7 @@
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use thuja_compiler::ast::{BinaryOp, UnaryOp, Var};
+use thuja_compiler::ast::{BinaryOp, UnaryOp};
 use thuja_compiler::program::Op;
 use thuja_runtime::{EvalError, Record, Set, Value, access, ops};
 use thuja_vm::{Machine, Operand};
@@ -33,14 +33,23 @@ pub const BAIL: u32 = 2;
 /// An internal failure (a bug): deny the request with a diagnostic.
 pub const INTERNAL: u32 = 3;
 
-/// Operand references: the top two bits say where the value is, the rest is its index.
+/// Operand references: the top two bits say where the value is, the rest where in it.
 pub mod operand {
     use thuja_compiler::ast::Var;
 
+    /// A slot of the machine's stack, by index.
     pub const SLOT: u32 = 0;
+    /// A value of the program's constant pool, by index.
     pub const CONSTANT: u32 = 1 << 30;
+    /// A request variable (0 principal, 1 action, 2 resource, 3 context).
     pub const VAR: u32 = 2 << 30;
+    /// An attribute of a request variable, memoized per request: bits 0–1 the variable, 2–13
+    /// its entry in the machine's memo, 14–29 the attribute's name in the program's name pool.
+    pub const ATTR: u32 = 3 << 30;
     pub const INDEX: u32 = (1 << 30) - 1;
+    /// How many memo entries and names an attribute reference can say.
+    pub const MEMO_ENTRIES: u32 = 1 << 12;
+    pub const NAMES: u32 = 1 << 16;
 
     pub fn slot(i: usize) -> u32 {
         SLOT | (i as u32 & INDEX)
@@ -51,11 +60,29 @@ pub mod operand {
     }
 
     pub fn var(v: Var) -> u32 {
-        VAR | match v {
+        VAR | var_bits(v)
+    }
+
+    /// Attribute `name` of `v`, memoized in entry `memo`; `None` past the encoding's limits.
+    pub fn attr(v: Var, memo: u32, name: u32) -> Option<u32> {
+        (memo < MEMO_ENTRIES && name < NAMES).then(|| ATTR | var_bits(v) | memo << 2 | name << 14)
+    }
+
+    fn var_bits(v: Var) -> u32 {
+        match v {
             Var::Principal => 0,
             Var::Action => 1,
             Var::Resource => 2,
             Var::Context => 3,
+        }
+    }
+
+    pub fn var_of(bits: u32) -> Var {
+        match bits & 3 {
+            0 => Var::Principal,
+            1 => Var::Action,
+            2 => Var::Resource,
+            _ => Var::Context,
         }
     }
 }
@@ -100,61 +127,85 @@ fn with_machine(
     }
 }
 
-/// The value operand `r` refers to.
-fn peek<'s, 'a>(m: &'s Machine<'a>, stack: &'s [Operand<'a>], r: u32) -> Result<&'s Value, Stop>
-where
-    'a: 's,
-{
-    let index = (r & operand::INDEX) as usize;
+/// Where an operand's value is: outside the stack (borrowed for the whole request), or in a
+/// stack slot.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    Value(&'a Value),
+    Slot(usize),
+}
+
+/// Where operand `r` is, reading (and memoizing) a variable's attribute if it is one.
+fn place<'a>(m: &mut Machine<'a>, r: u32) -> Result<Place<'a>, Stop> {
+    let index = r & operand::INDEX;
     match r & !operand::INDEX {
-        operand::SLOT => stack.get(index).map(|v| &**v).ok_or(Stop::Internal),
+        operand::SLOT => Ok(Place::Slot(index as usize)),
         operand::CONSTANT => m
             .program()
             .constants
             .values
-            .get(index)
+            .get(index as usize)
+            .map(Place::Value)
             .ok_or(Stop::Internal),
-        operand::VAR => {
-            let var = match index {
-                0 => Var::Principal,
-                1 => Var::Action,
-                2 => Var::Resource,
-                3 => Var::Context,
-                _ => return Err(Stop::Internal),
-            };
-            Ok(m.vars().var(var))
-        }
-        _ => Err(Stop::Internal),
+        operand::VAR => Ok(Place::Value(m.vars().var(operand::var_of(index)))),
+        // An absent attribute is an error: the VM raises it.
+        _ => var_attr(m, r)?.map(Place::Value).ok_or(Stop::Bail),
+    }
+}
+
+/// The attribute an [`operand::ATTR`] reference names, or `None` if the variable does not
+/// have it; read once per request and memoized in the machine.
+fn var_attr<'a>(m: &mut Machine<'a>, r: u32) -> Result<Option<&'a Value>, Stop> {
+    let memo = ((r >> 2) & (operand::MEMO_ENTRIES - 1)) as usize;
+    if let Some(Some(found)) = m.memo_mut().get(memo) {
+        return Ok(*found);
+    }
+    let vars = m.vars();
+    let base = vars.var(operand::var_of(r));
+    let name = m
+        .program()
+        .constants
+        .names
+        .get(((r >> 14) & (operand::NAMES - 1)) as usize)
+        .ok_or(Stop::Internal)?;
+    let found = if access::has_attrs(vars, base, std::slice::from_ref(name))? {
+        Some(access::attr_of(vars, base, name)?)
+    } else {
+        None
+    };
+    let entries = m.memo_mut();
+    if memo >= entries.len() {
+        entries.resize(memo + 1, None);
+    }
+    entries[memo] = Some(found);
+    Ok(found)
+}
+
+/// The value at `place`, reading slots from `stack`.
+fn get<'s, 'a: 's>(stack: &'s [Operand<'a>], place: Place<'a>) -> Result<&'s Value, Stop> {
+    match place {
+        Place::Value(v) => Ok(v),
+        Place::Slot(i) => stack.get(i).map(|v| &**v).ok_or(Stop::Internal),
     }
 }
 
 /// Operand `r` as a value that may outlive the stack: borrowed from the program, the request
 /// or the store when it is, else cloned.
 fn operand<'a>(m: &mut Machine<'a>, r: u32) -> Result<Operand<'a>, Stop> {
-    let index = (r & operand::INDEX) as usize;
-    if r & !operand::INDEX == operand::SLOT {
-        return m.stack_mut().get(index).cloned().ok_or(Stop::Internal);
+    match place(m, r)? {
+        Place::Value(v) => Ok(Cow::Borrowed(v)),
+        Place::Slot(i) => m.stack().get(i).cloned().ok_or(Stop::Internal),
     }
-    let program = m.program();
-    let vars = m.vars();
-    match r & !operand::INDEX {
-        operand::CONSTANT => program
-            .constants
-            .values
-            .get(index)
-            .map(Cow::Borrowed)
-            .ok_or(Stop::Internal),
-        _ => {
-            let var = match index {
-                0 => Var::Principal,
-                1 => Var::Action,
-                2 => Var::Resource,
-                3 => Var::Context,
-                _ => return Err(Stop::Internal),
-            };
-            Ok(Cow::Borrowed(vars.var(var)))
-        }
-    }
+}
+
+/// Applies `f` to operand `r`.
+fn with_one<T>(
+    m: &mut Machine<'_>,
+    r: u32,
+    f: impl FnOnce(&Value, &thuja_vm::RequestValues<'_>) -> Result<T, Stop>,
+) -> Result<T, Stop> {
+    let p = place(m, r)?;
+    f(get(m.stack(), p)?, m.vars())
 }
 
 /// Writes `value` into slot `pos`, growing the stack to it.
@@ -183,31 +234,21 @@ fn status(b: bool) -> u32 {
     u32::from(b)
 }
 
-/// Reads two operands and applies `f` to them.
+/// Applies `f` to operands `l` and `r`.
 fn with_two<T>(
     m: &mut Machine<'_>,
     l: u32,
     r: u32,
     f: impl FnOnce(&Value, &Value, &thuja_vm::RequestValues<'_>) -> Result<T, Stop>,
 ) -> Result<T, Stop> {
-    let vars = m.vars();
-    let (stack, machine) = split(m);
-    f(peek(machine, stack, l)?, peek(machine, stack, r)?, vars)
-}
-
-/// The machine's stack beside a shared view of the machine (for constants and variables).
-fn split<'s, 'a>(m: &'s mut Machine<'a>) -> (&'s [Operand<'a>], &'s Machine<'a>) {
-    let m: &'s Machine<'a> = m;
-    // `stack_mut` needs `&mut`; reading through a shared borrow is all that is needed here.
-    (m.stack(), m)
+    let (a, b) = (place(m, l)?, place(m, r)?);
+    let stack = m.stack();
+    f(get(stack, a)?, get(stack, b)?, m.vars())
 }
 
 /// Operand `r` as a boolean (a type error bails).
 pub extern "C" fn as_bool(m: *mut Machine<'_>, r: u32) -> u32 {
-    with_machine(m, |m| {
-        let (stack, machine) = split(m);
-        Ok(status(peek(machine, stack, r)?.as_bool()?))
-    })
+    with_machine(m, |m| with_one(m, r, |v, _| Ok(status(v.as_bool()?))))
 }
 
 /// Stores a boolean into slot `pos`.
@@ -270,22 +311,21 @@ pub extern "C" fn unary_bool(m: *mut Machine<'_>, pc: u32, r: u32) -> u32 {
         let Op::Unary(op) = op_at(m, pc)? else {
             return Err(Stop::Internal);
         };
-        let (stack, machine) = split(m);
-        let v = peek(machine, stack, r)?;
-        let result = match op {
-            UnaryOp::Not => ops::not(v)?,
-            UnaryOp::IsEmpty => ops::is_empty(v)?,
-            UnaryOp::Neg => return Err(Stop::Internal),
-        };
-        Ok(status(result.as_bool()?))
+        with_one(m, r, |v, _| {
+            let result = match op {
+                UnaryOp::Not => ops::not(v)?,
+                UnaryOp::IsEmpty => ops::is_empty(v)?,
+                UnaryOp::Neg => return Err(Stop::Internal),
+            };
+            Ok(status(result.as_bool()?))
+        })
     })
 }
 
 /// Negation of operand `r`, stored in slot `dst`.
 pub extern "C" fn negate(m: *mut Machine<'_>, r: u32, dst: u32) -> u32 {
     with_machine(m, |m| {
-        let (stack, machine) = split(m);
-        let v = ops::negate(peek(machine, stack, r)?)?;
+        let v = with_one(m, r, |v, _| Ok(ops::negate(v)?))?;
         put(m, dst, Cow::Owned(v))
     })
 }
@@ -323,6 +363,11 @@ pub extern "C" fn call_value(m: *mut Machine<'_>, pc: u32, base: u32) -> u32 {
     })
 }
 
+/// Whether the variable's attribute an [`operand::ATTR`] reference names exists.
+pub extern "C" fn has_var_attr(m: *mut Machine<'_>, r: u32) -> u32 {
+    with_machine(m, |m| Ok(status(var_attr(m, r)?.is_some())))
+}
+
 /// Attribute `names[name]` of operand `r`, stored in slot `dst`.
 pub extern "C" fn get_attr(m: *mut Machine<'_>, r: u32, name: u32, dst: u32) -> u32 {
     with_machine(m, |m| {
@@ -344,19 +389,15 @@ pub extern "C" fn get_attr(m: *mut Machine<'_>, r: u32, name: u32, dst: u32) -> 
 /// Whether operand `r` has the attribute path `name_lists[i]`.
 pub extern "C" fn has_attrs(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
     with_machine(m, |m| {
-        let vars = m.vars();
         let attrs = m
             .program()
             .constants
             .name_lists
             .get(i as usize)
             .ok_or(Stop::Internal)?;
-        let (stack, machine) = split(m);
-        Ok(status(access::has_attrs(
-            vars,
-            peek(machine, stack, r)?,
-            attrs,
-        )?))
+        with_one(m, r, |v, vars| {
+            Ok(status(access::has_attrs(vars, v, attrs)?))
+        })
     })
 }
 
@@ -369,10 +410,7 @@ pub extern "C" fn like(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
             .patterns
             .get(i as usize)
             .ok_or(Stop::Internal)?;
-        let (stack, machine) = split(m);
-        Ok(status(
-            ops::like(peek(machine, stack, r)?, pattern)?.as_bool()?,
-        ))
+        with_one(m, r, |v, _| Ok(status(ops::like(v, pattern)?.as_bool()?)))
     })
 }
 
@@ -385,8 +423,7 @@ pub extern "C" fn is_type(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
             .types
             .get(i as usize)
             .ok_or(Stop::Internal)?;
-        let (stack, machine) = split(m);
-        Ok(status(ops::is_type(peek(machine, stack, r)?, ty)?))
+        with_one(m, r, |v, _| Ok(status(ops::is_type(v, ty)?)))
     })
 }
 
@@ -456,6 +493,7 @@ pub enum Helper {
     CallValue,
     GetAttr,
     HasAttrs,
+    HasVarAttr,
     Like,
     IsType,
     InTarget,
@@ -471,7 +509,7 @@ pub enum Param {
 }
 
 impl Helper {
-    pub const ALL: [Helper; 17] = [
+    pub const ALL: [Helper; 18] = [
         Helper::AsBool,
         Helper::StoreBool,
         Helper::StoreLong,
@@ -484,6 +522,7 @@ impl Helper {
         Helper::CallValue,
         Helper::GetAttr,
         Helper::HasAttrs,
+        Helper::HasVarAttr,
         Helper::Like,
         Helper::IsType,
         Helper::InTarget,
@@ -505,6 +544,7 @@ impl Helper {
             Helper::CallValue => "thuja_call_value",
             Helper::GetAttr => "thuja_get_attr",
             Helper::HasAttrs => "thuja_has_attrs",
+            Helper::HasVarAttr => "thuja_has_var_attr",
             Helper::Like => "thuja_like",
             Helper::IsType => "thuja_is_type",
             Helper::InTarget => "thuja_in_target",
@@ -516,7 +556,7 @@ impl Helper {
     pub fn params(self) -> &'static [Param] {
         use Param::{I64, U32};
         match self {
-            Helper::AsBool => &[U32],
+            Helper::AsBool | Helper::HasVarAttr => &[U32],
             Helper::StoreLong => &[U32, I64],
             Helper::BinaryBool | Helper::GetAttr => &[U32, U32, U32],
             Helper::BinaryValue => &[U32, U32, U32, U32],
@@ -555,6 +595,7 @@ impl Helper {
             Helper::CallValue => call_value as H2 as *const u8,
             Helper::GetAttr => get_attr as H3 as *const u8,
             Helper::HasAttrs => has_attrs as H2 as *const u8,
+            Helper::HasVarAttr => has_var_attr as H1 as *const u8,
             Helper::Like => like as H2 as *const u8,
             Helper::IsType => is_type as H2 as *const u8,
             Helper::InTarget => in_target as H2 as *const u8,

@@ -90,6 +90,7 @@ impl NativeCode {
                     .map_err(|e| Unavailable(e.to_string()))
             })
             .collect::<Result<Vec<FuncId>, _>>()?;
+        let mut memos = translate::Memos::new(program);
         let mut ctx = module.make_context();
         let mut fctx = FunctionBuilderContext::new();
         let mut pending: Vec<Result<FuncId, String>> = Vec::with_capacity(program.policies.len());
@@ -101,8 +102,14 @@ impl NativeCode {
             module.clear_context(&mut ctx);
             ctx.func.signature = translate::policy_signature(&module);
             let mut builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            let translated =
-                translate::translate(program, policy, &mut builder, &mut module, &helpers);
+            let translated = translate::translate(
+                program,
+                policy,
+                &mut builder,
+                &mut module,
+                &helpers,
+                &mut memos,
+            );
             let outcome = match translated {
                 Ok(()) => {
                     builder.finalize(module.target_config());
@@ -144,9 +151,9 @@ impl NativeCode {
         })
     }
 
-    /// Runs `f` on `machine`, whose stack it uses as its slots. Returns the status.
+    /// Runs `f` on `machine`, whose stack it uses as its slots (left as they are: code writes
+    /// a slot before it reads it). Returns the status.
     pub(crate) fn call(&self, f: Function, machine: &mut Machine<'_>) -> u32 {
-        machine.stack_mut().clear();
         let m: *mut Machine<'_> = machine;
         // SAFETY: `f` is code of this `NativeCode`, alive as long as `self` (the memory is
         // freed only by `drop`). It reads and writes no memory of its own accord: it passes

@@ -99,6 +99,14 @@ fn joins_of_registers_and_values_agree() {
         "9223372036854775807 * context.n > 0",
         "context.n - 9223372036854775807 - 10 < 0",
         "(if context.n > 3 then 1 else 2) < 1 || (if context.n > 3 then 2 else 1) > 2",
+        "principal has age && principal.age > 1 && (principal has nope || principal.age == 30)",
+        "context has n && context.n == 5 && resource has owner && resource.owner == principal",
+        "resource has nope || principal.nope == (context.n > 10 && true)",
+        "principal.nope == (context.n > 10 && true)",
+        "(if context.n > 3 then principal.age else principal.nope) == principal.age",
+        "[principal.age, context.n, resource.owner].contains(principal)",
+        "principal.manager == principal.manager && principal.manager has age",
+        "action has x || action.x",
         "(if context.n > 3 then 1 else 2) <= 1 && (if context.n > 3 then 2 else 1) >= 2",
     ]);
     assert!(declined.is_empty(), "{declined:?}");

@@ -13,6 +13,9 @@
 //! The function returns [`SATISFIED`], [`UNSATISFIED`], [`BAIL`] (an evaluation error: the VM
 //! runs the policy and raises it) or [`INTERNAL`].
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, AbiParam, Block, BlockArg, FuncRef, InstBuilder, types};
 use cranelift_frontend::FunctionBuilder;
@@ -37,6 +40,47 @@ pub struct Declined(pub String);
 
 /// The most instructions a policy may have to be compiled (bigger ones run on the VM).
 pub const MAX_CODE: usize = 4096;
+
+/// Numbers for the request variables' attributes a program's code reads: the entries of the
+/// machine's per-request memo ([`thuja_vm::Memo`]) they are kept in. Shared by all the
+/// program's policies, so that each attribute is looked up at most once per request.
+pub struct Memos {
+    entries: HashMap<(u32, u32), u32>,
+    /// The first index of each attribute name in the program's name pool.
+    names: HashMap<Arc<str>, u32>,
+}
+
+impl Memos {
+    pub fn new(program: &Program) -> Self {
+        let mut names = HashMap::new();
+        for (i, name) in program.constants.names.iter().enumerate() {
+            names.entry(name.clone()).or_insert(i as u32);
+        }
+        Memos {
+            entries: HashMap::new(),
+            names,
+        }
+    }
+
+    /// The reference for attribute `name` of variable `var` (a [`operand::VAR`] reference).
+    fn attr(&mut self, var: u32, name: &str) -> Option<u32> {
+        let name = *self.names.get(name)?;
+        let next = u32::try_from(self.entries.len()).ok()?;
+        let memo = *self.entries.entry((var, name)).or_insert(next);
+        operand::attr(operand::var_of(var), memo, name)
+    }
+}
+
+fn is_var(kind: Kind) -> Option<u32> {
+    match kind {
+        Kind::Ref(r) if r & !operand::INDEX == operand::VAR => Some(r),
+        _ => None,
+    }
+}
+
+fn is_attr(kind: Kind) -> bool {
+    matches!(kind, Kind::Ref(r) if r & !operand::INDEX == operand::ATTR)
+}
 
 /// How a stack position's value is held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -260,6 +304,7 @@ pub fn translate(
     builder: &mut FunctionBuilder<'_>,
     module: &mut JITModule,
     helpers: &[FuncId],
+    memos: &mut Memos,
 ) -> Result<(), Declined> {
     if policy.code.len() > MAX_CODE {
         return Err(declined("too many instructions"));
@@ -284,6 +329,7 @@ pub fn translate(
         machine,
         exit,
         start: policy.code.start,
+        memos,
     };
     let mut blocks = vec![None; shapes.entry.len()];
     for (i, is_target) in shapes.target.iter().enumerate() {
@@ -332,6 +378,7 @@ pub fn translate(
             continue;
         };
         if i == code.len() {
+            t.settle(items)?;
             let satisfied = t.builder.ins().iconst(types::I32, i64::from(SATISFIED));
             t.builder.ins().return_(&[satisfied]);
             break;
@@ -361,6 +408,7 @@ struct Translator<'t, 'b> {
     machine: ir::Value,
     exit: Block,
     start: usize,
+    memos: &'t mut Memos,
 }
 
 impl Translator<'_, '_> {
@@ -484,6 +532,18 @@ impl Translator<'_, '_> {
         self.to_ref(item, pos).map(|_| ())
     }
 
+    /// Reads the variables' attributes still pending on the stack (into their slots) before
+    /// the policy's code stops: reading one may fail, and then the VM must raise that error.
+    fn settle(&mut self, items: &mut [Item]) -> Result<(), Declined> {
+        for (pos, item) in items.iter_mut().enumerate() {
+            if is_attr(item.kind) {
+                self.materialize(*item, pos)?;
+                *item = Item::reference(operand::slot(pos));
+            }
+        }
+        Ok(())
+    }
+
     /// Brings the stack to `shape` (a jump target's) and gives the block arguments.
     fn adapt(&mut self, items: &[Item], shape: &[Kind]) -> Result<Vec<BlockArg>, Declined> {
         if items.len() != shape.len() {
@@ -586,6 +646,23 @@ impl Translator<'_, '_> {
                 items.push(item);
             }
             Op::Var(v) => items.push(Item::reference(operand::var(v))),
+            // A variable's attribute is read when (and if) it is used, and once per request.
+            Op::GetAttr(name) if is_var(kinds[0]).is_some() => {
+                let var = is_var(kinds[0]).unwrap_or_default();
+                let attr = match self.program.constants.names.get(name as usize) {
+                    Some(n) => self.memos.attr(var, n),
+                    None => None,
+                };
+                match attr {
+                    Some(a) => items.push(Item::reference(a)),
+                    None => {
+                        let value =
+                            self.compute(op, pc32, &operands, at, Kind::Ref(operand::slot(at)))?;
+                        debug_assert!(value.is_none());
+                        items.push(Item::reference(operand::slot(at)));
+                    }
+                }
+            }
             Op::Fail(_) => {
                 self.leave(BAIL);
                 return Ok(false);
@@ -613,6 +690,7 @@ impl Translator<'_, '_> {
             }
             Op::Require(want) => {
                 let b = self.to_bool(operands[0])?;
+                self.settle(items)?;
                 let unsatisfied = self.u32(UNSATISFIED);
                 let next = self.builder.create_block();
                 let stop = [BlockArg::Value(unsatisfied)];
@@ -724,6 +802,19 @@ impl Translator<'_, '_> {
                 let (name, d) = (self.u32(name), self.u32(dst()));
                 self.checked(Helper::GetAttr, &[r, name, d])?;
                 Ok(None)
+            }
+            Op::HasAttrs(i)
+                if let Some(var) = is_var(operands[0].kind)
+                    && let Some([name]) = self
+                        .program
+                        .constants
+                        .name_lists
+                        .get(i as usize)
+                        .map(Vec::as_slice)
+                    && let Some(a) = self.memos.attr(var, name) =>
+            {
+                let a = self.u32(a);
+                Ok(Some(self.boolean(Helper::HasVarAttr, &[a])?))
             }
             Op::HasAttrs(i) | Op::Like(i) | Op::Is(i) => {
                 let helper = match op {

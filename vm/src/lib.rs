@@ -20,7 +20,7 @@ mod authorizer;
 pub mod machine;
 
 pub use authorizer::{decide, is_authorized};
-pub use machine::{Failure, Machine, Operand, RequestValues, Stack};
+pub use machine::{Failure, Machine, Memo, Operand, RequestValues, Stack};
 
 #[cfg(test)]
 mod tests;

@@ -107,7 +107,17 @@ pub struct Machine<'a> {
     stack: Stack<'a>,
     /// Scratch for the arguments of an extension function call.
     args: Vec<Value>,
+    /// Attributes of the request variables compiled code has read during this request, by
+    /// the numbers it gives them: `None` not read yet, `Some(None)` absent.
+    memo: SmallVec<[Memo<'a>; MEMO_INLINE]>,
 }
+
+/// A memoized attribute of a request variable: `None` not read yet, `Some(None)` absent,
+/// `Some(Some(value))` present.
+pub type Memo<'a> = Option<Option<&'a Value>>;
+
+/// How many memoized attributes a machine holds before it allocates.
+const MEMO_INLINE: usize = 32;
 
 /// What an instruction does next.
 enum Flow {
@@ -124,6 +134,7 @@ impl<'a> Machine<'a> {
             vars,
             stack: SmallVec::new(),
             args: Vec::new(),
+            memo: SmallVec::new(),
         }
     }
 
@@ -145,6 +156,12 @@ impl<'a> Machine<'a> {
     /// The value stack, for compiled code that shares it as its slots (cleared by [`run`](Self::run)).
     pub fn stack_mut(&mut self) -> &mut Stack<'a> {
         &mut self.stack
+    }
+
+    /// Memoized attributes of the request variables (see [`Memo`]), for compiled code: the
+    /// variables do not change during a request, nor do their attributes. Empty at first.
+    pub fn memo_mut(&mut self) -> &mut SmallVec<[Memo<'a>; MEMO_INLINE]> {
+        &mut self.memo
     }
 
     /// Scratch for extension function arguments.
