@@ -168,11 +168,7 @@ fn var_attr<'a>(m: &mut Machine<'a>, r: u32) -> Result<Option<&'a Value>, Stop> 
         .names
         .get(((r >> 14) & (operand::NAMES - 1)) as usize)
         .ok_or(Stop::Internal)?;
-    let found = if access::has_attrs(vars, base, std::slice::from_ref(name))? {
-        Some(access::attr_of(vars, base, name)?)
-    } else {
-        None
-    };
+    let found = access::find_attr(vars, base, name)?;
     let entries = m.memo_mut();
     if memo >= entries.len() {
         entries.resize(memo + 1, None);
@@ -330,36 +326,40 @@ pub extern "C" fn negate(m: *mut Machine<'_>, r: u32, dst: u32) -> u32 {
     })
 }
 
-/// Applies the extension function called at `pc` to the values in slots `base..`.
-fn call<'a>(m: &mut Machine<'a>, pc: u32, base: u32) -> Result<Value, Stop> {
+/// Applies the extension function called at `pc` to operands `a` and (for two arguments) `b`.
+fn call(m: &mut Machine<'_>, pc: u32, a: u32, b: u32) -> Result<Value, Stop> {
     let Op::Call { func, argc } = op_at(m, pc)? else {
         return Err(Stop::Internal);
     };
-    let (base, end) = (base as usize, base as usize + argc as usize);
     let mut args = std::mem::take(m.args_mut());
     args.clear();
-    args.extend(
-        m.stack_mut()
-            .get(base..end)
-            .ok_or(Stop::Internal)?
-            .iter()
-            .map(|v| (**v).clone()),
-    );
-    let result = func.call(&args);
+    let result = match argc {
+        1 => with_one(m, a, |a, _| {
+            args.push(a.clone());
+            Ok(func.call(&args)?)
+        }),
+        2 => with_two(m, a, b, |a, b, _| {
+            args.push(a.clone());
+            args.push(b.clone());
+            Ok(func.call(&args)?)
+        }),
+        _ => Err(Stop::Internal),
+    };
     *m.args_mut() = args;
-    Ok(result?)
+    result
 }
 
-/// The extension function called at `pc`, whose result is a boolean, on slots `base..`.
-pub extern "C" fn call_bool(m: *mut Machine<'_>, pc: u32, base: u32) -> u32 {
-    with_machine(m, |m| Ok(status(call(m, pc, base)?.as_bool()?)))
+/// The extension function called at `pc`, whose result is a boolean, on operands `a` (and `b`).
+pub extern "C" fn call_bool(m: *mut Machine<'_>, pc: u32, a: u32, b: u32) -> u32 {
+    with_machine(m, |m| Ok(status(call(m, pc, a, b)?.as_bool()?)))
 }
 
-/// The extension function called at `pc` on slots `base..`, its value stored in slot `base`.
-pub extern "C" fn call_value(m: *mut Machine<'_>, pc: u32, base: u32) -> u32 {
+/// The extension function called at `pc` on operands `a` (and `b`), its value stored in slot
+/// `dst`.
+pub extern "C" fn call_value(m: *mut Machine<'_>, pc: u32, a: u32, b: u32, dst: u32) -> u32 {
     with_machine(m, |m| {
-        let v = call(m, pc, base)?;
-        put(m, base, Cow::Owned(v))
+        let v = call(m, pc, a, b)?;
+        put(m, dst, Cow::Owned(v))
     })
 }
 
@@ -558,14 +558,12 @@ impl Helper {
         match self {
             Helper::AsBool | Helper::HasVarAttr => &[U32],
             Helper::StoreLong => &[U32, I64],
-            Helper::BinaryBool | Helper::GetAttr => &[U32, U32, U32],
-            Helper::BinaryValue => &[U32, U32, U32, U32],
+            Helper::BinaryBool | Helper::GetAttr | Helper::CallBool => &[U32, U32, U32],
+            Helper::BinaryValue | Helper::CallValue => &[U32, U32, U32, U32],
             Helper::StoreBool
             | Helper::Load
             | Helper::UnaryBool
             | Helper::Negate
-            | Helper::CallBool
-            | Helper::CallValue
             | Helper::HasAttrs
             | Helper::Like
             | Helper::IsType
@@ -591,8 +589,8 @@ impl Helper {
             Helper::BinaryValue => binary_value as H4 as *const u8,
             Helper::UnaryBool => unary_bool as H2 as *const u8,
             Helper::Negate => negate as H2 as *const u8,
-            Helper::CallBool => call_bool as H2 as *const u8,
-            Helper::CallValue => call_value as H2 as *const u8,
+            Helper::CallBool => call_bool as H3 as *const u8,
+            Helper::CallValue => call_value as H4 as *const u8,
             Helper::GetAttr => get_attr as H3 as *const u8,
             Helper::HasAttrs => has_attrs as H2 as *const u8,
             Helper::HasVarAttr => has_var_attr as H1 as *const u8,

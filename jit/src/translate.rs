@@ -768,16 +768,18 @@ impl Translator<'_, '_> {
                 Ok(Some(self.boolean(Helper::UnaryBool, &[p, r])?))
             }
             Op::Binary(bop) => self.binary(bop, pc, operands, pos, kind),
-            Op::Call { argc, .. } => {
-                for (i, item) in operands.iter().enumerate() {
-                    self.materialize(*item, pos + i)?;
-                }
-                let _ = argc;
-                let (p, base) = (self.u32(pc), self.u32(dst()));
+            Op::Call { .. } => {
+                let (a, b) = match operands {
+                    [a] => (self.to_ref(*a, pos)?, self.u32(0)),
+                    [a, b] => (self.to_ref(*a, pos)?, self.to_ref(*b, pos + 1)?),
+                    _ => return Err(declined("an extension call with more than two arguments")),
+                };
+                let p = self.u32(pc);
                 if kind == Kind::Bool {
-                    Ok(Some(self.boolean(Helper::CallBool, &[p, base])?))
+                    Ok(Some(self.boolean(Helper::CallBool, &[p, a, b])?))
                 } else {
-                    self.checked(Helper::CallValue, &[p, base])?;
+                    let d = self.u32(dst());
+                    self.checked(Helper::CallValue, &[p, a, b, d])?;
                     Ok(None)
                 }
             }

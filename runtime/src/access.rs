@@ -118,6 +118,20 @@ pub fn attr_of<'a>(
     }
 }
 
+/// Attribute `attr` of a record or an entity if it has one (a missing entity has none): what
+/// `has` asks and `.` reads, in one lookup. Anything else is a type error.
+pub fn find_attr<'a>(
+    entities: &'a (impl EntityLookup + ?Sized),
+    v: &'a Value,
+    attr: &str,
+) -> Result<Option<&'a Value>, EvalError> {
+    match v {
+        Value::Record(r) => Ok(r.get(attr)),
+        Value::Entity(uid) => Ok(entities.entity(uid).and_then(|ent| ent.attr(attr))),
+        other => Err(record_or_entity_expected(other)),
+    }
+}
+
 /// `v has a.b.c`: whether every prefix of the attribute path exists, starting from a record or
 /// an entity (a missing entity has no attributes). Each step that exists must again be a record
 /// or an entity, else it is a type error.
@@ -128,12 +142,7 @@ pub fn has_attrs(
 ) -> Result<bool, EvalError> {
     let mut current = v;
     for (i, attr) in attrs.iter().enumerate() {
-        let next = match current {
-            Value::Record(r) => r.get(attr),
-            Value::Entity(uid) => entities.entity(uid).and_then(|ent| ent.attr(attr)),
-            other => return Err(record_or_entity_expected(other)),
-        };
-        match next {
+        match find_attr(entities, current, attr)? {
             None => return Ok(false),
             Some(v) if i + 1 < attrs.len() => current = v,
             Some(_) => {}
