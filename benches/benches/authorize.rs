@@ -1,4 +1,4 @@
-//! Time per request, Thuja's tiers beside `cedar-policy`, on the generated workloads (see the
+//! Time per request, Thuja's tiers (interpreter, VM, JIT) beside `cedar-policy`, on the generated workloads (see the
 //! crate docs): `cargo bench -p thuja-benches`. Each group is one workload; its functions are the
 //! engines, timed on the same parsed inputs, one request per iteration (cycling through the
 //! workload's requests). Requests are read (and validated) before timing, by every engine. The
@@ -124,6 +124,17 @@ fn bench_workload(c: &mut Criterion, w: &Workload, slow: bool) {
             black_box(vm.is_authorized_compiled(r, &compiled, &ours.entities))
         })
     });
+    // The same program with its policies as native code.
+    let jit = thuja::Authorizer::with_engine(thuja::Engine::Jit);
+    let native = jit.compile_for_schema(&ours.policies, &ours.schema);
+    group.bench_function("thuja-jit", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let r = &ours.requests[i % ours.requests.len()];
+            i += 1;
+            black_box(jit.is_authorized_compiled(r, &native, &ours.entities))
+        })
+    });
     group.finish();
 }
 
@@ -153,6 +164,14 @@ fn load(c: &mut Criterion) {
         b.iter(|| {
             let policies = thuja::input::policies_from_str("p", &store.policies).expect("policies");
             black_box(vm.compile(&policies))
+        })
+    });
+    // The same, and native code for every policy.
+    group.bench_function("policies_rbac_10000/thuja-jit-compile", |b| {
+        let jit = thuja::Authorizer::with_engine(thuja::Engine::Jit);
+        b.iter(|| {
+            let policies = thuja::input::policies_from_str("p", &store.policies).expect("policies");
+            black_box(jit.compile(&policies))
         })
     });
     let app = tinytodo(4_000, 2_000, 40, 1, 5);
