@@ -475,7 +475,7 @@ impl Translator<'_, '_> {
     }
 
     /// The item as a boolean in a register (a helper checks its type when it is not one).
-    fn to_bool(&mut self, item: Item) -> Result<ir::Value, Declined> {
+    fn bool_of(&mut self, item: Item) -> Result<ir::Value, Declined> {
         match (item.kind, item.value) {
             (Kind::Bool, Some(v)) => Ok(v),
             (Kind::Ref(r), _) => {
@@ -494,7 +494,7 @@ impl Translator<'_, '_> {
     }
 
     /// The item as an operand reference, storing a register value into slot `pos` if needed.
-    fn to_ref(&mut self, item: Item, pos: usize) -> Result<ir::Value, Declined> {
+    fn ref_of(&mut self, item: Item, pos: usize) -> Result<ir::Value, Declined> {
         if let Some(c) = item.constant {
             return Ok(self.u32(operand::constant(c)));
         }
@@ -529,7 +529,7 @@ impl Translator<'_, '_> {
             let (r, p) = (self.u32(operand::constant(c)), self.u32(slot));
             return self.checked(Helper::Load, &[r, p]);
         }
-        self.to_ref(item, pos).map(|_| ())
+        self.ref_of(item, pos).map(|_| ())
     }
 
     /// Reads the variables' attributes still pending on the stack (into their slots) before
@@ -674,22 +674,22 @@ impl Translator<'_, '_> {
                 return Ok(false);
             }
             Op::JumpIfFalse(to) => {
-                let b = self.to_bool(operands[0])?;
+                let b = self.bool_of(operands[0])?;
                 self.branch(b, false, to, items, blocks)?;
             }
             Op::ShortCircuit { when, target } => {
-                let b = self.to_bool(operands[0])?;
+                let b = self.bool_of(operands[0])?;
                 let mut taken = items.clone();
                 taken.push(Item::reg(Kind::Bool, b));
                 self.branch(b, when, target, &taken, blocks)?;
             }
             Op::CheckBool => {
                 let top = items.pop().ok_or_else(|| declined("stack underflow"))?;
-                let b = self.to_bool(top)?;
+                let b = self.bool_of(top)?;
                 items.push(Item::reg(Kind::Bool, b));
             }
             Op::Require(want) => {
-                let b = self.to_bool(operands[0])?;
+                let b = self.bool_of(operands[0])?;
                 self.settle(items)?;
                 let unsatisfied = self.u32(UNSATISFIED);
                 let next = self.builder.create_block();
@@ -703,7 +703,7 @@ impl Translator<'_, '_> {
             }
             Op::IsOrJump { ty, target } => {
                 let e = operands[0];
-                let r = self.to_ref(e, at)?;
+                let r = self.ref_of(e, at)?;
                 let ty = self.u32(ty);
                 let is = self.boolean(Helper::IsType, &[r, ty])?;
                 let mut taken = items.clone();
@@ -745,7 +745,7 @@ impl Translator<'_, '_> {
         };
         match op {
             Op::Unary(UnaryOp::Not) => {
-                let b = self.to_bool(operands[0])?;
+                let b = self.bool_of(operands[0])?;
                 Ok(Some(self.builder.ins().bxor_imm_u(b, 1)))
             }
             Op::Unary(UnaryOp::Neg) if kind == Kind::Long => {
@@ -757,21 +757,21 @@ impl Translator<'_, '_> {
                 Ok(Some(r))
             }
             Op::Unary(UnaryOp::Neg) => {
-                let r = self.to_ref(operands[0], pos)?;
+                let r = self.ref_of(operands[0], pos)?;
                 let d = self.u32(dst());
                 self.checked(Helper::Negate, &[r, d])?;
                 Ok(None)
             }
             Op::Unary(UnaryOp::IsEmpty) => {
-                let r = self.to_ref(operands[0], pos)?;
+                let r = self.ref_of(operands[0], pos)?;
                 let p = self.u32(pc);
                 Ok(Some(self.boolean(Helper::UnaryBool, &[p, r])?))
             }
             Op::Binary(bop) => self.binary(bop, pc, operands, pos, kind),
             Op::Call { .. } => {
                 let (a, b) = match operands {
-                    [a] => (self.to_ref(*a, pos)?, self.u32(0)),
-                    [a, b] => (self.to_ref(*a, pos)?, self.to_ref(*b, pos + 1)?),
+                    [a] => (self.ref_of(*a, pos)?, self.u32(0)),
+                    [a, b] => (self.ref_of(*a, pos)?, self.ref_of(*b, pos + 1)?),
                     _ => return Err(declined("an extension call with more than two arguments")),
                 };
                 let p = self.u32(pc);
@@ -800,7 +800,7 @@ impl Translator<'_, '_> {
                 Ok(None)
             }
             Op::GetAttr(name) => {
-                let r = self.to_ref(operands[0], pos)?;
+                let r = self.ref_of(operands[0], pos)?;
                 let (name, d) = (self.u32(name), self.u32(dst()));
                 self.checked(Helper::GetAttr, &[r, name, d])?;
                 Ok(None)
@@ -824,13 +824,13 @@ impl Translator<'_, '_> {
                     Op::Like(_) => Helper::Like,
                     _ => Helper::IsType,
                 };
-                let r = self.to_ref(operands[0], pos)?;
+                let r = self.ref_of(operands[0], pos)?;
                 let i = self.u32(i);
                 Ok(Some(self.boolean(helper, &[r, i])?))
             }
             Op::InTarget => {
-                let e = self.to_ref(operands[0], pos)?;
-                let t = self.to_ref(operands[1], pos + 1)?;
+                let e = self.ref_of(operands[0], pos)?;
+                let t = self.ref_of(operands[1], pos + 1)?;
                 Ok(Some(self.boolean(Helper::InTarget, &[e, t])?))
             }
             _ => Err(declined("an instruction with no result")),
@@ -893,8 +893,8 @@ impl Translator<'_, '_> {
             }
             _ => {}
         }
-        let a = self.to_ref(l, pos)?;
-        let b = self.to_ref(r, pos + 1)?;
+        let a = self.ref_of(l, pos)?;
+        let b = self.ref_of(r, pos + 1)?;
         let p = self.u32(pc);
         if kind == Kind::Bool {
             Ok(Some(self.boolean(Helper::BinaryBool, &[p, a, b])?))
