@@ -7,7 +7,7 @@ use thuja_runtime::{Entities, EvalError, Request, Response};
 use thuja_vm::Failure;
 
 use crate::helpers::BAIL;
-use crate::native::{NativeCode, Tier};
+use crate::native::NativeCode;
 use crate::translate::{SATISFIED, UNSATISFIED};
 
 /// Decides `request` with `program` and its native `code` over `entities`: the VM's response,
@@ -29,15 +29,15 @@ pub fn is_authorized(
         if !matches {
             return Err(failed("native code was built for another program"));
         }
-        match code.tiers.get(n) {
-            Some(Tier::Empty) => Ok(true),
-            Some(Tier::Native(f)) => match code.call(*f, machine) {
+        match code.functions.get(n) {
+            Some(Some(f)) => match code.call(*f, machine) {
                 UNSATISFIED => Ok(false),
                 SATISFIED => Ok(true),
                 BAIL => machine.run(policy),
                 _ => Err(failed("native code failed")),
             },
-            Some(Tier::Vm(_)) => machine.run(policy),
+            // Nothing to run, or left to the VM.
+            Some(None) => machine.run(policy),
             None => Err(failed("a policy without native code or a reason")),
         }
     })

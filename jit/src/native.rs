@@ -54,6 +54,9 @@ impl Default for Options {
 /// Native code for a program: one [`Tier`] per policy, and the memory holding the code.
 pub struct NativeCode {
     pub(crate) tiers: Vec<Tier>,
+    /// Each policy's native function, `None` where the VM runs it (or there is nothing to run):
+    /// what answering a request reads, kept compact (one word per policy).
+    pub(crate) functions: Vec<Option<Function>>,
     /// The program's size, to refuse running the code with another program.
     pub(crate) shape: (usize, usize),
     pub(crate) compile_time: Duration,
@@ -127,7 +130,7 @@ impl NativeCode {
         module
             .finalize_definitions()
             .map_err(|e| Unavailable(e.to_string()))?;
-        let tiers = pending
+        let tiers: Vec<Tier> = pending
             .into_iter()
             .zip(&program.policies)
             .map(|(outcome, policy)| match outcome {
@@ -143,7 +146,15 @@ impl NativeCode {
                 Err(why) => Tier::Vm(why),
             })
             .collect();
+        let functions = tiers
+            .iter()
+            .map(|t| match t {
+                Tier::Native(f) => Some(*f),
+                Tier::Empty | Tier::Vm(_) => None,
+            })
+            .collect();
         Ok(NativeCode {
+            functions,
             tiers,
             shape: (program.policies.len(), program.code.len()),
             compile_time: started.elapsed(),
