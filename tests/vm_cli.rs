@@ -1,6 +1,6 @@
-//! The command line's engine choice and `thuja compile`: `--engine vm` and `--engine interp` give
-//! the same output (single requests, batches, conformance runs), and `compile --listing` prints
-//! the index and every policy's bytecode.
+//! The command line's engine choice and `thuja compile`: `--engine vm`, `jit` and `interp` give
+//! the same output (single requests, batches), `compile --listing` prints the index and every
+//! policy's bytecode, and with `--engine jit` how each policy runs.
 
 use std::process::{Command, Output};
 
@@ -57,9 +57,13 @@ fn both_engines_answer_the_example_alike() {
         assert_eq!(vm.status.code(), interp.status.code(), "{principal}");
         assert_eq!(stdout(&vm), stdout(&interp), "{principal}");
         assert!(stdout(&vm).starts_with("ALLOW") || stdout(&vm).starts_with("DENY"));
+        let jit = run("jit", principal);
+        assert_eq!(jit.status.code(), vm.status.code(), "{principal}");
+        assert_eq!(stdout(&jit), stdout(&vm), "{principal}");
     }
-    let o = thuja(&["authorize", "-p", &p, "--entities", &e, "--engine", "jit"]);
-    assert_eq!(o.status.code(), Some(1));
+    let o = run("nonesuch", r#"TinyTodo::User::"alice""#);
+    assert_eq!(o.status.code(), Some(1), "a usage error");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown engine `nonesuch`"));
 }
 
 #[test]
@@ -81,6 +85,25 @@ fn compile_lists_the_index_and_the_bytecode() {
     assert!(stdout(&o).starts_with("compiled 6 policies to "));
     let o = thuja(&["compile", "-p", &example("nonesuch.cedar")]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn compile_for_the_jit_says_how_each_policy_runs() {
+    let policies = example("policies.cedar");
+    let o = thuja(&["compile", "--listing", "--engine", "jit", "-p", &policies]);
+    assert_eq!(o.status.code(), Some(0));
+    let listing = stdout(&o);
+    assert!(listing.contains("native code: 6 of 6 policies in "), "{listing}");
+    assert!(
+        listing.contains("  anyone-creates-lists native (no conditions to run)\n"),
+        "{listing}"
+    );
+    assert!(listing.contains("  owner-has-full-access native\n"), "{listing}");
+    let o = thuja(&["compile", "--engine", "jit", "-p", &policies]);
+    let summary = stdout(&o);
+    assert!(summary.starts_with("compiled 6 policies to "), "{summary}");
+    assert!(summary.contains("native code: 6 of 6 policies"), "{summary}");
+    assert!(!summary.contains("owner-has-full-access"), "{summary}");
 }
 
 #[test]
@@ -129,8 +152,8 @@ fn batches_agree_across_engines() {
         example("entities.json"),
         requests.display().to_string(),
     );
-    let run = |engine: &str| {
-        thuja(&[
+    let run = |engine: &str, stats: bool| {
+        let mut args = vec![
             "authorize",
             "-p",
             &p,
@@ -142,10 +165,21 @@ fn batches_agree_across_engines() {
             &r,
             "--engine",
             engine,
-        ])
+        ];
+        if stats {
+            args.push("--stats");
+        }
+        thuja(&args)
     };
-    let (vm, interp) = (run("vm"), run("interp"));
+    let (vm, interp, jit) = (run("vm", false), run("interp", false), run("jit", true));
     assert_eq!(vm.status.code(), Some(0));
     assert_eq!(stdout(&vm), stdout(&interp));
+    assert_eq!(stdout(&jit), stdout(&vm));
     assert_eq!(stdout(&vm).lines().count(), 3);
+    // The JIT's statistics say how long making native code took and how much of it there is.
+    let stats: serde_json::Value =
+        serde_json::from_slice(&jit.stderr).expect("one JSON line of statistics");
+    assert_eq!(stats["requests"], 3);
+    assert!(stats["jit_compile_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{stats}");
+    assert_eq!(stats["jit_native_policies"], 6, "{stats}");
 }
