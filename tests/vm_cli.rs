@@ -93,16 +93,25 @@ fn compile_for_the_jit_says_how_each_policy_runs() {
     let o = thuja(&["compile", "--listing", "--engine", "jit", "-p", &policies]);
     assert_eq!(o.status.code(), Some(0));
     let listing = stdout(&o);
-    assert!(listing.contains("native code: 6 of 6 policies in "), "{listing}");
+    assert!(
+        listing.contains("native code: 6 of 6 policies in "),
+        "{listing}"
+    );
     assert!(
         listing.contains("  anyone-creates-lists native (no conditions to run)\n"),
         "{listing}"
     );
-    assert!(listing.contains("  owner-has-full-access native\n"), "{listing}");
+    assert!(
+        listing.contains("  owner-has-full-access native\n"),
+        "{listing}"
+    );
     let o = thuja(&["compile", "--engine", "jit", "-p", &policies]);
     let summary = stdout(&o);
     assert!(summary.starts_with("compiled 6 policies to "), "{summary}");
-    assert!(summary.contains("native code: 6 of 6 policies"), "{summary}");
+    assert!(
+        summary.contains("native code: 6 of 6 policies"),
+        "{summary}"
+    );
     assert!(!summary.contains("owner-has-full-access"), "{summary}");
 }
 
@@ -180,6 +189,9 @@ fn batches_agree_across_engines() {
     let stats: serde_json::Value =
         serde_json::from_slice(&jit.stderr).expect("one JSON line of statistics");
     assert_eq!(stats["requests"], 3);
-    assert!(stats["jit_compile_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{stats}");
+    assert!(
+        stats["jit_compile_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{stats}"
+    );
     assert_eq!(stats["jit_native_policies"], 6, "{stats}");
 }

@@ -772,7 +772,15 @@ impl Translator<'_, '_> {
                 let (a, b) = match operands {
                     [a] => (self.ref_of(*a, pos)?, self.u32(0)),
                     [a, b] => (self.ref_of(*a, pos)?, self.ref_of(*b, pos + 1)?),
-                    _ => return Err(declined("an extension call with more than two arguments")),
+                    // Every extension function takes one or two arguments: any other count
+                    // is an arity error, which the VM raises.
+                    _ => {
+                        self.leave(BAIL);
+                        let unreachable = self.builder.create_block();
+                        self.builder.switch_to_block(unreachable);
+                        let none = self.builder.ins().iconst(types::I8, 0);
+                        return Ok((kind == Kind::Bool).then_some(none));
+                    }
                 };
                 let p = self.u32(pc);
                 if kind == Kind::Bool {
