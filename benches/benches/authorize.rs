@@ -174,6 +174,17 @@ fn load(c: &mut Criterion) {
             black_box(jit.compile(&policies))
         })
     });
+    // Compiling the ABAC set for its schema, to bytecode and then also to native code: the
+    // difference is the JIT's compile time, which the requests it speeds up must pay back.
+    let attrs = abac(2_000, 3_000, 1, 2);
+    let attrs_schema = thuja::input::schema_from_str("s", &attrs.schema).expect("schema");
+    let attrs_policies = thuja::input::policies_from_str("p", &attrs.policies).expect("policies");
+    for engine in [thuja::Engine::Vm, thuja::Engine::Jit] {
+        let authorizer = thuja::Authorizer::with_engine(engine);
+        group.bench_function(format!("compile_abac/thuja-{engine}"), |b| {
+            b.iter(|| black_box(authorizer.compile_for_schema(&attrs_policies, &attrs_schema)))
+        });
+    }
     let app = tinytodo(4_000, 2_000, 40, 1, 5);
     let (cedar_schema, _) =
         cedar_policy::Schema::from_cedarschema_str(&app.schema).expect("schema");
