@@ -373,22 +373,26 @@ fn link_templates(set: &mut PolicySet) {
     }
 }
 
-/// Answers `requests` with the interpreter and with the VM (compiled once, its listing printed):
-/// the responses must be equal.
+/// Answers `requests` with the interpreter, with the VM (compiled once, its listing printed)
+/// and with the JIT (the same program as native code): the responses must be equal.
 fn same_answers(set: &PolicySet, entities: &Entities, requests: &[Request]) {
     let interp = Authorizer::with_engine(Engine::Interp);
     let vm = Authorizer::with_engine(Engine::Vm);
+    let jit = Authorizer::with_engine(Engine::Jit);
     let compiled = vm.compile(set);
     let _ = compiled.program().to_string();
     for request in requests {
         let expected = interp.is_authorized(request, set, entities);
-        let got = vm.is_authorized_compiled(request, &compiled, entities);
-        assert_eq!(
-            expected,
-            got,
-            "the interpreter (left) and the VM (right) differ on {request:?} with policies\n{}",
-            print_policies(set)
-        );
+        for (engine, authorizer) in [("VM", &vm), ("JIT", &jit)] {
+            let got = authorizer.is_authorized_compiled(request, &compiled, entities);
+            assert_eq!(
+                expected,
+                got,
+                "the interpreter (left) and the {engine} (right) differ on {request:?} with \
+                 policies\n{}",
+                print_policies(set)
+            );
+        }
     }
 }
 
