@@ -218,6 +218,14 @@ fn put<'a>(m: &mut Machine<'a>, pos: u32, value: Operand<'a>) -> Result<u32, Sto
     Ok(FALSE)
 }
 
+/// Entry `i` of one of the program's pools.
+fn pool<T>(pool: &[T], i: impl TryInto<usize>) -> Result<&T, Stop> {
+    i.try_into()
+        .ok()
+        .and_then(|i| pool.get(i))
+        .ok_or(Stop::Internal)
+}
+
 fn op_at(m: &Machine<'_>, pc: u32) -> Result<Op, Stop> {
     m.program()
         .code
@@ -372,12 +380,7 @@ pub extern "C" fn has_var_attr(m: *mut Machine<'_>, r: u32) -> u32 {
 pub extern "C" fn get_attr(m: *mut Machine<'_>, r: u32, name: u32, dst: u32) -> u32 {
     with_machine(m, |m| {
         let vars = m.vars();
-        let attr = m
-            .program()
-            .constants
-            .names
-            .get(name as usize)
-            .ok_or(Stop::Internal)?;
+        let attr = pool(&m.program().constants.names, name)?;
         let value = match operand(m, r)? {
             Cow::Borrowed(v) => Cow::Borrowed(access::attr_of(vars, v, attr)?),
             Cow::Owned(v) => Cow::Owned(access::attr_of(vars, &v, attr)?.clone()),
@@ -389,12 +392,7 @@ pub extern "C" fn get_attr(m: *mut Machine<'_>, r: u32, name: u32, dst: u32) -> 
 /// Whether operand `r` has the attribute path `name_lists[i]`.
 pub extern "C" fn has_attrs(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
     with_machine(m, |m| {
-        let attrs = m
-            .program()
-            .constants
-            .name_lists
-            .get(i as usize)
-            .ok_or(Stop::Internal)?;
+        let attrs = pool(&m.program().constants.name_lists, i)?;
         with_one(m, r, |v, vars| {
             Ok(status(access::has_attrs(vars, v, attrs)?))
         })
@@ -404,12 +402,7 @@ pub extern "C" fn has_attrs(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
 /// Whether operand `r` matches `patterns[i]`.
 pub extern "C" fn like(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
     with_machine(m, |m| {
-        let pattern = m
-            .program()
-            .constants
-            .patterns
-            .get(i as usize)
-            .ok_or(Stop::Internal)?;
+        let pattern = pool(&m.program().constants.patterns, i)?;
         with_one(m, r, |v, _| Ok(status(ops::like(v, pattern)?.as_bool()?)))
     })
 }
@@ -417,12 +410,7 @@ pub extern "C" fn like(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
 /// Whether operand `r` is an entity of type `types[i]`.
 pub extern "C" fn is_type(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
     with_machine(m, |m| {
-        let ty = m
-            .program()
-            .constants
-            .types
-            .get(i as usize)
-            .ok_or(Stop::Internal)?;
+        let ty = pool(&m.program().constants.types, i)?;
         with_one(m, r, |v, _| Ok(status(ops::is_type(v, ty)?)))
     })
 }
@@ -455,12 +443,7 @@ pub extern "C" fn make_set(m: *mut Machine<'_>, base: u32, n: u32) -> u32 {
 /// `base`.
 pub extern "C" fn make_record(m: *mut Machine<'_>, base: u32, i: u32) -> u32 {
     with_machine(m, |m| {
-        let keys = m
-            .program()
-            .constants
-            .name_lists
-            .get(i as usize)
-            .ok_or(Stop::Internal)?;
+        let keys = pool(&m.program().constants.name_lists, i)?;
         let (start, end) = (base as usize, base as usize + keys.len());
         let record: Record = keys
             .iter()
