@@ -29,25 +29,5 @@ pub mod translate;
 pub use authorizer::is_authorized;
 pub use native::{Function, NativeCode, Options, Tier, Unavailable};
 
-impl NativeCode {
-    /// How policy `n` runs.
-    pub fn tier(&self, n: usize) -> Option<&Tier> {
-        self.tiers.get(n)
-    }
-
-    /// How many policies run natively (including those with nothing to run).
-    pub fn native_count(&self) -> usize {
-        self.tiers
-            .iter()
-            .filter(|t| !matches!(t, Tier::Vm(_)))
-            .count()
-    }
-
-    /// How long translating and compiling took.
-    pub fn compile_time(&self) -> std::time::Duration {
-        self.compile_time
-    }
-}
-
 #[cfg(test)]
 mod tests;

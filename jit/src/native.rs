@@ -172,6 +172,24 @@ impl NativeCode {
         // duration of the call.
         unsafe { (f.0)(m.cast()) }
     }
+
+    /// How policy `n` runs.
+    pub fn tier(&self, n: usize) -> Option<&Tier> {
+        self.tiers.get(n)
+    }
+
+    /// How many policies run natively (including those with nothing to run).
+    pub fn native_count(&self) -> usize {
+        self.tiers
+            .iter()
+            .filter(|t| !matches!(t, Tier::Vm(_)))
+            .count()
+    }
+
+    /// How long translating and compiling took.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
 }
 
 impl Drop for NativeCode {
