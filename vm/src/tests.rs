@@ -10,30 +10,7 @@ use thuja_runtime::{Decision, Entities, EntityUid, EvalError, Request, Response}
 
 use crate::is_authorized;
 
-/// One condition per line, each evaluated alone (shared with the JIT's tests): every operator,
-/// its errors, and short-circuiting.
-const CONDITIONS: &str = include_str!("../../tests/data/operators/conditions.txt");
-
-/// Entities the operator conditions read (shared with the JIT's tests).
-const ENTITIES: &str = include_str!("../../tests/data/operators/entities.json");
-
-fn uid(text: &str) -> EntityUid {
-    thuja_compiler::parser::parse_entity_uid(Source::new("uid", text)).unwrap()
-}
-
-fn request() -> Request {
-    Request {
-        principal: uid(r#"User::"alice""#),
-        action: uid(r#"Action::"view""#),
-        resource: uid(r#"Photo::"p""#),
-        context: context_from_json_str(r#"{"n": 5, "s": "hello", "r": {"x": {"y": 1}}}"#, None)
-            .unwrap(),
-    }
-}
-
-fn entities() -> Entities {
-    entities_from_json_str(ENTITIES, None).unwrap()
-}
+include!("../../tests/data/operators/fixture.rs");
 
 /// Both engines' responses to the standard request.
 fn both(set: &PolicySet) -> (Response, Response) {
