@@ -1,0 +1,324 @@
+//! The scope index: which policies' scopes can hold for a request, without looking at any policy.
+//!
+//! [`ScopeIndex::build`] numbers the active policies of a [`PolicySet`] — the order of
+//! [`PolicySet::active`]: static policies as added, then template links — from 0, and files each
+//! number under the keys its principal, action and resource constraints name, one set of policy
+//! numbers per key:
+//!
+//! | constraint | key |
+//! |---|---|
+//! | `principal` / `resource` | any |
+//! | `== E` | eq\[E\] |
+//! | `in E` | in\[E\] |
+//! | `is T` | is\[T\] |
+//! | `is T in E` | is_in\[T\]\[E\] |
+//! | `action` | any |
+//! | `action == A` | eq\[A\] |
+//! | `action in [A, B, ...]` | in\[A\], in\[B\], ... |
+//!
+//! Template slots are resolved with the link's values when the index is built, so a link is
+//! indexed as the static policy it stands for. Each policy also records the keys it is filed
+//! under, so that whether one policy's scope holds is a few comparisons of key numbers.
+//!
+//! [`ScopeIndex::candidates`] answers a request with the union, for the principal `p`, of
+//! any, eq\[p\], is\[type(p)\], and in\[a\] and is_in\[type(p)\]\[a\] for every `a` in `p` and
+//! its ancestors in the entity store (an entity absent from the store is only in itself); the
+//! same for the resource; for the action, any, eq\[action\] and in\[g\] for `g` the action and
+//! its ancestors (action groups come from the store too); and the intersection of the three.
+//! It computes that without materialising unions: when one side selects few policies (a
+//! request's principal usually names a handful, however large the set), each of those is
+//! checked against the keys the other sides matched.
+//!
+//! ## What it promises
+//!
+//! For every request and entity store, `candidates` is *exactly* the set of numbers of the
+//! active policies whose scope (principal, action and resource constraints, ignoring `when` and
+//! `unless`) holds as the reference interpreter's `is_satisfied` decides it: `in` reflexive and
+//! transitive through the store's ancestors, `action in [..]` true when in any listed group. A
+//! tier that evaluates the candidates may therefore skip their scope checks, and may skip every
+//! other policy: its scope does not hold.
+//!
+//! A link whose template names a slot the link gives no value for (which linking never makes)
+//! has no scope that can hold: the interpreter reports it as an error when it reaches the slot.
+//! The index files such a policy under [`ScopeIndex::unresolved`] and never returns it as a
+//! candidate; a tier that must report those errors evaluates them itself. Building and lookup
+//! never panic.
+//!
+//! The index is plain data (policy ids, hash maps of uids and types to key numbers, policy
+//! numbers per key), cheap to clone and ready to embed in a compiled program.
+
+mod bits;
+mod candidates;
+mod listing;
+mod side;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use roaring::RoaringBitmap;
+use smallvec::SmallVec;
+use thuja_runtime::{Entities, EntityLookup, EntityType, EntityUid, Request};
+
+use crate::ast::{Effect, EntityRef, PolicySet, ScopeConstraint, SlotId};
+pub use candidates::Candidates;
+use side::{ActionKeys, KeyId, Matched, Side};
+
+/// An active policy as the index numbers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedPolicy {
+    /// The policy's id, or the link's id for a template link.
+    pub id: Arc<str>,
+    pub effect: Effect,
+}
+
+/// Policy numbers filed under the keys their scope constraints name; see the
+/// [module documentation](self).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScopeIndex {
+    /// Entry `n` is the policy numbered `n`: the `n`th of [`PolicySet::active`].
+    policies: Vec<IndexedPolicy>,
+    /// Entry `n` is the keys policy `n` is filed under.
+    keys: Vec<PolicyKeys>,
+    /// The keys of `action in [...]` lists of more than one group, which [`ActionKeys::List`]
+    /// points into.
+    action_lists: Vec<KeyId>,
+    principal: Side,
+    action: Side,
+    resource: Side,
+    /// Policies whose scope names a slot without a value.
+    unresolved: RoaringBitmap,
+}
+
+/// The keys one policy is filed under: its number is in exactly the sets of these keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PolicyKeys {
+    principal: KeyId,
+    action: ActionKeys,
+    resource: KeyId,
+}
+
+impl PolicyKeys {
+    /// The keys of a policy that is filed nowhere (an unresolved link).
+    const NOWHERE: PolicyKeys = PolicyKeys {
+        principal: side::NO_KEY,
+        action: ActionKeys::List { start: 0, len: 0 },
+        resource: side::NO_KEY,
+    };
+}
+
+/// Policy sets at most this large have their candidates computed on machine words.
+const SMALL: usize = 64;
+
+/// When one side of a larger set selects at most this many policies, its policies are checked
+/// one by one against the other sides.
+const FEW: u64 = 32;
+
+/// A principal or resource constraint with its slot resolved.
+enum Resolved<'a> {
+    Any,
+    Eq(&'a EntityUid),
+    In(&'a EntityUid),
+    Is(&'a EntityType),
+    IsIn(&'a EntityType, &'a EntityUid),
+}
+
+impl ScopeIndex {
+    /// Indexes the active policies of `set`, numbered in the order of [`PolicySet::active`].
+    /// Only the first 2³² policies get a number (the sets of numbers hold `u32`s).
+    pub fn build(set: &PolicySet) -> ScopeIndex {
+        let mut index = ScopeIndex::default();
+        for (n, active) in set.active().enumerate() {
+            let Ok(n) = u32::try_from(n) else {
+                break;
+            };
+            let policy = active.policy;
+            index.policies.push(IndexedPolicy {
+                id: active.id.clone(),
+                effect: policy.effect,
+            });
+            let principal = resolve_constraint(&policy.principal, active.slots);
+            let resource = resolve_constraint(&policy.resource, active.slots);
+            let (Some(principal), Some(resource)) = (principal, resource) else {
+                index.unresolved.insert(n);
+                index.keys.push(PolicyKeys::NOWHERE);
+                continue;
+            };
+            let keys = PolicyKeys {
+                principal: index.principal.insert(n, principal),
+                action: index
+                    .action
+                    .insert_action(n, &policy.action, &mut index.action_lists),
+                resource: index.resource.insert(n, resource),
+            };
+            index.keys.push(keys);
+        }
+        index
+    }
+
+    /// The numbers of the active policies whose scope holds for `request`, with `entities`
+    /// giving the ancestors of its principal, action and resource.
+    pub fn candidates(&self, request: &Request, entities: &Entities) -> Candidates {
+        self.candidates_of(
+            &request.principal,
+            &request.action,
+            &request.resource,
+            entities,
+        )
+    }
+
+    /// [`candidates`](Self::candidates) of the request with this principal, action and
+    /// resource, reading the entities through any [`EntityLookup`].
+    pub fn candidates_of(
+        &self,
+        principal: &EntityUid,
+        action: &EntityUid,
+        resource: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+    ) -> Candidates {
+        if self.policies.len() <= SMALL {
+            let p_mask = self.principal.low_bits(principal, entities);
+            if p_mask == 0 {
+                return Candidates::none();
+            }
+            let a_mask = self.action.low_bits(action, entities);
+            let r_mask = self.resource.low_bits(resource, entities);
+            return Candidates::from_mask(p_mask & a_mask & r_mask);
+        }
+        let p = self.principal.matches(principal, entities);
+        let p_size = self.principal.size(&p);
+        if p_size == 0 {
+            return Candidates::none();
+        }
+        let a = self.action.matches(action, entities);
+        let r = self.resource.matches(resource, entities);
+        let matched = [p, a, r];
+        let sides = [&self.principal, &self.action, &self.resource];
+        // The principal's size is known; the others are read only when it is not few.
+        let mut sizes = [p_size, u64::MAX, u64::MAX];
+        for s in 0..3 {
+            if s > 0 {
+                sizes[s] = sides[s].size(&matched[s]);
+            }
+            if sizes[s] <= FEW {
+                return self.check_each(sides[s], &matched[s], &matched);
+            }
+        }
+        Candidates::from_bitmap(self.intersect(sides, &matched, sizes))
+    }
+
+    /// The candidates among the policies of `side`'s `keys`: each checked against the keys
+    /// every side matched.
+    fn check_each(&self, side: &Side, keys: &Matched, matched: &[Matched; 3]) -> Candidates {
+        let mut few: SmallVec<[u32; FEW as usize]> = SmallVec::new();
+        side.each_number(keys, &mut |n| {
+            if self.admits(n, matched) {
+                few.push(n);
+            }
+        });
+        Candidates::from_numbers(few)
+    }
+
+    /// Whether policy `n`'s keys are among those the principal, action and resource matched.
+    fn admits(&self, n: u32, [p, a, r]: &[Matched; 3]) -> bool {
+        let Some(keys) = self.keys.get(n as usize) else {
+            return false;
+        };
+        p.contains(keys.principal)
+            && r.contains(keys.resource)
+            && match keys.action {
+                ActionKeys::One(key) => a.contains(key),
+                ActionKeys::List { start, len } => {
+                    let (start, len) = (start as usize, len as usize);
+                    self.action_lists
+                        .get(start..start + len)
+                        .is_some_and(|list| list.iter().any(|&key| a.contains(key)))
+                }
+            }
+    }
+
+    /// The intersection of the three sides' unions, starting from the smallest so that the
+    /// work is bounded by its size.
+    fn intersect(
+        &self,
+        sides: [&Side; 3],
+        matched: &[Matched; 3],
+        sizes: [u64; 3],
+    ) -> RoaringBitmap {
+        let mut order = [0, 1, 2];
+        order.sort_by_key(|&s| sizes[s]);
+        let [first, rest @ ..] = order;
+        let mut out = sides[first].union(&matched[first]);
+        for s in rest {
+            if out.is_empty() {
+                break;
+            }
+            sides[s].restrict(&matched[s], &mut out);
+        }
+        out
+    }
+
+    /// [`candidates`](Self::candidates) as the intersection of the three sides' unions, on
+    /// roaring bitmaps whatever the size of the set (the model the faster paths are tested
+    /// against).
+    #[cfg(test)]
+    fn candidates_roaring(
+        &self,
+        principal: &EntityUid,
+        action: &EntityUid,
+        resource: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+    ) -> RoaringBitmap {
+        let p = self
+            .principal
+            .union(&self.principal.matches(principal, entities));
+        let a = self.action.union(&self.action.matches(action, entities));
+        let r = self
+            .resource
+            .union(&self.resource.matches(resource, entities));
+        p & a & r
+    }
+
+    /// How many policies are numbered (the active policies of the set it was built from).
+    pub fn len(&self) -> usize {
+        self.policies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    /// The policy numbered `n`.
+    pub fn policy(&self, n: u32) -> Option<&IndexedPolicy> {
+        self.policies.get(usize::try_from(n).ok()?)
+    }
+
+    /// Every numbered policy, entry `n` being number `n`.
+    pub fn policies(&self) -> &[IndexedPolicy] {
+        &self.policies
+    }
+
+    /// Policies whose scope names a template slot without a value: never candidates, since
+    /// their scope cannot hold (the interpreter reports an error for them instead).
+    pub fn unresolved(&self) -> &RoaringBitmap {
+        &self.unresolved
+    }
+}
+
+fn resolve_constraint<'a>(
+    constraint: &'a ScopeConstraint,
+    slots: Option<&'a BTreeMap<SlotId, EntityUid>>,
+) -> Option<Resolved<'a>> {
+    let resolve = |r: &'a EntityRef| match r {
+        EntityRef::Uid(uid) => Some(uid),
+        EntityRef::Slot(slot) => slots.and_then(|s| s.get(slot)),
+    };
+    Some(match constraint {
+        ScopeConstraint::Any => Resolved::Any,
+        ScopeConstraint::Eq(r) => Resolved::Eq(resolve(r)?),
+        ScopeConstraint::In(r) => Resolved::In(resolve(r)?),
+        ScopeConstraint::Is(ty) => Resolved::Is(ty),
+        ScopeConstraint::IsIn(ty, r) => Resolved::IsIn(ty, resolve(r)?),
+    })
+}
