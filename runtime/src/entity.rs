@@ -8,21 +8,28 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-// A fast hash (seeded per process): lookups by uid are on every request's path.
-use foldhash::{HashMap, HashSet};
+use foldhash::HashSet;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
+use crate::ancestors::Ancestors;
 use crate::uid::EntityUid;
 use crate::value::Value;
 
 /// One entity: its identifier, attributes, tags, direct parents and (once in a store) ancestors.
+///
+/// Laid out for lookups in a store: the uid alone in the first cache line (an entry is 64-byte
+/// aligned), what requests read next (ancestors, attributes, tags) in the second, the parents
+/// (read only to write the entity out) last.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[repr(C, align(64))]
 pub struct Entity {
     uid: EntityUid,
+    /// Transitive ancestors; equal to `parents` until the entity is placed in an [`Entities`].
+    ancestors: Ancestors,
     attrs: BTreeMap<Arc<str>, Value>,
     tags: BTreeMap<Arc<str>, Value>,
     parents: BTreeSet<EntityUid>,
-    /// Transitive ancestors; equal to `parents` until the entity is placed in an [`Entities`].
-    ancestors: HashSet<EntityUid>,
 }
 
 impl Entity {
@@ -133,7 +140,8 @@ pub enum EntitiesError {
 /// A store of entities with their transitive ancestors computed.
 #[derive(Clone, Debug, Default)]
 pub struct Entities {
-    map: HashMap<EntityUid, Entity>,
+    /// Entities by their uid's precomputed hash: an entry is the entity itself, its uid the key.
+    table: HashTable<Entity>,
 }
 
 impl Entities {
@@ -142,61 +150,74 @@ impl Entities {
     pub fn from_entities(
         entities: impl IntoIterator<Item = Entity>,
     ) -> Result<Self, EntitiesError> {
-        let mut map: HashMap<EntityUid, Entity> = HashMap::default();
+        let mut store = Entities::default();
         for entity in entities {
-            if let Some(existing) = map.get(&entity.uid) {
-                if !existing.same_data(&entity) {
-                    return Err(EntitiesError::Duplicate(entity.uid));
+            match store.entry(&entity.uid) {
+                Entry::Occupied(existing) => {
+                    if !existing.get().same_data(&entity) {
+                        return Err(EntitiesError::Duplicate(entity.uid));
+                    }
                 }
-                continue;
+                Entry::Vacant(slot) => {
+                    slot.insert(entity);
+                }
             }
-            map.insert(entity.uid.clone(), entity);
         }
-        let closures: Vec<(EntityUid, HashSet<EntityUid>)> = map
-            .keys()
-            .map(|uid| Ok((uid.clone(), ancestors_of(uid, &map)?)))
+        let closures: Vec<(EntityUid, Ancestors)> = store
+            .iter()
+            .map(|e| Ok((e.uid.clone(), ancestors_of(&e.uid, &store)?)))
             .collect::<Result<_, EntitiesError>>()?;
         for (uid, ancestors) in closures {
-            if let Some(entity) = map.get_mut(&uid) {
-                entity.ancestors = ancestors;
+            if let Entry::Occupied(mut entity) = store.entry(&uid) {
+                entity.get_mut().ancestors = ancestors;
             }
         }
-        Ok(Entities { map })
+        Ok(store)
+    }
+
+    fn entry(&mut self, uid: &EntityUid) -> Entry<'_, Entity> {
+        self.table.entry(
+            uid.precomputed_hash(),
+            |e| e.uid == *uid,
+            |e| e.uid.precomputed_hash(),
+        )
     }
 
     /// Adds entities whose ancestors are already complete (e.g. a schema's action hierarchy),
     /// replacing any entity with the same uid.
     pub fn extend_closed(&mut self, entities: impl IntoIterator<Item = Entity>) {
         for entity in entities {
-            self.map.insert(entity.uid.clone(), entity);
+            match self.entry(&entity.uid) {
+                Entry::Occupied(mut existing) => *existing.get_mut() = entity,
+                Entry::Vacant(slot) => {
+                    slot.insert(entity);
+                }
+            }
         }
     }
 
     pub fn get(&self, uid: &EntityUid) -> Option<&Entity> {
-        self.map.get(uid)
+        self.table.find(uid.precomputed_hash(), |e| e.uid == *uid)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Entity> {
-        self.map.values()
+        self.table.iter()
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
     }
 }
 
 /// Walks the parent relation from `start`, returning every ancestor; reaching `start` again is a
 /// cycle.
-fn ancestors_of(
-    start: &EntityUid,
-    map: &HashMap<EntityUid, Entity>,
-) -> Result<HashSet<EntityUid>, EntitiesError> {
+fn ancestors_of(start: &EntityUid, store: &Entities) -> Result<Ancestors, EntitiesError> {
     let mut seen: HashSet<EntityUid> = HashSet::default();
-    let mut stack: Vec<&EntityUid> = map
+    let mut stack: Vec<&EntityUid> = store
         .get(start)
         .map(|e| e.parents.iter().collect())
         .unwrap_or_default();
@@ -205,12 +226,12 @@ fn ancestors_of(
             return Err(EntitiesError::Cycle(start.clone()));
         }
         if seen.insert(uid.clone())
-            && let Some(entity) = map.get(uid)
+            && let Some(entity) = store.get(uid)
         {
             stack.extend(entity.parents.iter());
         }
     }
-    Ok(seen)
+    Ok(seen.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! matching, overflow-checked arithmetic, extension functions) so that every tier agrees on it.
 
 pub mod access;
+mod ancestors;
 pub mod entity;
 pub mod error;
 pub mod ext;

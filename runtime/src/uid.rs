@@ -41,6 +41,12 @@ impl EntityUid {
         &self.id
     }
 
+    /// The hash computed when the uid was made (seeded per process): equal uids have equal
+    /// hashes. Tables of uids use it instead of hashing again.
+    pub fn precomputed_hash(&self) -> u64 {
+        self.hash
+    }
+
     pub fn is_action(&self) -> bool {
         self.ty.is_action()
     }
