@@ -53,6 +53,7 @@ mod listing;
 mod side;
 #[cfg(test)]
 mod tests;
+mod uid_table;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

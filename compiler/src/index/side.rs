@@ -10,6 +10,7 @@ use thuja_runtime::{Entity, EntityLookup, EntityType, EntityUid};
 
 use super::Resolved;
 use super::bits::Bits;
+use super::uid_table::UidTable;
 use crate::ast::ActionConstraint;
 
 /// A key's number on its side: its place in the side's list of sets. Key 0 is `any`.
@@ -50,21 +51,21 @@ pub(super) struct Side {
     /// The policy numbers of key `k` are `bits[k]`; `bits[ANY]` the unconstrained policies.
     bits: Vec<Bits>,
     /// The keys `== uid` and `in uid`, by uid: one lookup finds both.
-    by_uid: HashMap<EntityUid, UidKeys>,
+    by_uid: UidTable<UidKeys>,
     /// The types of `by_uid`'s keys, to skip looking up uids of other types.
     uid_types: KeyTypes,
     /// How many entries of `by_uid` have an `in` key.
     in_keys: usize,
     is: HashMap<EntityType, KeyId>,
     /// By type first: a request's entity has one type, so one lookup finds its only candidates.
-    is_in: HashMap<EntityType, HashMap<EntityUid, KeyId>>,
+    is_in: HashMap<EntityType, UidTable<KeyId>>,
 }
 
 impl Default for Side {
     fn default() -> Self {
         Side {
             bits: vec![Bits::default()],
-            by_uid: HashMap::default(),
+            by_uid: UidTable::default(),
             uid_types: KeyTypes::default(),
             in_keys: 0,
             is: HashMap::default(),
@@ -135,7 +136,7 @@ impl Side {
     /// The key `== uid` or `in uid`, made if new.
     fn uid_key(&mut self, uid: &EntityUid, relation: Relation) -> KeyId {
         self.uid_types.add(uid.entity_type());
-        let keys = self.by_uid.entry(uid.clone()).or_default();
+        let keys = self.by_uid.get_or_insert_with(uid, UidKeys::default);
         let slot = match relation {
             Relation::Eq => &mut keys.eq,
             Relation::In => &mut keys.in_,
@@ -166,15 +167,12 @@ impl Side {
                 }
             },
             Resolved::IsIn(ty, uid) => {
-                let by_uid = self.is_in.entry(ty.clone()).or_default();
-                match by_uid.get(uid) {
-                    Some(&key) => key,
-                    None => {
-                        let key = Self::new_key(&mut self.bits).get();
-                        by_uid.insert(uid.clone(), key);
-                        key
-                    }
-                }
+                let bits = &mut self.bits;
+                *self
+                    .is_in
+                    .entry(ty.clone())
+                    .or_default()
+                    .get_or_insert_with(uid, || Self::new_key(bits).get())
             }
         };
         self.file(n, key)
@@ -387,7 +385,7 @@ pub(super) enum KeyName<'a> {
 /// ancestors (looking each up in the map) or the keys (looking each up among the ancestors),
 /// and calls `f` in the same way either way.
 fn each_key_within<'a, V>(
-    map: &'a HashMap<EntityUid, V>,
+    map: &'a UidTable<V>,
     may_be_key: impl Fn(&EntityType) -> bool,
     entity: Option<&Entity>,
     ancestor_count: usize,
@@ -397,7 +395,7 @@ fn each_key_within<'a, V>(
         return;
     };
     if map.len() <= ancestor_count {
-        for (key, value) in map {
+        for (key, value) in map.iter() {
             if entity.is_descendant_of(key) {
                 f(value);
             }
