@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use foldhash::HashSet;
 use hashbrown::HashTable;
@@ -18,13 +19,18 @@ use crate::value::Value;
 
 /// One entity: its identifier, attributes, tags, direct parents and (once in a store) ancestors.
 ///
-/// Laid out for lookups in a store: the uid alone in the first cache line (an entry is 64-byte
-/// aligned), what requests read next (ancestors, attributes, tags) in the second, the parents
-/// (read only to write the entity out) last.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Laid out for lookups in a store: the uid and the entity's position in the store in the first
+/// cache line (an entry is 64-byte aligned), what requests read next (ancestors, attributes,
+/// tags) in the second, the parents (read only to write the entity out) last.
+///
+/// Two entities are equal when their uids, data and ancestors are; where they sit in a store
+/// does not matter.
+#[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub struct Entity {
     uid: EntityUid,
+    /// Its number in the [`Entities`] that holds it (see [`Entity::position`]); 0 outside one.
+    position: u32,
     /// Transitive ancestors; equal to `parents` until the entity is placed in an [`Entities`].
     ancestors: Ancestors,
     attrs: BTreeMap<Arc<str>, Value>,
@@ -42,6 +48,7 @@ impl Entity {
         let ancestors = parents.iter().cloned().collect();
         Entity {
             uid,
+            position: 0,
             attrs,
             tags,
             parents,
@@ -58,6 +65,7 @@ impl Entity {
     ) -> Self {
         Entity {
             uid,
+            position: 0,
             attrs: BTreeMap::new(),
             tags: BTreeMap::new(),
             parents,
@@ -105,6 +113,14 @@ impl Entity {
         self.ancestors.len()
     }
 
+    /// Its number in the store that holds it: the entities of an [`Entities`] with `n` entries
+    /// are numbered `0..n`, each once, so that data kept per entity beside the store (an index
+    /// joined with it) can be an array. Numbers stay as they are while the store is not changed;
+    /// an entity outside a store has number 0.
+    pub fn position(&self) -> usize {
+        self.position as usize
+    }
+
     /// Same identity and data, ignoring the computed ancestors.
     fn same_data(&self, other: &Entity) -> bool {
         self.uid == other.uid
@@ -113,6 +129,14 @@ impl Entity {
             && self.parents == other.parents
     }
 }
+
+impl PartialEq for Entity {
+    fn eq(&self, other: &Self) -> bool {
+        self.same_data(other) && self.ancestors == other.ancestors
+    }
+}
+
+impl Eq for Entity {}
 
 /// Where the operators that read entities (`runtime::access`) find them: an [`Entities`] store,
 /// or a view of one that has some entities at hand (a request's principal, action and resource,
@@ -137,12 +161,18 @@ pub enum EntitiesError {
     Cycle(EntityUid),
 }
 
-/// A store of entities with their transitive ancestors computed.
+/// A store of entities with their transitive ancestors computed, each numbered by its
+/// [`position`](Entity::position).
 #[derive(Clone, Debug, Default)]
 pub struct Entities {
     /// Entities by their uid's precomputed hash: an entry is the entity itself, its uid the key.
     table: HashTable<Entity>,
+    /// See [`Entities::stamp`].
+    stamp: u64,
 }
+
+/// The last stamp given to a store.
+static STAMPS: AtomicU64 = AtomicU64::new(0);
 
 impl Entities {
     /// Builds a store, computing the transitive closure of the parent relation. Identical
@@ -172,6 +202,7 @@ impl Entities {
                 entity.get_mut().ancestors = ancestors;
             }
         }
+        store.number();
         Ok(store)
     }
 
@@ -193,6 +224,25 @@ impl Entities {
                     slot.insert(entity);
                 }
             }
+        }
+        self.number();
+    }
+
+    /// Tells this store's entities and their positions apart from other stores': a store gets
+    /// a new stamp, never given before in this process, when it is built and whenever it
+    /// changes; a clone keeps it (it holds the same entities at the same positions). Data kept
+    /// per entity beside a store can record the stamp to check it is used with that store.
+    /// The empty store made by `default` has stamp 0.
+    pub fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
+    /// Numbers the entities `0..len` in the table's order, and stamps the store anew.
+    fn number(&mut self) {
+        self.stamp = STAMPS.fetch_add(1, Ordering::Relaxed) + 1;
+        for (n, entity) in self.table.iter_mut().enumerate() {
+            // A store never holds 2³² entities (each takes more than a cache line).
+            entity.position = u32::try_from(n).unwrap_or(u32::MAX);
         }
     }
 
@@ -276,5 +326,28 @@ mod tests {
         assert_eq!(dup.unwrap_err(), EntitiesError::Duplicate(uid("a")));
         let same = Entities::from_entities([entity("a", &["b"]), entity("a", &["b"])]).unwrap();
         assert_eq!(same.len(), 1);
+    }
+
+    #[test]
+    fn numbers_each_entity_once_and_renumbers_when_extended() {
+        let mut store =
+            Entities::from_entities((0..50).map(|i| entity(&format!("e{i}"), &[]))).unwrap();
+        let positions = |store: &Entities| {
+            let mut p: Vec<usize> = store.iter().map(Entity::position).collect();
+            p.sort_unstable();
+            p
+        };
+        assert_eq!(positions(&store), (0..50).collect::<Vec<_>>());
+        let built = store.stamp();
+        assert_ne!(built, 0);
+        assert_eq!(store.clone().stamp(), built);
+        store.extend_closed((50..120).map(|i| entity(&format!("e{i}"), &[])));
+        assert_eq!(positions(&store), (0..120).collect::<Vec<_>>());
+        assert_ne!(store.stamp(), built);
+        // Where an entity sits is not part of what it is.
+        let placed = store.iter().find(|e| e.position() != 0).unwrap();
+        let fresh = entity(placed.uid().id(), &[]);
+        assert_eq!(fresh.position(), 0);
+        assert_eq!(*placed, fresh);
     }
 }
