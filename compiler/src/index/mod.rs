@@ -49,7 +49,9 @@
 
 mod bits;
 mod candidates;
+mod join;
 mod listing;
+mod matched;
 mod side;
 #[cfg(test)]
 mod tests;
@@ -64,7 +66,10 @@ use thuja_runtime::{Entities, EntityLookup, EntityType, EntityUid, Request};
 
 use crate::ast::{Effect, EntityRef, PolicySet, ScopeConstraint, SlotId};
 pub use candidates::Candidates;
-use side::{ActionKeys, KeyId, Matched, Side};
+pub use join::EntityKeys;
+use join::Role;
+use matched::Matched;
+use side::{ActionKeys, KeyId, Side};
 
 /// An active policy as the index numbers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,7 +183,66 @@ impl ScopeIndex {
         resource: &EntityUid,
         entities: &(impl EntityLookup + ?Sized),
     ) -> Candidates {
+        self.candidates_given(principal, action, resource, entities, None)
+    }
+
+    /// Finds, for every entity of `entities`, the keys it matches as a principal, as an action
+    /// and as a resource, for [`candidates_joined`](Self::candidates_joined).
+    pub fn join(&self, entities: &Entities) -> EntityKeys {
+        EntityKeys::build([&self.principal, &self.action, &self.resource], entities)
+    }
+
+    /// [`candidates_of`](Self::candidates_of), reading the keys of a principal, action or
+    /// resource found in `entities` from `joined` rather than from its ancestors. `joined` must be this
+    /// index's [`join`](Self::join) with the store `entities` reads (or views) unchanged since:
+    /// the entities' positions are read as positions in it.
+    pub fn candidates_joined(
+        &self,
+        joined: &EntityKeys,
+        principal: &EntityUid,
+        action: &EntityUid,
+        resource: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+    ) -> Candidates {
+        self.candidates_given(principal, action, resource, entities, Some(joined))
+    }
+
+    /// The keys `uid` matches as `role`: from `joined` when it has them.
+    fn matched<'j>(
+        &self,
+        role: Role,
+        uid: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+        joined: Option<&'j EntityKeys>,
+    ) -> Matched<'j> {
+        let side = match role {
+            Role::Principal => &self.principal,
+            Role::Action => &self.action,
+            Role::Resource => &self.resource,
+        };
+        joined
+            .zip(entities.entity(uid))
+            .and_then(|(joined, entity)| joined.matched(entity, role))
+            .unwrap_or_else(|| side.matches(uid, entities))
+    }
+
+    fn candidates_given(
+        &self,
+        principal: &EntityUid,
+        action: &EntityUid,
+        resource: &EntityUid,
+        entities: &(impl EntityLookup + ?Sized),
+        joined: Option<&EntityKeys>,
+    ) -> Candidates {
         if self.policies.len() <= SMALL {
+            if joined.is_some() {
+                let p = self.matched(Role::Principal, principal, entities, joined);
+                let a = self.matched(Role::Action, action, entities, joined);
+                let r = self.matched(Role::Resource, resource, entities, joined);
+                let p_mask = self.principal.low_bits_of(&p);
+                let mask = p_mask & self.action.low_bits_of(&a) & self.resource.low_bits_of(&r);
+                return Candidates::from_mask(mask);
+            }
             let p_mask = self.principal.low_bits(principal, entities);
             if p_mask == 0 {
                 return Candidates::none();
@@ -187,13 +251,14 @@ impl ScopeIndex {
             let r_mask = self.resource.low_bits(resource, entities);
             return Candidates::from_mask(p_mask & a_mask & r_mask);
         }
-        let p = self.principal.matches(principal, entities);
+        // The three lists first: from a join, their loads overlap.
+        let p = self.matched(Role::Principal, principal, entities, joined);
+        let a = self.matched(Role::Action, action, entities, joined);
+        let r = self.matched(Role::Resource, resource, entities, joined);
         let p_size = self.principal.size(&p);
         if p_size == 0 {
             return Candidates::none();
         }
-        let a = self.action.matches(action, entities);
-        let r = self.resource.matches(resource, entities);
         let matched = [p, a, r];
         let sides = [&self.principal, &self.action, &self.resource];
         // The principal's size is known; the others are read only when it is not few.
@@ -211,7 +276,12 @@ impl ScopeIndex {
 
     /// The candidates among the policies of `side`'s `keys`: each checked against the keys
     /// every side matched.
-    fn check_each(&self, side: &Side, keys: &Matched, matched: &[Matched; 3]) -> Candidates {
+    fn check_each(
+        &self,
+        side: &Side,
+        keys: &Matched<'_>,
+        matched: &[Matched<'_>; 3],
+    ) -> Candidates {
         let mut few: SmallVec<[u32; FEW as usize]> = SmallVec::new();
         side.each_number(keys, &mut |n| {
             if self.admits(n, matched) {
@@ -222,7 +292,7 @@ impl ScopeIndex {
     }
 
     /// Whether policy `n`'s keys are among those the principal, action and resource matched.
-    fn admits(&self, n: u32, [p, a, r]: &[Matched; 3]) -> bool {
+    fn admits(&self, n: u32, [p, a, r]: &[Matched<'_>; 3]) -> bool {
         let Some(keys) = self.keys.get(n as usize) else {
             return false;
         };
@@ -244,7 +314,7 @@ impl ScopeIndex {
     fn intersect(
         &self,
         sides: [&Side; 3],
-        matched: &[Matched; 3],
+        matched: &[Matched<'_>; 3],
         sizes: [u64; 3],
     ) -> RoaringBitmap {
         let mut order = [0, 1, 2];

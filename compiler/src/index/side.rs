@@ -10,6 +10,7 @@ use thuja_runtime::{Entity, EntityLookup, EntityType, EntityUid};
 
 use super::Resolved;
 use super::bits::Bits;
+use super::matched::Matched;
 use super::uid_table::UidTable;
 use crate::ast::ActionConstraint;
 
@@ -70,46 +71,6 @@ impl Default for Side {
             in_keys: 0,
             is: HashMap::default(),
             is_in: HashMap::default(),
-        }
-    }
-}
-
-/// The keys one request entity matched: [`ANY`] first, then the others, no key twice.
-#[derive(Debug)]
-pub(super) struct Matched {
-    keys: SmallVec<[KeyId; 8]>,
-    /// Whether `keys` is sorted (done when it is long, for binary search).
-    sorted: bool,
-}
-
-/// Longer lists of matched keys are sorted so that membership is a binary search.
-const SCAN: usize = 16;
-
-impl Matched {
-    fn new() -> Self {
-        Matched {
-            keys: SmallVec::from_slice(&[ANY]),
-            sorted: false,
-        }
-    }
-
-    fn push(&mut self, key: KeyId) {
-        self.keys.push(key);
-    }
-
-    fn seal(mut self) -> Self {
-        if self.keys.len() > SCAN {
-            self.keys.sort_unstable();
-            self.sorted = true;
-        }
-        self
-    }
-
-    pub(super) fn contains(&self, key: KeyId) -> bool {
-        if self.sorted {
-            self.keys.binary_search(&key).is_ok()
-        } else {
-            self.keys.contains(&key)
         }
     }
 }
@@ -219,10 +180,19 @@ impl Side {
         &self,
         uid: &EntityUid,
         entities: &(impl EntityLookup + ?Sized),
-    ) -> Matched {
+    ) -> Matched<'static> {
         let mut matched = Matched::new();
         self.each_match(uid, entities, &mut |key| matched.push(key));
         matched.seal()
+    }
+
+    /// The numbers below 64 of the policies the matched keys select.
+    pub(super) fn low_bits_of(&self, matched: &Matched<'_>) -> u64 {
+        matched
+            .keys()
+            .iter()
+            .filter_map(|&k| self.bits(k))
+            .fold(0, |mask, bits| mask | bits.low())
     }
 
     /// The numbers below 64 of the policies this side selects for `uid`.
@@ -235,7 +205,7 @@ impl Side {
     }
 
     /// Calls `f` with every key other than [`ANY`] whose constraint holds for `uid`, each once.
-    fn each_match(
+    pub(super) fn each_match(
         &self,
         uid: &EntityUid,
         entities: &(impl EntityLookup + ?Sized),
@@ -294,9 +264,9 @@ impl Side {
 
     /// How many policies the matched keys select (each policy is filed under one principal or
     /// resource key, but may be under several action keys: then this is an upper bound).
-    pub(super) fn size(&self, matched: &Matched) -> u64 {
+    pub(super) fn size(&self, matched: &Matched<'_>) -> u64 {
         matched
-            .keys
+            .keys()
             .iter()
             .filter_map(|&k| self.bits(k))
             .map(Bits::len)
@@ -305,16 +275,16 @@ impl Side {
 
     /// Calls `f` with the number of every policy the matched keys select, in no particular
     /// order and possibly more than once.
-    pub(super) fn each_number(&self, matched: &Matched, f: &mut impl FnMut(u32)) {
-        for bits in matched.keys.iter().filter_map(|&k| self.bits(k)) {
+    pub(super) fn each_number(&self, matched: &Matched<'_>, f: &mut impl FnMut(u32)) {
+        for bits in matched.keys().iter().filter_map(|&k| self.bits(k)) {
             bits.each(f);
         }
     }
 
     /// The policies the matched keys select.
-    pub(super) fn union(&self, matched: &Matched) -> RoaringBitmap {
+    pub(super) fn union(&self, matched: &Matched<'_>) -> RoaringBitmap {
         let mut out = RoaringBitmap::new();
-        for bits in matched.keys.iter().filter_map(|&k| self.bits(k)) {
+        for bits in matched.keys().iter().filter_map(|&k| self.bits(k)) {
             if !bits.is_empty() {
                 out |= bits.to_bitmap();
             }
@@ -324,9 +294,9 @@ impl Side {
 
     /// Keeps in `out` only the policies the matched keys select: `out ∩ (b₁ ∪ b₂ ∪ …)`
     /// computed as `(out ∩ b₁) ∪ (out ∩ b₂) ∪ …`, which costs in proportion to `out`.
-    pub(super) fn restrict(&self, matched: &Matched, out: &mut RoaringBitmap) {
+    pub(super) fn restrict(&self, matched: &Matched<'_>, out: &mut RoaringBitmap) {
         let mut kept = RoaringBitmap::new();
-        for bits in matched.keys.iter().filter_map(|&k| self.bits(k)) {
+        for bits in matched.keys().iter().filter_map(|&k| self.bits(k)) {
             bits.add_common(out, &mut kept);
         }
         *out = kept;

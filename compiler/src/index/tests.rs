@@ -89,6 +89,10 @@ fn brute_force(set: &PolicySet, request: &Request, entities: &Entities) -> Roari
 /// Checks the index against the brute force for every combination of the given uids.
 fn check_exhaustively(set: &PolicySet, entities: &Entities, uids: &[&str], actions: &[&str]) {
     let index = ScopeIndex::build(set);
+    let joined = index.join(entities);
+    assert_eq!(joined.len(), entities.len());
+    assert!(joined.is_for(entities) && joined.is_for(&entities.clone()));
+    assert!(!joined.is_for(&store(HIERARCHY)));
     for p in uids {
         for a in actions {
             for r in uids {
@@ -101,6 +105,15 @@ fn check_exhaustively(set: &PolicySet, entities: &Entities, uids: &[&str], actio
                     want,
                     "{p} {a} {r}"
                 );
+                // And with the keys of the store's entities found beforehand.
+                let joined = index.candidates_joined(
+                    &joined,
+                    &req.principal,
+                    &req.action,
+                    &req.resource,
+                    entities,
+                );
+                assert_eq!(joined, want, "joined: {p} {a} {r}");
             }
         }
     }
