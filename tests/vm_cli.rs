@@ -194,4 +194,9 @@ fn batches_agree_across_engines() {
         "{stats}"
     );
     assert_eq!(stats["jit_native_policies"], 6, "{stats}");
+    // The compiled engines bind the policies to the entities, and say how long that took.
+    assert!(
+        stats["bind_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{stats}"
+    );
 }

@@ -7,6 +7,7 @@
 //! The VM runs twice: on code compiled from the policies alone, and on code specialised on the
 //! validator's types against the test's schema (every request here is validated against it).
 //! The JIT runs on both programs too (with Cranelift's verifier on, as in every debug build).
+//! Every engine runs both as compiled and bound to the test's entities.
 
 mod support;
 
@@ -48,23 +49,31 @@ fn compare(
         let native = code.native().map_or(0, thuja::NativeCode::native_count);
         specialised.jit_declined += code.program().policies.len() - native;
     }
+    let runs = [
+        ("vm", &vm, &compiled),
+        ("typed vm", &vm, &typed),
+        ("jit", &jit, &compiled),
+        ("typed jit", &jit, &typed),
+    ];
+    // Each engine runs as compiled, and bound to the entities (its index joined with them).
+    let bound: Vec<_> = runs
+        .iter()
+        .map(|(_, a, code)| a.bind(code, entities))
+        .collect();
     let mut erroring = 0;
     for request in requests {
         let expected = interp.is_authorized(request, policies, entities);
         erroring += usize::from(!expected.errors.is_empty());
-        let runs = [
-            ("vm", &vm, &compiled),
-            ("typed vm", &vm, &typed),
-            ("jit", &jit, &compiled),
-            ("typed jit", &jit, &typed),
-        ];
-        for (engine, authorizer, code) in runs {
-            let actual = authorizer.is_authorized_compiled(request, code, entities);
-            if expected != actual {
-                disagreements.push(format!(
-                    "{what}: {} {} {}:\n  interp    {expected:?}\n  {engine:<9} {actual:?}",
-                    request.principal, request.action, request.resource
-                ));
+        for ((engine, authorizer, code), bound) in runs.iter().zip(&bound) {
+            let bound = authorizer.is_authorized_bound(request, bound);
+            let compiled = authorizer.is_authorized_compiled(request, code, entities);
+            for (how, actual) in [("", compiled), (" bound", bound)] {
+                if expected != actual {
+                    disagreements.push(format!(
+                        "{what}: {} {} {}:\n  interp    {expected:?}\n  {engine}{how} {actual:?}",
+                        request.principal, request.action, request.resource
+                    ));
+                }
             }
         }
     }

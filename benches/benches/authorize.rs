@@ -113,10 +113,20 @@ fn bench_workload(c: &mut Criterion, w: &Workload, slow: bool) {
         })
     });
     // As `thuja authorize --requests` runs with a schema: requests validated against it when
-    // read, and the policies compiled specialised on their types.
+    // read, the policies compiled specialised on their types and bound to the entities.
     let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
     let compiled = vm.compile_for_schema(&ours.policies, &ours.schema);
+    let bound = vm.bind(&compiled, &ours.entities);
     group.bench_function("thuja-vm", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let r = &ours.requests[i % ours.requests.len()];
+            i += 1;
+            black_box(vm.is_authorized_bound(r, &bound))
+        })
+    });
+    // The same without binding: the index walks the principal's and resource's ancestors.
+    group.bench_function("thuja-vm-unbound", |b| {
         let mut i = 0;
         b.iter(|| {
             let r = &ours.requests[i % ours.requests.len()];
@@ -124,15 +134,16 @@ fn bench_workload(c: &mut Criterion, w: &Workload, slow: bool) {
             black_box(vm.is_authorized_compiled(r, &compiled, &ours.entities))
         })
     });
-    // The same program with its policies as native code.
+    // The same program with its policies as native code, bound.
     let jit = thuja::Authorizer::with_engine(thuja::Engine::Jit);
     let native = jit.compile_for_schema(&ours.policies, &ours.schema);
+    let bound = jit.bind(&native, &ours.entities);
     group.bench_function("thuja-jit", |b| {
         let mut i = 0;
         b.iter(|| {
             let r = &ours.requests[i % ours.requests.len()];
             i += 1;
-            black_box(jit.is_authorized_compiled(r, &native, &ours.entities))
+            black_box(jit.is_authorized_bound(r, &bound))
         })
     });
     group.finish();
@@ -166,7 +177,17 @@ fn load(c: &mut Criterion) {
             black_box(vm.compile(&policies))
         })
     });
-    // The same, and native code for every policy.
+    // Binding the compiled policies to the store's entities (10,000 of them).
+    group.bench_function("bind_rbac_10000/thuja", |b| {
+        let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+        let schema = thuja::input::schema_from_str("s", &store.schema).expect("schema");
+        let policies = thuja::input::policies_from_str("p", &store.policies).expect("policies");
+        let entities =
+            thuja::input::entities_from_str("e", &store.entities, Some(&schema)).expect("entities");
+        let compiled = vm.compile(&policies);
+        b.iter(|| black_box(vm.bind(&compiled, &entities)))
+    });
+    // Parsing and compiling, and native code for every policy.
     group.bench_function("policies_rbac_10000/thuja-jit-compile", |b| {
         let jit = thuja::Authorizer::with_engine(thuja::Engine::Jit);
         b.iter(|| {

@@ -1,6 +1,8 @@
 //! Runs one workload's requests through the VM in a loop, for a profiler:
 //! `cargo run --release -p thuja-benches --example profile_vm -- tinytodo|abac|rbac-N ITERATIONS`.
-//! `ENGINE=jit` runs the JIT instead; `UNTYPED=1` compiles without the schema's types.
+//! `ENGINE=jit` runs the JIT instead; `UNTYPED=1` compiles without the schema's types;
+//! `UNBOUND=1` decides without binding the policies to the entities ([`Authorizer::bind`]);
+//! `HOT=N` cycles through the first N requests only (a working set that stays in cache).
 
 use std::time::Instant;
 
@@ -54,11 +56,20 @@ fn main() {
     } else {
         vm.compile_for_schema(&policies, &schema)
     };
+    let bound = vm.bind(&compiled, &entities);
+    let unbound = std::env::var_os("UNBOUND").is_some();
+    let hot = std::env::var("HOT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(requests.len());
     let started = Instant::now();
     let mut allowed = 0usize;
     for i in 0..iterations {
-        let r = &requests[i % requests.len()];
-        let response = vm.is_authorized_compiled(r, &compiled, &entities);
+        let r = &requests[i % hot];
+        let response = match unbound {
+            true => vm.is_authorized_compiled(r, &compiled, &entities),
+            false => vm.is_authorized_bound(r, &bound),
+        };
         allowed += usize::from(response.decision == thuja::Decision::Allow);
     }
     let ns = started.elapsed().as_nanos() as f64 / iterations as f64;

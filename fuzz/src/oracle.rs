@@ -308,7 +308,8 @@ fn typed_responses(inputs: &ThujaInputs, engine: thuja::Engine, sink: &mut Sink)
     }
 }
 
-/// The answers of `authorizer` with `compiled`, collecting into `sink`.
+/// The answers of `authorizer` with `compiled` bound to the entities (as batch mode decides),
+/// collecting into `sink`.
 fn answers_with(
     inputs: &ThujaInputs,
     authorizer: &thuja::Authorizer,
@@ -316,6 +317,7 @@ fn answers_with(
     rename: &dyn Fn(&str) -> String,
     sink: &mut Sink,
 ) -> Vec<Outcome> {
+    let bound = authorizer.bind(compiled, &inputs.entities);
     inputs
         .requests
         .iter()
@@ -326,7 +328,7 @@ fn answers_with(
                 Outcome::Rejected
             }
             Some(r) => {
-                let response = authorizer.is_authorized_compiled(r, compiled, &inputs.entities);
+                let response = authorizer.is_authorized_bound(r, &bound);
                 for e in &response.errors {
                     if !allowed_for_valid_policies(&e.error) {
                         sink.unsound

@@ -374,17 +374,30 @@ fn link_templates(set: &mut PolicySet) {
 }
 
 /// Answers `requests` with the interpreter, with the VM (compiled once, its listing printed)
-/// and with the JIT (the same program as native code): the responses must be equal.
+/// and with the JIT (the same program as native code), each also bound to the entities: the
+/// responses must be equal.
 fn same_answers(set: &PolicySet, entities: &Entities, requests: &[Request]) {
     let interp = Authorizer::with_engine(Engine::Interp);
     let vm = Authorizer::with_engine(Engine::Vm);
     let jit = Authorizer::with_engine(Engine::Jit);
     let compiled = vm.compile(set);
     let _ = compiled.program().to_string();
+    let bound = vm.bind(&compiled, entities);
     for request in requests {
         let expected = interp.is_authorized(request, set, entities);
-        for (engine, authorizer) in [("VM", &vm), ("JIT", &jit)] {
-            let got = authorizer.is_authorized_compiled(request, &compiled, entities);
+        let runs = [
+            (
+                "VM",
+                vm.is_authorized_compiled(request, &compiled, entities),
+            ),
+            (
+                "JIT",
+                jit.is_authorized_compiled(request, &compiled, entities),
+            ),
+            ("bound VM", vm.is_authorized_bound(request, &bound)),
+            ("bound JIT", jit.is_authorized_bound(request, &bound)),
+        ];
+        for (engine, got) in runs {
             assert_eq!(
                 expected,
                 got,

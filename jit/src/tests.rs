@@ -26,7 +26,13 @@ fn both(set: &PolicySet) -> (Response, Response, NativeCode) {
     let (request, entities) = (request(), entities());
     let program = lower(set);
     let code = NativeCode::compile(&program, verified()).unwrap();
-    let jit = is_authorized(&program, &code, &request, &entities);
+    let jit = is_authorized(&program, &code, &request, &entities, None);
+    let joined = program.index.join(&entities);
+    let jit_joined = is_authorized(&program, &code, &request, &entities, Some(&joined));
+    assert_eq!(
+        jit, jit_joined,
+        "the join changes only how candidates are found"
+    );
     let interp = thuja_interp::is_authorized(set, &request, &entities);
     (jit, interp, code)
 }
@@ -131,10 +137,10 @@ fn code_for_another_program_denies_with_an_internal_error() {
     ));
     let code = NativeCode::compile(&one, verified()).unwrap();
     assert_eq!(
-        is_authorized(&one, &code, &request, &entities).decision,
+        is_authorized(&one, &code, &request, &entities, None).decision,
         Decision::Allow
     );
-    let r = is_authorized(&two, &code, &request, &entities);
+    let r = is_authorized(&two, &code, &request, &entities, None);
     assert_eq!(r.decision, Decision::Deny);
     assert!(
         r.errors
@@ -158,7 +164,7 @@ fn an_inconsistent_program_fails_closed_in_native_code() {
     assert!(matches!(code.tier(1), Some(Tier::Native(_))));
     assert!(program.code.iter().any(|op| matches!(op, Op::GetAttr(_))));
     program.constants.names.clear();
-    let r = is_authorized(&program, &code, &request, &entities);
+    let r = is_authorized(&program, &code, &request, &entities, None);
     assert_eq!(r.decision, Decision::Deny);
     assert!(r.reasons.is_empty());
     assert!(matches!(r.errors[..], [ref e] if matches!(e.error, EvalError::Internal(_))));

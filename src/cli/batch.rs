@@ -5,10 +5,12 @@
 //! as `{"type", "id"}` or `"Type::\"id\""`). Every output line, in input order, is compact JSON:
 //! `{"decision":"allow","reasons":["policy3"],"errors":[]}` (ids sorted; `errors` names the
 //! policies whose evaluation failed), or `{"error":"..."}` for a line that is not a valid request;
-//! the batch goes on. `--stats` prints one JSON line to stderr with the request count, the time to
-//! load (and, for `--engine vm` and `jit`, compile) the policies and the entities, the evaluation
-//! time per request (evaluation alone) and, for `--engine jit`, the part of the compile time
-//! spent making native code and how many policies run natively.
+//! the batch goes on. The compiled engines decide with the policies bound to the entities
+//! ([`Authorizer::bind`]). `--stats` prints one JSON line to stderr with the request count, the
+//! time to load (and, for `--engine vm` and `jit`, compile) the policies and the entities, the
+//! evaluation time per request (evaluation alone), for the compiled engines the time to bind and,
+//! for `--engine jit`, the part of the compile time spent making native code and how many
+//! policies run natively.
 
 use std::io::Write;
 use std::path::Path;
@@ -16,7 +18,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use thuja::input::{self, InputError};
-use thuja::{Authorizer, CompiledPolicies, Decision, Request, Response, Schema};
+use thuja::{Authorizer, Bound, Decision, Request, Response, Schema};
 
 use super::authorize::AuthorizeArgs;
 
@@ -39,6 +41,10 @@ struct Stats {
     compile_ms: f64,
     entities_ms: f64,
     eval_ns_per_request: f64,
+    /// Joining the compiled policies with the entities ([`Authorizer::bind`]); not for the
+    /// interpreter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bind_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jit_compile_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,6 +68,10 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
     let entities = input::entities_from_file(&args.entities, schema.as_ref())?;
     let entities_ms = millis(started);
 
+    let started = Instant::now();
+    let bound = authorizer.bind(&policies, &entities);
+    let bind_ms = millis(started);
+
     let text = input::read_file(requests_path)?;
     let name = requests_path.display().to_string();
     let validate_with = schema.as_ref().filter(|_| args.request.request_validation);
@@ -76,7 +86,7 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, requests.len().max(1));
     let started = Instant::now();
-    let responses = decide_all(&authorizer, &requests, &policies, &entities, threads);
+    let responses = decide_all(&authorizer, &requests, &bound, threads);
     let eval_ns = started.elapsed().as_nanos() as f64;
 
     let lines: Vec<String> = requests
@@ -109,6 +119,7 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
             } else {
                 eval_ns / decided as f64
             },
+            bind_ms: (args.engine != thuja::Engine::Interp).then_some(bind_ms),
             jit_compile_ms: native.map(|c| c.compile_time().as_secs_f64() * 1e3),
             jit_native_policies: native.map(thuja::NativeCode::native_count),
         };
@@ -156,8 +167,7 @@ fn parse_line(
 fn decide_all(
     authorizer: &Authorizer,
     requests: &[Result<Request, String>],
-    policies: &CompiledPolicies,
-    entities: &thuja::Entities,
+    bound: &Bound<'_>,
     threads: usize,
 ) -> Vec<Option<Response>> {
     let chunk = requests.len().div_ceil(threads).max(1);
@@ -168,9 +178,9 @@ fn decide_all(
                 scope.spawn(|| {
                     part.iter()
                         .map(|r| {
-                            r.as_ref().ok().map(|req| {
-                                authorizer.is_authorized_compiled(req, policies, entities)
-                            })
+                            r.as_ref()
+                                .ok()
+                                .map(|req| authorizer.is_authorized_bound(req, bound))
                         })
                         .collect::<Vec<_>>()
                 })

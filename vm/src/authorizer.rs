@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use thuja_compiler::ast::Effect;
+use thuja_compiler::index::EntityKeys;
 use thuja_compiler::program::{CompiledPolicy, Program};
 use thuja_runtime::{Decision, Entities, EvalError, PolicyError, Request, Response};
 
@@ -12,24 +13,50 @@ use crate::machine::{Failure, Machine, RequestValues};
 
 /// Decides `request` with `program` over `entities`; see the [crate documentation](crate).
 pub fn is_authorized(program: &Program, request: &Request, entities: &Entities) -> Response {
-    decide(program, request, entities, |machine, _, policy| {
+    decide(program, request, entities, None, |machine, _, policy| {
         machine.run(policy)
     })
 }
 
-/// Decides `request` as [`is_authorized`] does, with `run(machine, n, policy)` telling whether
-/// candidate policy number `n` is satisfied (as [`Machine::run`] does). Compiled code (the JIT)
-/// plugs in here and shares the index, the machine and the combination of outcomes.
+/// [`is_authorized`], with `joined` — the program's index
+/// [joined](thuja_compiler::index::ScopeIndex::join) with `entities` — giving the index keys of
+/// the request's principal and resource. The response is the same; only finding the candidate
+/// policies is faster. A `joined` made from another store (or from `entities` before it
+/// changed) is not used.
+pub fn is_authorized_joined(
+    program: &Program,
+    request: &Request,
+    entities: &Entities,
+    joined: &EntityKeys,
+) -> Response {
+    decide(
+        program,
+        request,
+        entities,
+        Some(joined),
+        |machine, _, policy| machine.run(policy),
+    )
+}
+
+/// Decides `request` as [`is_authorized`] does (as [`is_authorized_joined`] with `joined`),
+/// with `run(machine, n, policy)` telling whether candidate policy number `n` is satisfied (as
+/// [`Machine::run`] does). Compiled code (the JIT) plugs in here and shares the index, the
+/// machine and the combination of outcomes.
 pub fn decide(
     program: &Program,
     request: &Request,
     entities: &Entities,
+    joined: Option<&EntityKeys>,
     mut run: impl FnMut(&mut Machine<'_>, usize, &CompiledPolicy) -> Result<bool, Failure>,
 ) -> Response {
     let index = &program.index;
     let vars = RequestValues::new(request, entities);
+    let joined = joined.filter(|j| j.is_for(entities));
     let mut candidates = match vars.scope_uids() {
-        Some([p, a, r]) => index.candidates_of(p, a, r, &vars),
+        Some([p, a, r]) => match joined {
+            Some(joined) => index.candidates_joined(joined, p, a, r, &vars),
+            None => index.candidates_of(p, a, r, &vars),
+        },
         None => index.candidates(request, entities),
     };
     if !index.unresolved().is_empty() {

@@ -7,7 +7,8 @@
 //!
 //! ## What it promises
 //!
-//! [`is_authorized`] returns exactly the reference interpreter's response for the policy set
+//! [`is_authorized`] (and [`is_authorized_joined`], given the index joined with the store)
+//! returns exactly the reference interpreter's response for the policy set
 //! the program was lowered from: the same decision, the same reasons, and the same errors (policy
 //! ids in policy-set order, error values, spans). Policies the index leaves out cannot be
 //! satisfied or fail (their scope does not hold, and the interpreter checks scope first), so
@@ -19,7 +20,7 @@
 mod authorizer;
 pub mod machine;
 
-pub use authorizer::{decide, is_authorized};
+pub use authorizer::{decide, is_authorized, is_authorized_joined};
 pub use machine::{Failure, Machine, Memo, Operand, RequestValues, Stack};
 
 #[cfg(test)]
