@@ -69,7 +69,7 @@ pub use candidates::Candidates;
 pub use join::EntityKeys;
 use join::Role;
 use matched::Matched;
-use side::{ActionKeys, KeyId, Side};
+use side::{ActionKeys, ActionLists, KeyId, Side};
 
 /// An active policy as the index numbers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,9 +87,8 @@ pub struct ScopeIndex {
     policies: Vec<IndexedPolicy>,
     /// Entry `n` is the keys policy `n` is filed under.
     keys: Vec<PolicyKeys>,
-    /// The keys of `action in [...]` lists of more than one group, which [`ActionKeys::List`]
-    /// points into.
-    action_lists: Vec<KeyId>,
+    /// The keys of `action in [...]` lists of other than one group.
+    action_lists: ActionLists,
     principal: Side,
     action: Side,
     resource: Side,
@@ -97,19 +96,20 @@ pub struct ScopeIndex {
     unresolved: RoaringBitmap,
 }
 
-/// The keys one policy is filed under: its number is in exactly the sets of these keys.
+/// The keys one policy is filed under: its number is in exactly the sets of these keys. 16
+/// bytes: four policies to a cache line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct PolicyKeys {
     principal: KeyId,
-    action: ActionKeys,
     resource: KeyId,
+    action: ActionKeys,
 }
 
 impl PolicyKeys {
     /// The keys of a policy that is filed nowhere (an unresolved link).
     const NOWHERE: PolicyKeys = PolicyKeys {
         principal: side::NO_KEY,
-        action: ActionKeys::List { start: 0, len: 0 },
+        action: ActionKeys::NONE,
         resource: side::NO_KEY,
     };
 }
@@ -298,15 +298,7 @@ impl ScopeIndex {
         };
         p.contains(keys.principal)
             && r.contains(keys.resource)
-            && match keys.action {
-                ActionKeys::One(key) => a.contains(key),
-                ActionKeys::List { start, len } => {
-                    let (start, len) = (start as usize, len as usize);
-                    self.action_lists
-                        .get(start..start + len)
-                        .is_some_and(|list| list.iter().any(|&key| a.contains(key)))
-                }
-            }
+            && self.action_lists.any(keys.action, |key| a.contains(key))
     }
 
     /// The intersection of the three sides' unions, starting from the smallest so that the

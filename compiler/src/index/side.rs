@@ -23,12 +23,60 @@ pub(super) const ANY: KeyId = 0;
 /// A key no request matches (that of a policy filed nowhere).
 pub(super) const NO_KEY: KeyId = KeyId::MAX;
 
-/// The keys an action constraint is filed under: one, or a list in the index's
-/// `action_lists` (`action in [...]` with other than one group; the list may be empty).
+/// The keys an action constraint is filed under, in 8 bytes: `count` keys; one is `first`
+/// itself, any other count (`action in [...]` with other than one group; the list may be empty)
+/// is `count` keys of the index's [`ActionLists`] from `first`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum ActionKeys {
-    One(KeyId),
-    List { start: u32, len: u32 },
+pub(super) struct ActionKeys {
+    first: u32,
+    count: u32,
+}
+
+impl ActionKeys {
+    /// No key: no action matches.
+    pub(super) const NONE: ActionKeys = ActionKeys { first: 0, count: 0 };
+
+    fn one(key: KeyId) -> Self {
+        ActionKeys {
+            first: key,
+            count: 1,
+        }
+    }
+}
+
+/// The key lists of `action in [...]` constraints, each distinct list held once: a large
+/// policy set repeats a few lists many times, so reading them stays in cache.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct ActionLists {
+    keys: Vec<KeyId>,
+    starts: HashMap<SmallVec<[KeyId; 4]>, u32>,
+}
+
+impl ActionLists {
+    /// The action keys of a constraint filed under `keys` (in the constraint's order).
+    fn hold(&mut self, keys: SmallVec<[KeyId; 4]>) -> ActionKeys {
+        if let [key] = keys[..] {
+            return ActionKeys::one(key);
+        }
+        let count = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+        let next = u32::try_from(self.keys.len()).unwrap_or(u32::MAX);
+        let first = *self.starts.entry(keys).or_insert_with_key(|keys| {
+            self.keys.extend_from_slice(keys);
+            next
+        });
+        ActionKeys { first, count }
+    }
+
+    /// Whether `test` holds for any of the keys `action` names.
+    pub(super) fn any(&self, action: ActionKeys, test: impl Fn(KeyId) -> bool) -> bool {
+        if action.count == 1 {
+            return test(action.first);
+        }
+        let (start, len) = (action.first as usize, action.count as usize);
+        self.keys
+            .get(start..start + len)
+            .is_some_and(|keys| keys.iter().any(|&key| test(key)))
+    }
 }
 
 /// The keys named by one entity uid: as `== uid` and as `in uid`.
@@ -139,19 +187,19 @@ impl Side {
         self.file(n, key)
     }
 
-    /// Files policy `n` under the keys of its action constraint, appending to `lists` the keys
+    /// Files policy `n` under the keys of its action constraint, holding in `lists` the keys
     /// of an `in [...]` list of other than one group.
     pub(super) fn insert_action(
         &mut self,
         n: u32,
         constraint: &ActionConstraint,
-        lists: &mut Vec<KeyId>,
+        lists: &mut ActionLists,
     ) -> ActionKeys {
         match constraint {
-            ActionConstraint::Any => ActionKeys::One(self.file(n, ANY)),
+            ActionConstraint::Any => ActionKeys::one(self.file(n, ANY)),
             ActionConstraint::Eq(uid) => {
                 let key = self.uid_key(uid, Relation::Eq);
-                ActionKeys::One(self.file(n, key))
+                ActionKeys::one(self.file(n, key))
             }
             ActionConstraint::In(groups) => {
                 let keys: SmallVec<[KeyId; 4]> = groups
@@ -161,15 +209,7 @@ impl Side {
                         self.file(n, key)
                     })
                     .collect();
-                match keys.as_slice() {
-                    [key] => ActionKeys::One(*key),
-                    keys => {
-                        let start = u32::try_from(lists.len()).unwrap_or(u32::MAX);
-                        let len = u32::try_from(keys.len()).unwrap_or(u32::MAX);
-                        lists.extend_from_slice(keys);
-                        ActionKeys::List { start, len }
-                    }
-                }
+                lists.hold(keys)
             }
         }
     }
