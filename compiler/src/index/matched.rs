@@ -23,31 +23,17 @@ enum Keys<'a> {
 const SCAN: usize = 16;
 
 impl Matched<'_> {
-    /// Just [`ANY`], to [`push`](Self::push) the keys found to.
-    pub(super) fn new() -> Matched<'static> {
-        Matched {
-            keys: Keys::Found(SmallVec::from_slice(&[ANY])),
-            sorted: false,
-        }
-    }
-
-    /// Adds a key found (one not yet among them).
-    pub(super) fn push(&mut self, key: KeyId) {
-        match &mut self.keys {
-            Keys::Found(keys) => keys.push(key),
-            Keys::Joined(_) => debug_assert!(false, "a joined list is complete"),
-        }
-    }
-
-    /// Done pushing: a long list is sorted for binary search.
-    pub(super) fn seal(mut self) -> Self {
-        if let Keys::Found(keys) = &mut self.keys
-            && keys.len() > SCAN
-        {
+    /// Keys found for one request: [`ANY`] and the others, each once, in any order (a long
+    /// list is sorted here for binary search).
+    pub(super) fn found(mut keys: SmallVec<[KeyId; 8]>) -> Matched<'static> {
+        let sorted = keys.len() > SCAN;
+        if sorted {
             keys.sort_unstable();
-            self.sorted = true;
         }
-        self
+        Matched {
+            keys: Keys::Found(keys),
+            sorted,
+        }
     }
 
     pub(super) fn keys(&self) -> &[KeyId] {

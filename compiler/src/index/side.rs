@@ -221,9 +221,9 @@ impl Side {
         uid: &EntityUid,
         entities: &(impl EntityLookup + ?Sized),
     ) -> Matched<'static> {
-        let mut matched = Matched::new();
-        self.each_match(uid, entities, &mut |key| matched.push(key));
-        matched.seal()
+        let mut keys = SmallVec::from_slice(&[ANY]);
+        self.each_match(uid, entities, &mut |key| keys.push(key));
+        Matched::found(keys)
     }
 
     /// The numbers below 64 of the policies the matched keys select.
