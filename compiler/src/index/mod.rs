@@ -235,6 +235,8 @@ impl ScopeIndex {
         joined: Option<&EntityKeys>,
     ) -> Candidates {
         if self.policies.len() <= SMALL {
+            // Unjoined, the masks are or-ed as keys are found, without listing them (listing
+            // them first cost ~360 more instructions per request on the RBAC-10 workload).
             if joined.is_some() {
                 let p = self.matched(Role::Principal, principal, entities, joined);
                 let a = self.matched(Role::Action, action, entities, joined);
