@@ -47,6 +47,8 @@ struct Entry {
     keys: [[KeyId; INLINE]; 3],
 }
 
+const _: () = assert!(size_of::<Entry>() == 64);
+
 impl EntityKeys {
     /// Finds the keys of every entity of `entities` on each side.
     pub(super) fn build(sides: [&Side; 3], entities: &Entities) -> EntityKeys {

@@ -105,6 +105,8 @@ struct PolicyKeys {
     action: ActionKeys,
 }
 
+const _: () = assert!(size_of::<PolicyKeys>() == 16);
+
 impl PolicyKeys {
     /// The keys of a policy that is filed nowhere (an unresolved link).
     const NOWHERE: PolicyKeys = PolicyKeys {
