@@ -64,10 +64,11 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
             json.kind()
         )));
     };
+    let mut names = Names::default();
     let entities = items
         .iter()
         .enumerate()
-        .map(|(i, item)| parse_entity(item, i, schema).map_err(|e| e.in_entity(i)))
+        .map(|(i, item)| parse_entity(item, i, schema, &mut names).map_err(|e| e.in_entity(i)))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(schema) = schema {
         // Non-action entities are checked against the schema before the hierarchy is closed,
@@ -108,8 +109,30 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
     Ok(store)
 }
 
+/// The attribute and tag names of one entities file, each held once: every entity's copy of a
+/// name shares one allocation, so a large store does not hold a string per attribute, and an
+/// attribute read on a rarely used entity compares its name with a string already in cache.
+#[derive(Default)]
+struct Names(HashSet<Arc<str>>);
+
+impl Names {
+    fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(held) = self.0.get(name) {
+            return held.clone();
+        }
+        let name: Arc<str> = Arc::from(name);
+        self.0.insert(name.clone());
+        name
+    }
+}
+
 /// Reads the entity object at `index`.
-fn parse_entity(json: &Json, index: usize, schema: Option<&Schema>) -> Result<Entity, JsonError> {
+fn parse_entity(
+    json: &Json,
+    index: usize,
+    schema: Option<&Schema>,
+    names: &mut Names,
+) -> Result<Entity, JsonError> {
     // Like any serde struct, an entity may also be written as the array of its fields in order
     // (`[uid, attrs, parents]` or `[uid, attrs, parents, tags]`); Cedar accepts that.
     let positional;
@@ -161,7 +184,7 @@ fn parse_entity(json: &Json, index: usize, schema: Option<&Schema>) -> Result<En
     };
     let mut attrs = BTreeMap::new();
     for (name, v) in attr_entries {
-        let name: Arc<str> = Arc::from(name.as_str());
+        let name = names.intern(name);
         let loc = Loc::Attr(uid.clone(), name.clone());
         let value = match def {
             None => untyped(v, &loc)?,
@@ -182,7 +205,7 @@ fn parse_entity(json: &Json, index: usize, schema: Option<&Schema>) -> Result<En
         None => {}
         Some(Json::Object(tag_entries)) => {
             for (name, v) in tag_entries {
-                let name: Arc<str> = Arc::from(name.as_str());
+                let name = names.intern(name);
                 let loc = Loc::Tag(uid.clone(), name.clone());
                 let value = match def {
                     None => untyped(v, &loc)?,
@@ -348,6 +371,27 @@ mod tests {
             tags: None,
             enum_ids: None,
         }
+    }
+
+    #[test]
+    fn entities_of_one_file_share_each_attribute_and_tag_name() {
+        let src = r#"[
+            {"uid": {"type": "U", "id": "a"}, "attrs": {"age": 1, "name": "a"}, "parents": [], "tags": {"t": 1}},
+            {"uid": {"type": "U", "id": "b"}, "attrs": {"age": 2}, "parents": [], "tags": {"t": 2}}
+        ]"#;
+        let store = entities_from_json_str(src, None).unwrap();
+        let key = |id: &str, tags: bool| {
+            let e = store.get(&uid("U", id)).unwrap();
+            let map = if tags { e.tags() } else { e.attrs() };
+            map.keys().next().unwrap().clone()
+        };
+        assert_eq!(&*key("a", false), "age");
+        assert!(Arc::ptr_eq(&key("a", false), &key("b", false)));
+        assert!(Arc::ptr_eq(&key("a", true), &key("b", true)));
+        assert_eq!(
+            store.get(&uid("U", "b")).unwrap().attr("age"),
+            Some(&Value::Long(2))
+        );
     }
 
     fn schema() -> Schema {
