@@ -110,8 +110,8 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
 }
 
 /// The attribute and tag names of one entities file, each held once: every entity's copy of a
-/// name shares one allocation, so a large store does not hold a string per attribute, and an
-/// attribute read on a rarely used entity compares its name with a string already in cache.
+/// name shares one allocation, so a large store does not hold a string per attribute (and the
+/// names an attribute read compares against are few, likely in cache).
 #[derive(Default)]
 struct Names(HashSet<Arc<str>>);
 
