@@ -52,12 +52,10 @@ pub fn decide(
     let index = &program.index;
     let vars = RequestValues::new(request, entities);
     let joined = joined.filter(|j| j.is_for(entities));
-    let mut candidates = match vars.scope_uids() {
-        Some([p, a, r]) => match joined {
-            Some(joined) => index.candidates_joined(joined, p, a, r, &vars),
-            None => index.candidates_of(p, a, r, &vars),
-        },
-        None => index.candidates(request, entities),
+    let [p, a, r] = vars.scope_uids();
+    let mut candidates = match joined {
+        Some(joined) => index.candidates_joined(joined, p, a, r, &vars),
+        None => index.candidates_of(p, a, r, &vars),
     };
     if !index.unresolved().is_empty() {
         candidates.add_all(index.unresolved());

@@ -7,6 +7,7 @@
 //! machine checks), so a policy's code runs in at most as many steps as it has instructions.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use smallvec::SmallVec;
 
@@ -26,27 +27,26 @@ pub struct Failure {
     pub span: Option<Span>,
 }
 
-/// The request variables as values, made once per request, with the entities of the
-/// principal, action and resource looked up once in the store. Reading entities through it
-/// ([`EntityLookup`]) finds those three without hashing when asked for the uids it holds (the
-/// ones `Op::Var` pushes), and asks the store for any other.
+/// The request's variables, with the entities of the principal, action and resource looked
+/// up once in the store. A variable becomes a [`Value`] (a copy of the request's uid or a
+/// shared reference to its context) only when code first reads it as one, so a request whose
+/// candidates never read a variable copies nothing. Reading entities through it
+/// ([`EntityLookup`]) finds those three without hashing when asked for the request's uids or
+/// the ones [`var`](Self::var) gave out, and asks the store for any other.
 pub struct RequestValues<'e> {
-    principal: Value,
-    action: Value,
-    resource: Value,
-    context: Value,
+    request: &'e Request,
+    /// The principal, action, resource and context as values, once read.
+    values: [OnceCell<Value>; 4],
     store: &'e Entities,
     /// The entities of the principal, the action and the resource, if they exist.
     found: [Option<&'e Entity>; 3],
 }
 
 impl<'e> RequestValues<'e> {
-    pub fn new(request: &Request, store: &'e Entities) -> Self {
+    pub fn new(request: &'e Request, store: &'e Entities) -> Self {
         RequestValues {
-            principal: Value::Entity(request.principal.clone()),
-            action: Value::Entity(request.action.clone()),
-            resource: Value::Entity(request.resource.clone()),
-            context: Value::Record(request.context.clone()),
+            request,
+            values: Default::default(),
             store,
             found: [
                 store.get(&request.principal),
@@ -58,31 +58,29 @@ impl<'e> RequestValues<'e> {
 
     /// The value of a request variable.
     pub fn var(&self, var: Var) -> &Value {
+        let r = self.request;
         match var {
-            Var::Principal => &self.principal,
-            Var::Action => &self.action,
-            Var::Resource => &self.resource,
-            Var::Context => &self.context,
+            Var::Principal => self.values[0].get_or_init(|| Value::Entity(r.principal.clone())),
+            Var::Action => self.values[1].get_or_init(|| Value::Entity(r.action.clone())),
+            Var::Resource => self.values[2].get_or_init(|| Value::Entity(r.resource.clone())),
+            Var::Context => self.values[3].get_or_init(|| Value::Record(r.context.clone())),
         }
     }
 
-    /// The principal's, action's and resource's uids, as held here.
-    pub fn scope_uids(&self) -> Option<[&EntityUid; 3]> {
-        match (&self.principal, &self.action, &self.resource) {
-            (Value::Entity(p), Value::Entity(a), Value::Entity(r)) => Some([p, a, r]),
-            _ => None,
-        }
+    /// The principal's, action's and resource's uids.
+    pub fn scope_uids(&self) -> [&'e EntityUid; 3] {
+        let r = self.request;
+        [&r.principal, &r.action, &r.resource]
     }
 }
 
 impl EntityLookup for RequestValues<'_> {
     fn entity(&self, uid: &EntityUid) -> Option<&Entity> {
-        let held = [&self.principal, &self.action, &self.resource];
-        for (value, found) in held.into_iter().zip(self.found) {
-            if let Value::Entity(u) = value
-                && std::ptr::eq(u, uid)
-            {
-                return found;
+        for (i, held) in self.scope_uids().into_iter().enumerate() {
+            let given =
+                matches!(self.values[i].get(), Some(Value::Entity(u)) if std::ptr::eq(u, uid));
+            if std::ptr::eq(held, uid) || given {
+                return self.found[i];
             }
         }
         self.store.get(uid)
