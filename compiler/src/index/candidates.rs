@@ -3,18 +3,20 @@
 use roaring::RoaringBitmap;
 use smallvec::SmallVec;
 
-use super::FEW;
-
 /// The candidates of a request: numbers of policies, in increasing order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Candidates(Repr);
+
+/// Numbers of the policies one side's few policies admit: as many as fit in a few registers
+/// inline (most requests have one or two candidates), so that the answer moves cheaply.
+pub(super) type FewNumbers = SmallVec<[u32; 6]>;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Repr {
     /// Numbers below 64, as bits.
     Small(u64),
     /// A few numbers, sorted.
-    Few(SmallVec<[u32; FEW as usize]>),
+    Few(FewNumbers),
     Large(RoaringBitmap),
 }
 
@@ -29,7 +31,7 @@ impl Candidates {
     }
 
     /// The given numbers, in any order and possibly repeated.
-    pub(super) fn from_numbers(mut numbers: SmallVec<[u32; FEW as usize]>) -> Self {
+    pub(super) fn from_numbers(mut numbers: FewNumbers) -> Self {
         numbers.sort_unstable();
         numbers.dedup();
         Candidates(Repr::Few(numbers))

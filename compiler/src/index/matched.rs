@@ -48,7 +48,9 @@ impl Matched<'_> {
         if self.sorted && keys.len() > SCAN {
             keys.binary_search(&key).is_ok()
         } else {
-            keys.contains(&key)
+            // A plain loop: the lists are short, and `<[_]>::contains`'s unrolled search costs
+            // more than it saves on them.
+            keys.iter().any(|&k| k == key)
         }
     }
 }

@@ -61,11 +61,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use roaring::RoaringBitmap;
-use smallvec::SmallVec;
 use thuja_runtime::{Entities, EntityLookup, EntityType, EntityUid, Request};
 
 use crate::ast::{Effect, EntityRef, PolicySet, ScopeConstraint, SlotId};
 pub use candidates::Candidates;
+use candidates::FewNumbers;
 pub use join::EntityKeys;
 use join::Role;
 use matched::Matched;
@@ -286,7 +286,7 @@ impl ScopeIndex {
         keys: &Matched<'_>,
         matched: &[Matched<'_>; 3],
     ) -> Candidates {
-        let mut few: SmallVec<[u32; FEW as usize]> = SmallVec::new();
+        let mut few = FewNumbers::new();
         side.each_number(keys, &mut |n| {
             if self.admits(n, matched) {
                 few.push(n);
