@@ -49,7 +49,8 @@ impl Matched<'_> {
             keys.binary_search(&key).is_ok()
         } else {
             // A plain loop: the lists are short, and `<[_]>::contains`'s unrolled search costs
-            // more than it saves on them.
+            // more than it saves on them (~100 instructions per request on RBAC-100, callgrind).
+            #[allow(clippy::manual_contains)]
             keys.iter().any(|&k| k == key)
         }
     }
