@@ -14,6 +14,7 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
 use crate::ancestors::Ancestors;
+use crate::attrs::Attrs;
 use crate::uid::EntityUid;
 use crate::value::Value;
 
@@ -33,8 +34,8 @@ pub struct Entity {
     position: u32,
     /// Transitive ancestors; equal to `parents` until the entity is placed in an [`Entities`].
     ancestors: Ancestors,
-    attrs: BTreeMap<Arc<str>, Value>,
-    tags: BTreeMap<Arc<str>, Value>,
+    attrs: Attrs,
+    tags: Attrs,
     parents: BTreeSet<EntityUid>,
 }
 
@@ -49,8 +50,8 @@ impl Entity {
         Entity {
             uid,
             position: 0,
-            attrs,
-            tags,
+            attrs: attrs.into(),
+            tags: tags.into(),
             parents,
             ancestors,
         }
@@ -66,8 +67,8 @@ impl Entity {
         Entity {
             uid,
             position: 0,
-            attrs: BTreeMap::new(),
-            tags: BTreeMap::new(),
+            attrs: Attrs::default(),
+            tags: Attrs::default(),
             parents,
             ancestors: ancestors.into_iter().collect(),
         }
@@ -81,7 +82,7 @@ impl Entity {
         self.attrs.get(name)
     }
 
-    pub fn attrs(&self) -> &BTreeMap<Arc<str>, Value> {
+    pub fn attrs(&self) -> &Attrs {
         &self.attrs
     }
 
@@ -89,7 +90,7 @@ impl Entity {
         self.tags.get(name)
     }
 
-    pub fn tags(&self) -> &BTreeMap<Arc<str>, Value> {
+    pub fn tags(&self) -> &Attrs {
         &self.tags
     }
 

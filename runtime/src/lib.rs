@@ -11,6 +11,7 @@
 
 pub mod access;
 mod ancestors;
+pub mod attrs;
 pub mod entity;
 pub mod error;
 pub mod ext;
@@ -24,6 +25,7 @@ pub mod schema;
 pub mod uid;
 pub mod value;
 
+pub use attrs::Attrs;
 pub use entity::{Entities, EntitiesError, Entity, EntityLookup};
 pub use error::EvalError;
 pub use ext::{ExtFn, ExtValue};
