@@ -37,6 +37,12 @@ impl Candidates {
         Candidates(Repr::Few(numbers))
     }
 
+    /// The given numbers, already in increasing order and each once.
+    pub(super) fn from_sorted_numbers(numbers: FewNumbers) -> Self {
+        debug_assert!(numbers.is_sorted_by(|a, b| a < b));
+        Candidates(Repr::Few(numbers))
+    }
+
     pub(super) fn from_bitmap(bitmap: RoaringBitmap) -> Self {
         Candidates(Repr::Large(bitmap))
     }

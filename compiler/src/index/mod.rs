@@ -27,7 +27,9 @@
 //! its ancestors (action groups come from the store too); and the intersection of the three.
 //! It computes that without materialising unions: when one side selects few policies (a
 //! request's principal usually names a handful, however large the set), each of those is
-//! checked against the keys the other sides matched.
+//! checked against the keys the other sides matched. Joined with a store
+//! ([`ScopeIndex::join`]), a principal's few policies are listed beforehand with the keys they
+//! need the other sides to match.
 //!
 //! ## What it promises
 //!
@@ -191,7 +193,7 @@ impl ScopeIndex {
     /// Finds, for every entity of `entities`, the keys it matches as a principal, as an action
     /// and as a resource, for [`candidates_joined`](Self::candidates_joined).
     pub fn join(&self, entities: &Entities) -> EntityKeys {
-        EntityKeys::build([&self.principal, &self.action, &self.resource], entities)
+        EntityKeys::build(self, entities)
     }
 
     /// [`candidates_of`](Self::candidates_of), reading the keys of a principal, action or
@@ -254,6 +256,24 @@ impl ScopeIndex {
             let a_mask = self.action.low_bits(action, entities);
             let r_mask = self.resource.low_bits(resource, entities);
             return Candidates::from_mask(p_mask & a_mask & r_mask);
+        }
+        // A principal the join listed few policies for: each checked against the keys the
+        // action and the resource matched (its principal key holds by construction).
+        let listed = joined
+            .zip(entities.entity(principal))
+            .and_then(|(joined, entity)| joined.listed(entity));
+        if let Some(listed) = listed {
+            let a = self.matched(Role::Action, action, entities, joined);
+            let r = self.matched(Role::Resource, resource, entities, joined);
+            let mut few = FewNumbers::new();
+            for policy in listed {
+                if r.contains(policy.resource)
+                    && self.action_lists.any(policy.action, |key| a.contains(key))
+                {
+                    few.push(policy.number);
+                }
+            }
+            return Candidates::from_sorted_numbers(few);
         }
         // The three lists first: from a join, their loads overlap.
         let p = self.matched(Role::Principal, principal, entities, joined);

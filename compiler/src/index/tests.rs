@@ -437,6 +437,52 @@ fn larger_sets_agree_with_the_brute_force() {
     }
 }
 
+/// In a large set, entities that select few policies as a principal have them listed in the
+/// join (and requests read their candidates from that list); the others keep their keys. Both
+/// agree with the brute force.
+#[test]
+fn listed_principal_policies_agree_with_the_brute_force() {
+    let principals = [
+        "principal == User::\"alice\"",
+        "principal in Group::\"staff\"",
+        "principal is User",
+        "principal is User in Group::\"admins\"",
+    ];
+    let actions = [
+        "action",
+        "action == Action::\"read\"",
+        "action in [Action::\"readOnly\", Action::\"write\"]",
+    ];
+    let resources = [
+        "resource",
+        "resource in Folder::\"root\"",
+        "resource == Doc::\"d2\"",
+        "resource is Doc",
+    ];
+    // Two policies per principal constraint (with varying actions and resources), one
+    // unconstrained: alice selects nine (too many to list), bob five, the groups three.
+    let mut text = String::from("forbid (principal, action == Action::\"write\", resource);\n");
+    for (i, p) in principals.iter().enumerate() {
+        for j in 0..2 {
+            let (a, r) = (actions[(i + j) % 3], resources[(i + 2 * j) % 4]);
+            text.push_str(&format!("permit ({p}, {a}, {r});\n"));
+        }
+    }
+    // Principals no request names, to make the set large.
+    for i in 0..60 {
+        text.push_str(&format!(
+            "permit (principal == User::\"x{i}\", action, resource);\n"
+        ));
+    }
+    let set = policies(&text);
+    assert!(set.policies().len() > 64);
+    let entities = store(HIERARCHY);
+    let joined = ScopeIndex::build(&set).join(&entities);
+    let listed = joined.listed_entities();
+    assert!(0 < listed && listed < entities.len(), "{listed} listed");
+    check_exhaustively(&set, &entities, UIDS, ACTIONS);
+}
+
 #[test]
 fn the_listing_names_every_key() {
     let set = policies(
