@@ -27,10 +27,8 @@ use super::{SMALL, ScopeIndex};
 pub struct EntityKeys {
     /// Entry `n` is for the entity at position `n`.
     entries: Vec<Entry>,
-    /// The lists too long to be held in an entry.
-    spill: Vec<KeyId>,
-    /// The policies listed for entities that select few as a principal.
-    listed: Vec<Listed>,
+    /// The parts too long to be held in their entry.
+    spill: Vec<u32>,
     /// The [stamp](Entities::stamp) of the store it was made from.
     store: u64,
 }
@@ -43,21 +41,20 @@ pub(super) enum Role {
     Resource = 2,
 }
 
-/// Keys held inline per role in an [`Entry`].
-const INLINE: usize = 5;
-
-/// `lens[role]` of a list held in `spill`, from `keys[role][0]`, `keys[role][1]` long.
-const SPILLED: u8 = u8::MAX;
-
-/// `lens[Principal]` of an entity whose principal policies are in `listed` (from
-/// `keys[0][0]`, `keys[0][1]` long) instead of its principal keys.
-const LISTED: u8 = u8::MAX - 1;
+/// Words an [`Entry`] holds for its three parts.
+const WORDS: usize = 15;
 
 /// An entity selecting at most this many policies as a principal gets them listed.
 const LIST_AT_MOST: u64 = 8;
 
+/// Words a listed policy takes: see [`Listed`].
+const LISTED_WORDS: usize = 4;
+
+/// `flags` bit of an entry whose principal part lists policies rather than keys.
+const PRINCIPAL_LISTED: u8 = 1 << 3;
+
 /// A policy an entity selects as a principal, with the keys it is filed under on the other
-/// sides: 16 bytes, four to a cache line.
+/// sides; held as the words `number, resource, action.first, action.count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Listed {
     pub(super) number: u32,
@@ -65,17 +62,67 @@ pub(super) struct Listed {
     pub(super) action: ActionKeys,
 }
 
-const _: () = assert!(size_of::<Listed>() == 16);
+impl Listed {
+    fn words(self) -> [u32; LISTED_WORDS] {
+        [
+            self.number,
+            self.resource,
+            self.action.first,
+            self.action.count,
+        ]
+    }
+}
 
-/// One entity's keys for the three roles, in one cache line: each list sorted, [`ANY`] first.
+/// The policies an entity selects as a principal, in increasing order of number.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ListedPolicies<'a>(&'a [u32]);
+
+impl<'a> ListedPolicies<'a> {
+    pub(super) fn iter(self) -> impl Iterator<Item = Listed> + 'a {
+        self.0.chunks_exact(LISTED_WORDS).map(|w| Listed {
+            number: w[0],
+            resource: w[1],
+            action: ActionKeys {
+                first: w[2],
+                count: w[3],
+            },
+        })
+    }
+}
+
+/// One entity's data for the three roles, in one cache line: three parts, one after the
+/// other in `words`, part `r` being `lens[r]` words long. A part is the role's keys (sorted,
+/// [`ANY`] first) or, for the principal when `flags` has [`PRINCIPAL_LISTED`], its
+/// [`Listed`] policies; when `flags` has bit `r`, part `r` is held in the spill and its two
+/// words are where it starts there and how long it is.
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C, align(64))]
 struct Entry {
     lens: [u8; 3],
-    keys: [[KeyId; INLINE]; 3],
+    flags: u8,
+    words: [u32; WORDS],
 }
 
 const _: () = assert!(size_of::<Entry>() == 64);
+
+impl Entry {
+    /// Part `role`'s words, read from `spill` when held there.
+    #[inline]
+    fn part<'a>(&'a self, role: Role, spill: &'a [u32]) -> Option<&'a [u32]> {
+        let [p, a, r] = self.lens.map(usize::from);
+        let (start, len) = match role {
+            Role::Principal => (0, p),
+            Role::Action => (p, a),
+            Role::Resource => (p + a, r),
+        };
+        let words = self.words.get(start..start + len)?;
+        if self.flags & (1 << role as u8) == 0 {
+            return Some(words);
+        }
+        let &[from, len] = words else { return None };
+        spill.get(from as usize..from as usize + len as usize)
+    }
+}
 
 impl EntityKeys {
     /// Finds the keys of every entity of `entities` on each side of `index`.
@@ -83,29 +130,43 @@ impl EntityKeys {
         let mut joined = EntityKeys {
             entries: vec![Entry::default(); entities.len()],
             spill: Vec::new(),
-            listed: Vec::new(),
             store: entities.stamp(),
         };
         let sides = [&index.principal, &index.action, &index.resource];
         let list = index.len() > SMALL;
-        let mut found = Vec::new();
+        let mut parts: [Vec<u32>; 3] = Default::default();
         let mut numbers = Vec::new();
         for entity in entities.iter() {
-            let mut entry = Entry::default();
+            let mut listed = false;
             for (role, side) in sides.iter().enumerate() {
-                found.clear();
-                found.push(ANY);
-                side.each_match(entity.uid(), entities, &mut |key| found.push(key));
-                found.sort_unstable();
-                let selected = Matched::joined(&found);
+                let keys = &mut parts[role];
+                keys.clear();
+                keys.push(ANY);
+                side.each_match(entity.uid(), entities, &mut |key| keys.push(key));
+                keys.sort_unstable();
+                let selected = Matched::joined(keys);
                 if role == Role::Principal as usize && list && side.size(&selected) <= LIST_AT_MOST
                 {
                     numbers.clear();
                     side.each_number(&selected, &mut |n| numbers.push(n));
-                    joined.list(&mut entry, index, &mut numbers);
-                } else {
-                    joined.hold(&mut entry, role, &found);
+                    numbers.sort_unstable();
+                    keys.clear();
+                    for &number in &numbers {
+                        if let Some(policy) = index.keys.get(number as usize) {
+                            let listed = Listed {
+                                number,
+                                resource: policy.resource,
+                                action: policy.action,
+                            };
+                            keys.extend_from_slice(&listed.words());
+                        }
+                    }
+                    listed = true;
                 }
+            }
+            let mut entry = joined.pack(&parts);
+            if listed {
+                entry.flags |= PRINCIPAL_LISTED;
             }
             if let Some(slot) = joined.entries.get_mut(entity.position()) {
                 *slot = entry;
@@ -114,80 +175,78 @@ impl EntityKeys {
         joined
     }
 
-    /// Puts `keys` in `entry` as `role`'s list, or in the spill if they do not fit.
-    fn hold(&mut self, entry: &mut Entry, role: usize, keys: &[KeyId]) {
-        let inline = &mut entry.keys[role];
-        match inline.get_mut(..keys.len()) {
-            Some(head) => {
-                head.copy_from_slice(keys);
-                entry.lens[role] = keys.len() as u8;
-            }
-            None => {
-                inline[0] = u32::try_from(self.spill.len()).unwrap_or(u32::MAX);
-                inline[1] = u32::try_from(keys.len()).unwrap_or(u32::MAX);
-                entry.lens[role] = SPILLED;
-                self.spill.extend_from_slice(keys);
-            }
+    /// An entry holding `parts`: inline while they fit, the longest moved to the spill
+    /// until they do.
+    fn pack(&mut self, parts: &[Vec<u32>; 3]) -> Entry {
+        let mut spilled = [false; 3];
+        let inline_len = |spilled: &[bool; 3], r: usize| match spilled[r] {
+            true => 2,
+            false => parts[r].len(),
+        };
+        while (0..3).map(|r| inline_len(&spilled, r)).sum::<usize>() > WORDS {
+            let Some(longest) = (0..3)
+                .filter(|&r| !spilled[r])
+                .max_by_key(|&r| parts[r].len())
+            else {
+                break;
+            };
+            spilled[longest] = true;
         }
-    }
-
-    /// Lists the policies `numbers` (those an entity selects as a principal) as its
-    /// principal entry.
-    fn list(&mut self, entry: &mut Entry, index: &ScopeIndex, numbers: &mut [u32]) {
-        numbers.sort_unstable();
-        let start = u32::try_from(self.listed.len()).unwrap_or(u32::MAX);
-        for &number in numbers.iter() {
-            if let Some(keys) = index.keys.get(number as usize) {
-                self.listed.push(Listed {
-                    number,
-                    resource: keys.resource,
-                    action: keys.action,
-                });
+        let mut entry = Entry::default();
+        let mut at = 0;
+        for (r, part) in parts.iter().enumerate() {
+            let where_spilled;
+            let held: &[u32] = if spilled[r] {
+                let from = u32::try_from(self.spill.len()).unwrap_or(u32::MAX);
+                let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+                self.spill.extend_from_slice(part);
+                entry.flags |= 1 << r;
+                where_spilled = [from, len];
+                &where_spilled
+            } else {
+                part
+            };
+            if let Some(words) = entry.words.get_mut(at..at + held.len()) {
+                words.copy_from_slice(held);
             }
+            entry.lens[r] = held.len() as u8;
+            at += held.len();
         }
-        let end = u32::try_from(self.listed.len()).unwrap_or(u32::MAX);
-        let principal = &mut entry.keys[Role::Principal as usize];
-        principal[0] = start;
-        principal[1] = end - start;
-        entry.lens[Role::Principal as usize] = LISTED;
+        entry
     }
 
     /// The keys `entity` (of the store it was made from) matches as `role`; `None` for an
     /// entity beyond that store, or one whose principal policies are [listed](Self::listed).
+    #[inline]
     pub(super) fn matched(&self, entity: &Entity, role: Role) -> Option<Matched<'_>> {
         let entry = self.entries.get(entity.position())?;
-        let role = role as usize;
-        let (inline, len) = (&entry.keys[role], entry.lens[role]);
-        let keys = match len {
-            SPILLED => {
-                let (start, len) = (inline[0] as usize, inline[1] as usize);
-                self.spill.get(start..start + len)?
-            }
-            LISTED => return None,
-            len => inline.get(..len as usize)?,
-        };
-        Some(Matched::joined(keys))
-    }
-
-    /// The policies `entity` (of the store it was made from) selects as a principal, in
-    /// increasing order, when they are few enough to be listed.
-    pub(super) fn listed(&self, entity: &Entity) -> Option<&[Listed]> {
-        let entry = self.entries.get(entity.position())?;
-        if entry.lens[Role::Principal as usize] != LISTED {
+        if role == Role::Principal && entry.flags & PRINCIPAL_LISTED != 0 {
             return None;
         }
-        let [start, len, ..] = entry.keys[Role::Principal as usize];
-        self.listed
-            .get(start as usize..start as usize + len as usize)
+        Some(Matched::joined(entry.part(role, &self.spill)?))
     }
 
-    /// How many entities have their principal policies listed.
+    /// The policies `entity` (of the store it was made from) selects as a principal, when
+    /// they are few enough to be listed.
+    pub(super) fn listed(&self, entity: &Entity) -> Option<ListedPolicies<'_>> {
+        let entry = self.entries.get(entity.position())?;
+        if entry.flags & PRINCIPAL_LISTED == 0 {
+            return None;
+        }
+        let words = entry.part(Role::Principal, &self.spill)?;
+        Some(ListedPolicies(words))
+    }
+
+    /// How many entities have their principal policies listed in their entry, and how many
+    /// in the spill.
     #[cfg(test)]
-    pub(super) fn listed_entities(&self) -> usize {
-        self.entries
+    pub(super) fn listed_entities(&self) -> (usize, usize) {
+        let listed = self
+            .entries
             .iter()
-            .filter(|e| e.lens[Role::Principal as usize] == LISTED)
-            .count()
+            .filter(|e| e.flags & PRINCIPAL_LISTED != 0);
+        let spilled = listed.clone().filter(|e| e.flags & 1 != 0).count();
+        (listed.count() - spilled, spilled)
     }
 
     /// Whether it was made from `entities` as it is now (or from a clone of it).

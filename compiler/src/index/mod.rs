@@ -212,6 +212,7 @@ impl ScopeIndex {
     }
 
     /// The keys `uid` matches as `role`: from `joined` when it has them.
+    #[inline(always)]
     fn matched<'j>(
         &self,
         role: Role,
@@ -266,7 +267,7 @@ impl ScopeIndex {
             let a = self.matched(Role::Action, action, entities, joined);
             let r = self.matched(Role::Resource, resource, entities, joined);
             let mut few = FewNumbers::new();
-            for policy in listed {
+            for policy in listed.iter() {
                 if r.contains(policy.resource)
                     && self.action_lists.any(policy.action, |key| a.contains(key))
                 {

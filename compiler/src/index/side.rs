@@ -28,8 +28,8 @@ pub(super) const NO_KEY: KeyId = KeyId::MAX;
 /// is `count` keys of the index's [`ActionLists`] from `first`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct ActionKeys {
-    first: u32,
-    count: u32,
+    pub(super) first: u32,
+    pub(super) count: u32,
 }
 
 impl ActionKeys {
