@@ -1,9 +1,8 @@
 //! Linking templates: filling a template's slots with entities to make a new policy.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use thuja_runtime::EntityUid;
+use thuja_runtime::{EntityUid, PolicyId};
 
 use crate::ast::{LinkedPolicy, PolicySet, SlotId};
 
@@ -11,19 +10,19 @@ use crate::ast::{LinkedPolicy, PolicySet, SlotId};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
     #[error("no template with id `{0}`")]
-    NoSuchTemplate(Arc<str>),
+    NoSuchTemplate(PolicyId),
     #[error("`{0}` is a static policy, not a template")]
-    NotATemplate(Arc<str>),
+    NotATemplate(PolicyId),
     #[error("the id `{0}` is already used by another policy, template or link")]
-    DuplicateId(Arc<str>),
+    DuplicateId(PolicyId),
     #[error("template `{template}` needs a value for the slot `{slot}`")]
     MissingSlot {
-        template: Arc<str>,
+        template: PolicyId,
         slot: &'static str,
     },
     #[error("template `{template}` has no slot `{slot}`")]
     ExtraSlot {
-        template: Arc<str>,
+        template: PolicyId,
         slot: &'static str,
     },
 }

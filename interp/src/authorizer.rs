@@ -4,21 +4,23 @@
 //! and every `unless` condition is false. A policy whose evaluation errors is not satisfied and
 //! is reported. The decision is Allow exactly when some permit is satisfied and no forbid is.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use thuja_compiler::ast::{
     ActionConstraint, ActivePolicy, ConditionKind, Effect, EntityRef, PolicySet, ScopeConstraint,
     SlotId,
 };
 use thuja_runtime::access::entity_in;
-use thuja_runtime::{Decision, Entities, EntityUid, EvalError, PolicyError, Request, Response};
+use thuja_runtime::{
+    Decision, Entities, EntityUid, EvalError, PolicyError, PolicyIds, Request, Response,
+};
 
 use crate::eval::{EvalFailure, Evaluator};
 
 /// Authorizes `request` against every static policy and template link in `policies`.
 pub fn is_authorized(policies: &PolicySet, request: &Request, entities: &Entities) -> Response {
-    let mut satisfied_permits = BTreeSet::new();
-    let mut satisfied_forbids = BTreeSet::new();
+    let mut satisfied_permits = PolicyIds::new();
+    let mut satisfied_forbids = PolicyIds::new();
     let mut errors = Vec::new();
     for active in policies.active() {
         match is_satisfied(&active, request, entities) {

@@ -60,7 +60,7 @@ fn authorize(policies: &str) -> Response {
     is_authorized(&set, &alice_views(), &entities())
 }
 
-fn ids<'a>(items: impl IntoIterator<Item = &'a std::sync::Arc<str>>) -> Vec<String> {
+fn ids<'a>(items: impl IntoIterator<Item = &'a thuja_runtime::PolicyId>) -> Vec<String> {
     items.into_iter().map(|s| s.to_string()).collect()
 }
 

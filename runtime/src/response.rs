@@ -1,12 +1,17 @@
 //! The answer to an authorization request: the decision, the policies that determined it, and
 //! the policies whose evaluation failed.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+
+use smallvec::SmallVec;
+use smol_str::SmolStr;
 
 use crate::error::EvalError;
+
+/// A policy's id, or a template link's: stored inline up to 23 bytes, so that copying one into a
+/// response writes no shared reference count and reads no other memory.
+pub type PolicyId = SmolStr;
 
 /// Allow or deny.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,7 +32,7 @@ impl fmt::Display for Decision {
 /// A policy whose evaluation raised an error (so it was not satisfied).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyError {
-    pub policy_id: Arc<str>,
+    pub policy_id: PolicyId,
     pub error: EvalError,
     /// Byte range, in the policy's source text, of the expression that raised the error.
     pub span: Option<Range<usize>>,
@@ -51,6 +56,82 @@ impl fmt::Display for PolicyError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     pub decision: Decision,
-    pub reasons: BTreeSet<Arc<str>>,
+    pub reasons: PolicyIds,
     pub errors: Vec<PolicyError>,
+}
+
+/// A set of policy ids in increasing order. The first two are held inline, so deciding a request
+/// that one or two policies determine allocates nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyIds(SmallVec<[PolicyId; 2]>);
+
+impl PolicyIds {
+    pub fn new() -> Self {
+        PolicyIds::default()
+    }
+
+    /// Adds `id`; false when it was already there.
+    pub fn insert(&mut self, id: PolicyId) -> bool {
+        match self.0.binary_search(&id) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, id);
+                true
+            }
+        }
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.binary_search_by(|x| x.as_str().cmp(id)).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The ids in increasing order.
+    pub fn iter(&self) -> std::slice::Iter<'_, PolicyId> {
+        self.0.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a PolicyIds {
+    type Item = &'a PolicyId;
+    type IntoIter = std::slice::Iter<'a, PolicyId>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl FromIterator<PolicyId> for PolicyIds {
+    fn from_iter<I: IntoIterator<Item = PolicyId>>(ids: I) -> Self {
+        let mut set = PolicyIds::new();
+        for id in ids {
+            set.insert(id);
+        }
+        set
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_ids_are_a_sorted_set() {
+        let ids: PolicyIds = ["p2", "p10", "p1", "p2", "a"]
+            .into_iter()
+            .map(PolicyId::from)
+            .collect();
+        let listed: Vec<&str> = ids.iter().map(PolicyId::as_str).collect();
+        assert_eq!(listed, ["a", "p1", "p10", "p2"]);
+        assert_eq!(ids.len(), 4);
+        assert!(ids.contains("p10") && !ids.contains("p3"));
+        assert!(PolicyIds::new().is_empty());
+    }
 }

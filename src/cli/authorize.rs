@@ -135,9 +135,7 @@ fn print_response(policies: &PolicySet, response: &Response, verbose: bool) {
 /// `file:line:col` of the expression whose evaluation failed.
 fn error_location(policies: &PolicySet, err: &PolicyError) -> Option<String> {
     let span = err.span.as_ref()?;
-    let active = policies
-        .active()
-        .find(|p| p.id.as_ref() == err.policy_id.as_ref())?;
+    let active = policies.active().find(|p| *p.id == err.policy_id)?;
     let source = &active.policy.source;
     let (line, col) = source.line_col(span.start);
     Some(format!("{}:{line}:{col}", source.name))

@@ -124,7 +124,7 @@ impl Printer {
             policies
                 .links()
                 .iter()
-                .find(|l| l.id.as_ref() == id)
+                .find(|l| l.id == id)
                 .and_then(|l| policies.get(&l.template_id))
         });
         let Some(policy) = policy else {

@@ -1,13 +1,10 @@
 //! Candidates to a response: the index's candidates (and the policies whose scope only their own
 //! code can check) run in policy-set order, and their outcomes combine as Cedar combines them.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
-
 use thuja_compiler::ast::Effect;
 use thuja_compiler::index::EntityKeys;
 use thuja_compiler::program::{CompiledPolicy, Program};
-use thuja_runtime::{Decision, Entities, EvalError, PolicyError, Request, Response};
+use thuja_runtime::{Decision, Entities, EvalError, PolicyError, PolicyIds, Request, Response};
 
 use crate::machine::{Failure, Machine, RequestValues};
 
@@ -61,8 +58,8 @@ pub fn decide(
         candidates.add_all(index.unresolved());
     }
     let mut machine = Machine::new(program, &vars);
-    let mut permits = BTreeSet::new();
-    let mut forbids = BTreeSet::new();
+    let mut permits = PolicyIds::new();
+    let mut forbids = PolicyIds::new();
     let mut errors = Vec::new();
     let mut internal = false;
     for n in candidates.iter() {
@@ -71,7 +68,7 @@ pub fn decide(
             errors.push(PolicyError {
                 policy_id: index
                     .policy(n)
-                    .map_or_else(|| Arc::from("<unknown>"), |p| p.id.clone()),
+                    .map_or_else(|| "<unknown>".into(), |p| p.id.clone()),
                 error: EvalError::Internal("an indexed policy has no code"),
                 span: None,
             });
@@ -97,7 +94,7 @@ pub fn decide(
         }
     }
     let (decision, reasons) = if internal {
-        (Decision::Deny, BTreeSet::new())
+        (Decision::Deny, PolicyIds::new())
     } else if !permits.is_empty() && forbids.is_empty() {
         (Decision::Allow, permits)
     } else {

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use thuja_runtime::{EntityType, EntityUid};
+use thuja_runtime::{EntityType, EntityUid, PolicyId};
 
 use crate::ast::expr::{Expr, SlotId};
 use crate::source::{Source, Span};
@@ -64,7 +64,7 @@ pub struct Annotation {
 /// A policy or template as written (a template has slots in its scope).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
-    pub id: Arc<str>,
+    pub id: PolicyId,
     pub annotations: Vec<Annotation>,
     pub effect: Effect,
     pub principal: ScopeConstraint,
@@ -113,8 +113,8 @@ impl Policy {
 /// A template linked to entities: a policy in its own right, with its own id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkedPolicy {
-    pub id: Arc<str>,
-    pub template_id: Arc<str>,
+    pub id: PolicyId,
+    pub template_id: PolicyId,
     pub values: BTreeMap<SlotId, EntityUid>,
 }
 
@@ -125,7 +125,7 @@ pub struct PolicySet {
     policies: Vec<Policy>,
     links: Vec<LinkedPolicy>,
     /// Every id in use: a policy's or template's index in `policies`, or a link's in `links`.
-    ids: HashMap<Arc<str>, IdOwner>,
+    ids: HashMap<PolicyId, IdOwner>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,7 +137,7 @@ enum IdOwner {
 /// A policy as the authorizer sees it: a static policy, or a template with its slot values.
 #[derive(Clone, Copy, Debug)]
 pub struct ActivePolicy<'a> {
-    pub id: &'a Arc<str>,
+    pub id: &'a PolicyId,
     pub policy: &'a Policy,
     /// Slot values for a linked template; `None` for a static policy.
     pub slots: Option<&'a BTreeMap<SlotId, EntityUid>>,
@@ -170,7 +170,7 @@ impl PolicySet {
     }
 
     /// Adds a policy or template; fails if its id is taken.
-    pub fn add(&mut self, policy: Policy) -> Result<(), Arc<str>> {
+    pub fn add(&mut self, policy: Policy) -> Result<(), PolicyId> {
         if self.contains_id(&policy.id) {
             return Err(policy.id);
         }
@@ -210,8 +210,8 @@ impl PolicySet {
 
     /// Renames policies (for `@id` annotations); `rename` returns the new id or `None` to keep.
     /// The caller ensures the new ids are unique.
-    pub fn rename(&mut self, mut rename: impl FnMut(&Policy) -> Option<Arc<str>>) {
-        let mut renamed: HashMap<Arc<str>, Arc<str>> = HashMap::new();
+    pub fn rename(&mut self, mut rename: impl FnMut(&Policy) -> Option<PolicyId>) {
+        let mut renamed: HashMap<PolicyId, PolicyId> = HashMap::new();
         for p in &mut self.policies {
             if let Some(new_id) = rename(p) {
                 let old = std::mem::replace(&mut p.id, new_id.clone());

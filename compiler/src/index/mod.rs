@@ -60,10 +60,9 @@ mod tests;
 mod uid_table;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 pub use roaring::RoaringBitmap;
-use thuja_runtime::{Entities, EntityLookup, EntityType, EntityUid, Request};
+use thuja_runtime::{Entities, EntityLookup, EntityType, EntityUid, PolicyId, Request};
 
 use crate::ast::{Effect, EntityRef, PolicySet, ScopeConstraint, SlotId};
 pub use candidates::Candidates;
@@ -77,7 +76,7 @@ use side::{ActionKeys, ActionLists, KeyId, Side};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexedPolicy {
     /// The policy's id, or the link's id for a template link.
-    pub id: Arc<str>,
+    pub id: PolicyId,
     pub effect: Effect,
 }
 

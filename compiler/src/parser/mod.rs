@@ -13,7 +13,7 @@ mod policy;
 use std::sync::Arc;
 
 use thuja_runtime::name::{RESERVED_NAMESPACE, is_reserved_identifier};
-use thuja_runtime::{EntityType, EntityUid};
+use thuja_runtime::{EntityType, EntityUid, PolicyId};
 
 use crate::ast::{Expr, Policy, PolicySet};
 use crate::diagnostic::{Diagnostic, SourceErrors};
@@ -43,7 +43,7 @@ pub fn parse_policies(source: Source) -> Result<Vec<Policy>, SourceErrors> {
     with_parser(&source, |p| {
         let mut policies = Vec::new();
         while !p.at(TokenKind::Eof) {
-            let id: Arc<str> = format!("policy{}", policies.len()).into();
+            let id = PolicyId::from(format!("policy{}", policies.len()));
             policies.push(p.policy(id, &source)?);
         }
         Ok(policies)

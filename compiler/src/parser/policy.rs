@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use thuja_runtime::EntityUid;
+use thuja_runtime::{EntityUid, PolicyId};
 
 use super::{PResult, Parser};
 use crate::ast::{
@@ -24,7 +24,7 @@ struct ScopeElement {
 const SCOPE_VARS: [&str; 3] = ["principal", "action", "resource"];
 
 impl<'s> Parser<'s> {
-    pub(crate) fn policy(&mut self, id: Arc<str>, source: &Arc<Source>) -> PResult<Policy> {
+    pub(crate) fn policy(&mut self, id: PolicyId, source: &Arc<Source>) -> PResult<Policy> {
         let start = self.peek().span;
         let annotations = self.annotations()?;
         let effect_tok = self.expect(TokenKind::Ident)?;

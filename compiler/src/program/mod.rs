@@ -34,7 +34,7 @@ mod lower;
 use std::ops::Range;
 use std::sync::Arc;
 
-use thuja_runtime::{EntityType, EvalError, ExtFn, Pattern, Value};
+use thuja_runtime::{EntityType, EvalError, ExtFn, Pattern, PolicyId, Value};
 
 use crate::ast::{BinaryOp, Effect, UnaryOp, Var};
 use crate::index::ScopeIndex;
@@ -60,7 +60,7 @@ pub struct Program {
 #[derive(Clone, Debug)]
 pub struct CompiledPolicy {
     /// The policy's id, or the link's.
-    pub id: Arc<str>,
+    pub id: PolicyId,
     pub effect: Effect,
     /// Its instructions in [`Program::code`]; jumps inside it are absolute.
     pub code: Range<usize>,

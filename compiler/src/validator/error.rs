@@ -1,7 +1,8 @@
 //! What the validator reports: errors (the policy set is invalid) and warnings.
 
 use std::fmt;
-use std::sync::Arc;
+
+use thuja_runtime::PolicyId;
 
 use crate::source::Span;
 
@@ -85,7 +86,7 @@ impl fmt::Display for ErrorKind {
 /// One validation error: which policy, what kind, where and why.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ValidationError {
-    pub policy_id: Arc<str>,
+    pub policy_id: PolicyId,
     pub kind: ErrorKind,
     /// Where in the policy's source (for a template link, the template's).
     pub span: Span,
@@ -118,7 +119,7 @@ impl fmt::Display for WarningKind {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ValidationWarning {
-    pub policy_id: Arc<str>,
+    pub policy_id: PolicyId,
     pub kind: WarningKind,
     pub span: Span,
     pub message: String,

@@ -26,13 +26,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use thuja_runtime::PolicyId;
+
 use super::types::Type;
 use crate::ast::{Expr, Policy};
 
 /// The types of the expressions of every valid active policy of a set.
 #[derive(Clone, Debug, Default)]
 pub struct PolicySetTypes {
-    by_id: HashMap<Arc<str>, Arc<PolicyTypes>>,
+    by_id: HashMap<PolicyId, Arc<PolicyTypes>>,
 }
 
 impl PolicySetTypes {
@@ -51,7 +53,7 @@ impl PolicySetTypes {
         self.by_id.is_empty()
     }
 
-    pub(super) fn insert(&mut self, id: Arc<str>, types: Arc<PolicyTypes>) {
+    pub(super) fn insert(&mut self, id: PolicyId, types: Arc<PolicyTypes>) {
         self.by_id.insert(id, types);
     }
 }

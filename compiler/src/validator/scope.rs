@@ -4,9 +4,8 @@
 //! the scope constraints and the `when`/`unless` clauses as one conjunction.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use thuja_runtime::{EntityType, EntityUid};
+use thuja_runtime::{EntityType, EntityUid, PolicyId};
 
 use super::env::SchemaInfo;
 use super::error::{ErrorKind, ValidationError, ValidationWarning, WarningKind};
@@ -186,7 +185,7 @@ fn mentions(policy: &Policy) -> Mentions<'_> {
 }
 
 /// Unrecognized entity types, invalid enumerated entities and unrecognized actions.
-pub fn check_names(info: &SchemaInfo<'_>, policy: &Policy, id: &Arc<str>) -> Vec<ValidationError> {
+pub fn check_names(info: &SchemaInfo<'_>, policy: &Policy, id: &PolicyId) -> Vec<ValidationError> {
     let m = mentions(policy);
     let mut errors = Vec::new();
     for (ty, span) in &m.types {
@@ -272,7 +271,7 @@ fn actions_satisfying<'a>(info: &'a SchemaInfo<'a>, c: &'a ActionConstraint) -> 
 pub fn check_action_application(
     info: &SchemaInfo<'_>,
     policy: &Policy,
-    id: &Arc<str>,
+    id: &PolicyId,
 ) -> Option<ValidationWarning> {
     check_scope_application(
         info,
@@ -289,7 +288,7 @@ pub fn check_link_application(
     info: &SchemaInfo<'_>,
     template: &Policy,
     values: &BTreeMap<SlotId, EntityUid>,
-    id: &Arc<str>,
+    id: &PolicyId,
 ) -> Option<ValidationWarning> {
     let fill = |c: &ScopeConstraint| {
         let fill_ref = |r: &EntityRef| match r {
@@ -321,7 +320,7 @@ fn check_scope_application(
     action: &ActionConstraint,
     resource: &ScopeConstraint,
     span: Span,
-    id: &Arc<str>,
+    id: &PolicyId,
 ) -> Option<ValidationWarning> {
     let principals = types_satisfying(info, principal);
     let resources = types_satisfying(info, resource);

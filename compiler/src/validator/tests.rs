@@ -340,7 +340,7 @@ fn every_error_has_a_name_and_its_policy_source() {
     let r = run(&when("principal.nme == \"a\""));
     let e = &r.errors[0];
     assert_eq!(e.kind.name(), "unsafe-attribute-access");
-    assert_eq!(e.policy_id.as_ref(), "policy0");
+    assert_eq!(e.policy_id.as_str(), "policy0");
     let text = when("principal.nme == \"a\"");
     assert_eq!(&text[e.span.range()], "principal.nme");
 }

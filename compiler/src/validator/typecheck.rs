@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use thuja_runtime::ext::{Datetime, Decimal, Duration, IpAddr};
-use thuja_runtime::{EntityType, EntityUid, ExtFn};
+use thuja_runtime::{EntityType, EntityUid, ExtFn, PolicyId};
 
 use super::env::{RequestEnv, SchemaInfo};
 use super::error::{ErrorKind, ValidationError};
@@ -167,7 +167,7 @@ pub(super) fn node_key(e: &Expr) -> usize {
 pub(super) struct Checker<'a> {
     pub info: &'a SchemaInfo<'a>,
     pub env: &'a RequestEnv,
-    pub policy_id: &'a Arc<str>,
+    pub policy_id: &'a PolicyId,
     /// Where to record every node's type, when level validation needs them.
     pub types: Option<&'a TypeTable>,
 }
