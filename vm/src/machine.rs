@@ -104,7 +104,7 @@ pub struct Machine<'a> {
     vars: &'a RequestValues<'a>,
     stack: Stack<'a>,
     /// Scratch for the arguments of an extension function call.
-    args: Vec<Value>,
+    args: SmallVec<[Value; ARGS_INLINE]>,
     /// Attributes of the request variables compiled code has read during this request, by
     /// the numbers it gives them: `None` not read yet, `Some(None)` absent.
     memo: SmallVec<[Memo<'a>; MEMO_INLINE]>,
@@ -113,6 +113,10 @@ pub struct Machine<'a> {
 /// A memoized attribute of a request variable: `None` not read yet, `Some(None)` absent,
 /// `Some(Some(value))` present.
 pub type Memo<'a> = Option<Option<&'a Value>>;
+
+/// How many arguments of an extension function call a machine holds before it allocates: every
+/// Cedar extension function takes at most two (a method's receiver and one argument).
+const ARGS_INLINE: usize = 2;
 
 /// How many memoized attributes a machine holds before it allocates.
 const MEMO_INLINE: usize = 32;
@@ -131,7 +135,7 @@ impl<'a> Machine<'a> {
             program,
             vars,
             stack: SmallVec::new(),
-            args: Vec::new(),
+            args: SmallVec::new(),
             memo: SmallVec::new(),
         }
     }
@@ -163,7 +167,7 @@ impl<'a> Machine<'a> {
     }
 
     /// Scratch for extension function arguments.
-    pub fn args_mut(&mut self) -> &mut Vec<Value> {
+    pub fn args_mut(&mut self) -> &mut SmallVec<[Value; ARGS_INLINE]> {
         &mut self.args
     }
 
