@@ -35,25 +35,30 @@ impl Pattern {
     /// Greedy matching with backtracking to the most recent wildcard: O(len(text) × len(pattern))
     /// in the worst case, never exponential.
     pub fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = text.chars().collect();
+        // Positions in `text` are byte offsets of characters, so nothing is copied.
+        let char_at = |t: usize| text.get(t..).and_then(|rest| rest.chars().next());
         let pat = &self.0;
         let (mut t, mut p) = (0usize, 0usize);
-        let mut backtrack: Option<(usize, usize)> = None; // (pattern index after '*', text index)
-        while t < text.len() {
+        let mut backtrack: Option<(usize, usize)> = None; // (pattern index after '*', text offset)
+        while let Some(c) = char_at(t) {
             match pat.get(p) {
                 Some(PatternElem::Wildcard) => {
                     backtrack = Some((p + 1, t));
                     p += 1;
                 }
-                Some(PatternElem::Char(c)) if *c == text[t] => {
+                Some(PatternElem::Char(pc)) if *pc == c => {
                     p += 1;
-                    t += 1;
+                    t += c.len_utf8();
                 }
                 _ => match backtrack {
+                    // The star takes one more character (the one at `bt`, which is before `t`).
                     Some((bp, bt)) => {
+                        let Some(taken) = char_at(bt) else {
+                            return false;
+                        };
                         p = bp;
-                        t = bt + 1;
-                        backtrack = Some((bp, bt + 1));
+                        t = bt + taken.len_utf8();
+                        backtrack = Some((bp, t));
                     }
                     None => return false,
                 },
@@ -110,6 +115,17 @@ mod tests {
         assert!(pat("**a**b").matches("xaab"));
         assert!(!pat("a*a*a*a*b").matches(&"a".repeat(200)));
         assert!(pat("é*").matches("éte"));
+    }
+
+    #[test]
+    fn wildcards_backtrack_over_multibyte_characters() {
+        assert!(pat("é*ß").matches("éxßyß"));
+        assert!(pat("*ü").matches("aüü"));
+        assert!(pat("*😀*😀").matches("a😀bü😀"));
+        assert!(!pat("a*é").matches("aéb"));
+        assert!(!pat("*ß").matches("ßs"));
+        assert!(pat("ü*").matches("ü"));
+        assert!(!pat("ü").matches("u"));
     }
 
     #[test]
