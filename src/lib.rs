@@ -22,12 +22,11 @@
 //! request's candidate policies without walking the hierarchy of its principal and resource.
 //!
 //! This crate is the public facade: [`input`] reads Cedar's file formats into Thuja's types with
-//! located errors, [`Authorizer`] answers requests, and [`conformance`] runs Cedar's integration
-//! tests. The parts live in their own crates: `thuja-runtime` (data model), `thuja-compiler`
+//! located errors, and [`Authorizer`] answers requests. The command line is the `thuja-cli`
+//! crate and Cedar's integration tests run from `thuja-conformance`. The parts live in their own crates: `thuja-runtime` (data model), `thuja-compiler`
 //! (parsing, schemas, lowering to bytecode), `thuja-interp` (the reference interpreter),
 //! `thuja-vm` (the bytecode VM), `thuja-jit` (native code from Cranelift).
 
-pub mod conformance;
 pub mod input;
 
 use std::sync::{Arc, OnceLock};

@@ -6,7 +6,7 @@
 mod support;
 
 use thuja::Engine;
-use thuja::conformance::{Options, Summary, run};
+use thuja_conformance::{Options, Summary, run};
 
 fn run_tests(dir: &std::path::Path, path: &str, engine: Engine) -> Summary {
     let options = Options {

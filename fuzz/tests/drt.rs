@@ -69,12 +69,12 @@ fn written_cases_replay_with_the_conformance_runner() {
         paths.push(path);
     }
     for engine in [thuja::Engine::Interp, thuja::Engine::Vm] {
-        let options = thuja::conformance::Options {
+        let options = thuja_conformance::Options {
             root: dir.clone(),
             engine,
             threads: 1,
         };
-        let summary = thuja::conformance::run(&paths, &options).expect("tests run");
+        let summary = thuja_conformance::run(&paths, &options).expect("tests run");
         assert!(summary.requests.passed > 0);
         assert!(
             summary.failures.is_empty(),

@@ -25,12 +25,12 @@ fn regressions_replay() {
     paths.sort();
     assert!(!paths.is_empty());
     for engine in [thuja::Engine::Interp, thuja::Engine::Vm] {
-        let options = thuja::conformance::Options {
+        let options = thuja_conformance::Options {
             root: dir.clone(),
             engine,
             threads: 1,
         };
-        let summary = thuja::conformance::run(&paths, &options).expect("tests run");
+        let summary = thuja_conformance::run(&paths, &options).expect("tests run");
         let failing: BTreeSet<String> = summary
             .failures
             .iter()

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tinytodo");
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tinytodo");
 
 fn example(file: &str) -> String {
     format!("{EXAMPLE}/{file}")
@@ -351,7 +351,7 @@ fn evaluate_prints_values() {
 #[test]
 fn conformance_reports_counts_and_json() {
     let dir = scratch("conformance");
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cedar-conformance");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cedar-conformance");
     if !data.is_dir() {
         eprintln!("SKIPPED: no conformance data at {}", data.display());
         return;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::input::{InputError, read_file};
+use thuja::input::{InputError, read_file};
 
 /// A set of test files and the means to read the files they refer to.
 pub struct TestFiles {

@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tinytodo");
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tinytodo");
 
 fn example(file: &str) -> String {
     format!("{EXAMPLE}/{file}")

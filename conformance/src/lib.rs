@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
-use crate::input::{self, InputError};
-use crate::{Authorizer, Decision, Engine, Response};
 use files::TestFiles;
 use format::{ExpectedDecision, TestFile, TestRequest};
+use thuja::input::{self, InputError};
+use thuja::{Authorizer, Decision, Engine, Response};
 use thuja_compiler::validator::{self, ValidationOptions, WarningKind};
 
 /// How to run the tests.
@@ -153,7 +153,7 @@ fn run_test(name: &str, text: &str, files: &TestFiles, engine: Engine) -> Summar
     summary
 }
 
-type Loaded = (crate::PolicySet, crate::Schema, crate::Entities);
+type Loaded = (thuja::PolicySet, thuja::Schema, thuja::Entities);
 
 /// Compares the validator's verdict (strict mode) with the test's `shouldValidate`.
 fn check_validation(
@@ -219,7 +219,7 @@ fn load(test: &TestFile, files: &TestFiles) -> Result<Loaded, InputError> {
     Ok((policies, schema, entities))
 }
 
-fn request_of(request: &TestRequest, schema: &crate::Schema) -> Result<crate::Request, InputError> {
+fn request_of(request: &TestRequest, schema: &thuja::Schema) -> Result<thuja::Request, InputError> {
     input::request_from_json_values(
         &request.principal,
         &request.action,

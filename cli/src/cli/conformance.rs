@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use thuja::conformance::{self, Options};
+use thuja_conformance::{self as conformance, Options};
 
 use super::exit;
 
