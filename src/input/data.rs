@@ -37,6 +37,7 @@ pub fn entity_list_from_str(
         .map_err(|e| data_error(&Source::new(name, text), &e))
 }
 
+/// Reads an entities file: [`entities_from_str`] on the file's text.
 pub fn entities_from_file(path: &Path, schema: Option<&Schema>) -> Result<Entities, InputError> {
     entities_from_str(&path.display().to_string(), &read_file(path)?, schema)
 }
@@ -110,6 +111,7 @@ pub fn request_json_from_str(
     })
 }
 
+/// Reads a request file: [`request_json_from_str`] on the file's text.
 pub fn request_json_from_file(
     path: &Path,
     schema: Option<&Schema>,
