@@ -23,8 +23,7 @@ fn requests(w: &Workload, schema: &thuja::Schema) -> Vec<Request> {
                 &r.action,
                 &r.resource,
                 &r.context,
-                Some(schema),
-                Some(schema),
+                thuja::input::RequestSchema::Validated(schema),
             )
             .expect("request")
         })

@@ -15,7 +15,7 @@ use thuja_compiler::{Diagnostic, Source, SourceErrors, Span};
 use thuja_interp::EvalFailure;
 
 pub use data::{
-    context_from_str, entities_from_file, entities_from_str, entity_list_from_str,
+    RequestSchema, context_from_str, entities_from_file, entities_from_str, entity_list_from_str,
     request_from_json_values, request_from_parts, request_json_from_file, request_json_from_str,
 };
 pub use policies::{
