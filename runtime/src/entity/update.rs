@@ -45,12 +45,18 @@ pub(super) struct Changes {
     shards: Box<[Arc<HashTable<Arc<Entity>>>]>,
     /// How many entities the shards hold.
     count: usize,
+    /// Who lists whom as a parent among the shards' entities: child uid hashes by parent uid
+    /// hash, in shards by the parent's hash.
+    children: Box<[Arc<ChildrenShard>]>,
     /// Bit `n` is set when the base's entity at position `n` was changed (its new version is
     /// in the shards) or removed; in chunks of [`HIDDEN_CHUNK_WORDS`] words.
     hidden: Box<[Arc<[u64; HIDDEN_CHUNK_WORDS]>]>,
     /// One more than the largest position given to an entity of the shards.
     pub(super) end: u32,
 }
+
+/// Child uid hashes by parent uid hash, for the parents whose hash falls in one shard.
+type ChildrenShard = HashMap<u64, Vec<u64>>;
 
 /// The shard of a uid's hash: bits the hash table does not use for its buckets (the low
 /// bits) or its tags (the top seven).
@@ -61,10 +67,12 @@ fn shard_of(hash: u64) -> usize {
 impl Changes {
     fn new(base_len: usize) -> Self {
         let empty: Arc<HashTable<Arc<Entity>>> = Arc::default();
+        let no_children: Arc<ChildrenShard> = Arc::default();
         let chunk: Arc<[u64; HIDDEN_CHUNK_WORDS]> = Arc::new([0; HIDDEN_CHUNK_WORDS]);
         Changes {
             shards: vec![empty; SHARDS].into_boxed_slice(),
             count: 0,
+            children: vec![no_children; SHARDS].into_boxed_slice(),
             hidden: vec![chunk; base_len.div_ceil(64 * HIDDEN_CHUNK_WORDS)].into_boxed_slice(),
             end: u32::try_from(base_len).unwrap_or(u32::MAX),
         }
@@ -114,6 +122,40 @@ impl Changes {
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &Entity> {
         self.shards.iter().flat_map(|s| s.iter()).map(|e| &**e)
+    }
+
+    /// The entities of the layer that list `parent` as a parent.
+    fn children_of<'a>(&'a self, parent: &'a EntityUid) -> impl Iterator<Item = &'a Entity> + 'a {
+        let hash = parent.precomputed_hash();
+        self.children[shard_of(hash)]
+            .get(&hash)
+            .into_iter()
+            .flatten()
+            .flat_map(move |&child| {
+                self.shards[shard_of(child)]
+                    .iter_hash(child)
+                    .map(|e| &**e)
+                    .filter(move |e| e.parents.contains(parent))
+            })
+    }
+
+    /// Records (`add`) or forgets that `entity` lists its parents.
+    fn link(&mut self, entity: &Entity, add: bool) {
+        let child = entity.uid.precomputed_hash();
+        for parent in &entity.parents {
+            let hash = parent.precomputed_hash();
+            let shard = Arc::make_mut(&mut self.children[shard_of(hash)]);
+            if add {
+                shard.entry(hash).or_default().push(child);
+            } else if let Some(children) = shard.get_mut(&hash) {
+                if let Some(at) = children.iter().position(|&c| c == child) {
+                    children.swap_remove(at);
+                }
+                if children.is_empty() {
+                    shard.remove(&hash);
+                }
+            }
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -232,11 +274,8 @@ impl Entities {
             }
         }
         let mut visited: HashSet<EntityUid> = HashSet::new();
-        // Children in the layer of changes, by parent: made when first needed.
-        let mut layer_children: Option<HashMap<&EntityUid, Vec<&Entity>>> = None;
         while let Some(uid) = moved.pop() {
-            let layer = layer_children.get_or_insert_with(|| self.layer_children());
-            let in_layer = layer.get(&uid).into_iter().flatten().copied();
+            let in_layer = self.changes.iter().flat_map(|c| c.children_of(&uid));
             for child in self.base_children_of(&uid).chain(in_layer) {
                 if edits.contains_key(child.uid()) || !visited.insert(child.uid.clone()) {
                     continue;
@@ -267,17 +306,6 @@ impl Entities {
                     .filter(move |e| e.parents.contains(parent))
                     .filter(move |e| changes.is_none_or(|c| !c.hides(e.position)))
             })
-    }
-
-    /// The entities of this store's layer of changes, by each of their parents.
-    fn layer_children(&self) -> HashMap<&EntityUid, Vec<&Entity>> {
-        let mut out: HashMap<&EntityUid, Vec<&Entity>> = HashMap::new();
-        for entity in self.changes.iter().flat_map(|c| c.iter()) {
-            for parent in &entity.parents {
-                out.entry(parent).or_default().push(entity);
-            }
-        }
-        out
     }
 
     /// The store with the edits made and the recomputed ancestors set.
@@ -311,10 +339,12 @@ impl Entities {
             let shard = changes.shard_mut(hash);
             let slot = shard.entry(hash, |e| e.uid == uid, |e| e.uid.precomputed_hash());
             let mut added = 0;
+            // The layer's old and new version of the entity, whose parent links change.
+            let (mut old, mut new) = (None, None);
             match edit {
                 None => {
                     if let Entry::Occupied(slot) = slot {
-                        slot.remove();
+                        old = Some(slot.remove().0);
                         added = -1;
                     }
                     len -= usize::from(was_present);
@@ -326,12 +356,16 @@ impl Entities {
                     match slot {
                         Entry::Occupied(mut slot) => {
                             entity.position = slot.get().position;
-                            *slot.get_mut() = Arc::new(entity);
+                            let entity = Arc::new(entity);
+                            new = Some(Arc::clone(&entity));
+                            old = Some(std::mem::replace(slot.get_mut(), entity));
                         }
                         Entry::Vacant(slot) => {
                             entity.position = end;
                             end = end.saturating_add(1);
-                            slot.insert(Arc::new(entity));
+                            let entity = Arc::new(entity);
+                            new = Some(Arc::clone(&entity));
+                            slot.insert(entity);
                             added = 1;
                         }
                     }
@@ -341,6 +375,12 @@ impl Entities {
             }
             changes.end = end;
             changes.count = changes.count.saturating_add_signed(added);
+            if let Some(old) = old {
+                changes.link(&old, false);
+            }
+            if let Some(new) = new {
+                changes.link(&new, true);
+            }
         }
         if changes.len() > compact_at {
             // Every entity keeps its ancestors; only the positions change.
