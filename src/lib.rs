@@ -47,6 +47,7 @@
 //! the `thuja-cli` crate; Cedar's integration tests run from `thuja-conformance`.
 
 pub mod input;
+pub mod output;
 
 mod authorizer;
 mod engine;
