@@ -10,17 +10,68 @@
 //! order the response lists them, each with its policy's id, the error's message and, when the
 //! engine knows it, where the expression that raised it starts (`null` otherwise).
 
-use serde_json::{Value, json};
+use serde::Serialize;
 use thuja_runtime::{Decision, Location, PolicyError, Response};
 
-/// `response` as a JSON object: `decision` (`"allow"` or `"deny"`), `reasons` (policy ids) and
-/// `errors` (`policy`, `message`, `location`); see the [module](self).
-pub fn response_json(response: &Response) -> Value {
-    json!({
-        "decision": decision_str(response.decision),
-        "reasons": response.reasons.iter().map(AsRef::<str>::as_ref).collect::<Vec<&str>>(),
-        "errors": response.errors.iter().map(error_json).collect::<Vec<Value>>(),
-    })
+/// A response in its JSON shape (see the [module](self)): serialize it with `serde_json`, or
+/// embed it in a larger answer. Its fields serialize in the order shown, whatever features
+/// `serde_json` is built with.
+#[derive(Clone, Debug, Serialize)]
+pub struct ResponseJson<'a> {
+    decision: &'static str,
+    reasons: Vec<&'a str>,
+    errors: Vec<ErrorJson<'a>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct ErrorJson<'a> {
+    policy: &'a str,
+    message: String,
+    location: Option<LocationJson<'a>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct LocationJson<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+}
+
+impl<'a> From<&'a Response> for ResponseJson<'a> {
+    fn from(response: &'a Response) -> Self {
+        ResponseJson {
+            decision: decision_str(response.decision),
+            reasons: response.reasons.iter().map(AsRef::as_ref).collect(),
+            errors: response.errors.iter().map(ErrorJson::from).collect(),
+        }
+    }
+}
+
+impl<'a> From<&'a PolicyError> for ErrorJson<'a> {
+    fn from(error: &'a PolicyError) -> Self {
+        ErrorJson {
+            policy: &error.policy_id,
+            message: error.error.to_string(),
+            location: error.location.as_ref().map(LocationJson::from),
+        }
+    }
+}
+
+impl<'a> From<&'a Location> for LocationJson<'a> {
+    fn from(location: &'a Location) -> Self {
+        LocationJson {
+            file: &location.file,
+            line: location.line,
+            column: location.column,
+        }
+    }
+}
+
+/// `response` as compact JSON text: `{"decision":...,"reasons":[...],"errors":[...]}`.
+pub fn response_json(response: &Response) -> String {
+    serde_json::to_string(&ResponseJson::from(response))
+        // Serializing strings and numbers into a string cannot fail.
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
 /// `"allow"` or `"deny"`.
@@ -29,22 +80,6 @@ pub fn decision_str(decision: Decision) -> &'static str {
         Decision::Allow => "allow",
         Decision::Deny => "deny",
     }
-}
-
-fn error_json(error: &PolicyError) -> Value {
-    json!({
-        "policy": error.policy_id.as_str(),
-        "message": error.error.to_string(),
-        "location": error.location.as_ref().map(location_json),
-    })
-}
-
-fn location_json(location: &Location) -> Value {
-    json!({
-        "file": &*location.file,
-        "line": location.line,
-        "column": location.column,
-    })
 }
 
 #[cfg(test)]
@@ -69,20 +104,13 @@ mod tests {
             crate::Record::default(),
         );
         let response = engine.decide(&request).expect("decided");
-        let json = response_json(&response);
-        assert_eq!(json["decision"], "allow");
-        assert_eq!(json["reasons"], json!(["policy0"]));
-        let error = &json["errors"][0];
-        assert_eq!(error["policy"], "policy1");
-        assert!(
-            error["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("type")),
-            "{error}"
-        );
+        let message = serde_json::to_string(&response.errors[0].error.to_string()).expect("text");
+        assert!(message.contains("type"), "{message}");
         assert_eq!(
-            error["location"],
-            json!({"file": "p.cedar", "line": 2, "column": 44})
+            response_json(&response),
+            format!(
+                r#"{{"decision":"allow","reasons":["policy0"],"errors":[{{"policy":"policy1","message":{message},"location":{{"file":"p.cedar","line":2,"column":44}}}}]}}"#
+            )
         );
     }
 }

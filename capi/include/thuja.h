@@ -26,7 +26,7 @@
 // the current one and swap it in atomically (they wait for each other, never for decisions).
 typedef struct ThujaEngine ThujaEngine;
 
-// What a call returns: [`THUJA_STATUS_OK`] or why it failed (the call's message says more).
+// What a call returns: `THUJA_STATUS_OK` or why it failed (the call's message says more).
 typedef uint32_t ThujaStatus;
 
 // Which evaluator an engine decides with (all give the same answers).
@@ -48,7 +48,7 @@ typedef struct ThujaEngineOptions {
     bool request_validation;
 } ThujaEngineOptions;
 
-// A decision, in [`ThujaResponse`](crate::ThujaResponse).
+// A decision, in a `ThujaResponse`.
 typedef uint32_t ThujaDecision;
 
 // A policy whose evaluation failed (so it was not satisfied), in a `ThujaResponse`.

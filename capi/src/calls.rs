@@ -4,8 +4,9 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thuja::input::{self, InputError, SchemaFormat};
+use thuja::output::ResponseJson;
 use thuja::{
     BuildError, Engine, EntityUid, Evaluator, LiveEngine, PolicySet, Request,
     RequestValidationError, Response,
@@ -247,12 +248,12 @@ pub(crate) fn uid(what: &str, text: &str) -> Outcome<EntityUid> {
 }
 
 /// Decides a request given as the `cedar` CLI's request file; answers with the response as
-/// JSON ([`thuja::output::response_json`]).
+/// JSON ([`thuja::output::response_json`]: `decision`, `reasons`, `errors`).
 pub(crate) fn decide_json(live: &LiveEngine, request: &str) -> Outcome<String> {
     let engine = live.engine();
     let request = input::request_json_from_str("request", request, engine.schema(), None)?;
     let response = engine.decide(&request)?;
-    Ok(thuja::output::response_json(&response).to_string())
+    Ok(thuja::output::response_json(&response))
 }
 
 /// One request of a batch, as the `cedar` CLI's request file.
@@ -297,16 +298,30 @@ pub(crate) fn decide_batch(live: &LiveEngine, requests: &str) -> Outcome<String>
                 })
                 .collect()
         };
-    let answers: Vec<serde_json::Value> = items
+    let responses: Vec<Result<Response, String>> = items
         .into_iter()
         .map(|(label, item)| {
-            match item.and_then(|value| decide_value(&engine, value).map_err(|f| f.message)) {
-                Ok(response) => thuja::output::response_json(&response),
-                Err(message) => serde_json::json!({ "error": format!("{label}: {message}") }),
-            }
+            item.and_then(|value| decide_value(&engine, value).map_err(|f| f.message))
+                .map_err(|message| format!("{label}: {message}"))
         })
         .collect();
-    Ok(serde_json::Value::Array(answers).to_string())
+    let answers: Vec<Answer<'_>> = responses
+        .iter()
+        .map(|response| match response {
+            Ok(response) => Answer::Response(ResponseJson::from(response)),
+            Err(error) => Answer::Error { error },
+        })
+        .collect();
+    serde_json::to_string(&answers)
+        .map_err(|e| Failure::new(THUJA_STATUS_PANIC, format!("internal error: {e}")))
+}
+
+/// One answer of a batch.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Answer<'a> {
+    Response(ResponseJson<'a>),
+    Error { error: &'a str },
 }
 
 fn decide_value(engine: &Engine, value: serde_json::Value) -> Outcome<Response> {

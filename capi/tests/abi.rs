@@ -139,8 +139,11 @@ fn tinytodo_from_files(options: Option<ThujaEngineOptions>) -> Engine {
 struct Answer {
     allow: bool,
     reasons: Vec<String>,
-    errors: Vec<(String, String, Option<(String, u32, u32)>)>,
+    errors: Vec<PolicyFailure>,
 }
+
+/// A `ThujaPolicyError`: the policy, the message, and the file, line and column if known.
+type PolicyFailure = (String, String, Option<(String, u32, u32)>);
 
 fn text_at(text: *const c_char) -> String {
     // SAFETY: a string of a live response.
@@ -203,10 +206,13 @@ fn decide(
                 .collect()
         };
         let answer = Answer {
-            allow: match r.decision {
-                THUJA_DECISION_ALLOW => true,
-                THUJA_DECISION_DENY => false,
-                other => panic!("decision {other}"),
+            allow: {
+                assert!(
+                    [THUJA_DECISION_ALLOW, THUJA_DECISION_DENY].contains(&r.decision),
+                    "decision {}",
+                    r.decision
+                );
+                r.decision == THUJA_DECISION_ALLOW
             },
             reasons,
             errors,
