@@ -9,7 +9,7 @@ use thuja::input::{self, InputError, SchemaFormat};
 use thuja::output::ResponseJson;
 use thuja::{
     BuildError, Engine, EntityUid, Evaluator, LiveEngine, PolicySet, Request,
-    RequestValidationError, Response,
+    RequestValidationError, Response, Schema,
 };
 
 use crate::status::*;
@@ -150,8 +150,18 @@ pub(crate) struct Sources<'a> {
     pub(crate) links: Option<Input<'a>>,
 }
 
+/// What a C handle holds: the engine serving requests, and a copy of its schema.
+///
+/// No call changes the schema (policy swaps and entity changes keep it), so a request's context
+/// is read with this copy, and [`decide`] asks the live engine once, through
+/// [`LiveEngine::decide`], which writes no memory other threads share (no reference count).
+pub(crate) struct Handle {
+    live: LiveEngine,
+    schema: Option<Schema>,
+}
+
 /// Builds an engine from its inputs.
-pub(crate) fn build(sources: Sources<'_>, options: Options) -> Outcome<LiveEngine> {
+pub(crate) fn build(sources: Sources<'_>, options: Options) -> Outcome<Handle> {
     let policies = read_policies(sources.policies, sources.links)?;
     let mut builder = Engine::builder()
         .policies(policies)
@@ -173,7 +183,11 @@ pub(crate) fn build(sources: Sources<'_>, options: Options) -> Outcome<LiveEngin
         let (name, text) = entities.read("entities.json")?;
         builder = builder.entities_json(name, text.into_owned());
     }
-    Ok(LiveEngine::new(builder.build()?))
+    let engine = builder.build()?;
+    Ok(Handle {
+        schema: engine.schema().cloned(),
+        live: LiveEngine::new(engine),
+    })
 }
 
 /// Policies, named by their `@id` annotations where they have one (as the `cedar` CLI does),
@@ -192,20 +206,19 @@ fn read_policies(policies: Input<'_>, links: Option<Input<'_>>) -> Outcome<Polic
 /// Decides one request given as its parts: uids as Cedar text (`User::"alice"`) or JSON
 /// (`{"type": "User", "id": "alice"}`), the context as a JSON object (none: `{}`).
 pub(crate) fn decide(
-    live: &LiveEngine,
+    handle: &Handle,
     principal: &str,
     action: &str,
     resource: &str,
     context: Option<&str>,
 ) -> Outcome<Response> {
-    let engine = live.engine();
     let principal = uid("principal", principal)?;
     let action = uid("action", action)?;
     let resource = uid("resource", resource)?;
-    let context =
-        input::context_from_str("context", context.unwrap_or("{}"), engine.schema(), &action)?;
+    let schema = handle.schema.as_ref();
+    let context = input::context_from_str("context", context.unwrap_or("{}"), schema, &action)?;
     let request = Request::new(principal, action, resource, context);
-    Ok(engine.decide(&request)?)
+    Ok(handle.live.decide(&request)?)
 }
 
 /// An entity uid as Cedar text or as JSON (`{"type": ..., "id": ...}`, or that inside
@@ -249,10 +262,9 @@ pub(crate) fn uid(what: &str, text: &str) -> Outcome<EntityUid> {
 
 /// Decides a request given as the `cedar` CLI's request file; answers with the response as
 /// JSON ([`thuja::output::response_json`]: `decision`, `reasons`, `errors`).
-pub(crate) fn decide_json(live: &LiveEngine, request: &str) -> Outcome<String> {
-    let engine = live.engine();
-    let request = input::request_json_from_str("request", request, engine.schema(), None)?;
-    let response = engine.decide(&request)?;
+pub(crate) fn decide_json(handle: &Handle, request: &str) -> Outcome<String> {
+    let request = input::request_json_from_str("request", request, handle.schema.as_ref(), None)?;
+    let response = handle.live.decide(&request)?;
     Ok(thuja::output::response_json(&response))
 }
 
@@ -270,8 +282,9 @@ struct RequestJson {
 /// Decides a batch of requests — a JSON array, or JSON Lines (one request per non-blank line) —
 /// all on the same engine; answers with a JSON array holding, in order, each request's response
 /// or `{"error": "..."}` for a request that could not be decided.
-pub(crate) fn decide_batch(live: &LiveEngine, requests: &str) -> Outcome<String> {
-    let engine = live.engine();
+pub(crate) fn decide_batch(handle: &Handle, requests: &str) -> Outcome<String> {
+    // One engine for the whole batch.
+    let engine = handle.live.engine();
     let items: Vec<(String, Result<serde_json::Value, String>)> =
         if requests.trim_start().starts_with('[') {
             let array: Vec<serde_json::Value> = serde_json::from_str(requests).map_err(|e| {
@@ -346,17 +359,17 @@ fn decide_value(engine: &Engine, value: serde_json::Value) -> Outcome<Response> 
 
 /// Replaces the engine's policies (its schema and entities stay).
 pub(crate) fn swap_policies(
-    live: &LiveEngine,
+    handle: &Handle,
     policies: Input<'_>,
     links: Option<Input<'_>>,
 ) -> Outcome<()> {
     let set = read_policies(policies, links)?;
-    Ok(live.update(|engine| engine.with_policies(set))?)
+    Ok(handle.live.update(|engine| engine.with_policies(set))?)
 }
 
 /// Adds the entities of an entities file's text, replacing those of the same uids.
-pub(crate) fn upsert_entities(live: &LiveEngine, entities: &str) -> Outcome<()> {
-    Ok(live.update(|engine| {
+pub(crate) fn upsert_entities(handle: &Handle, entities: &str) -> Outcome<()> {
+    Ok(handle.live.update(|engine| {
         let list = engine.entities_from_json("entities.json", entities)?;
         engine.upsert_entities(list)
     })?)
@@ -364,11 +377,11 @@ pub(crate) fn upsert_entities(live: &LiveEngine, entities: &str) -> Outcome<()> 
 
 /// Removes the entities with these uids (each as Cedar text or JSON); uids not in the store are
 /// ignored.
-pub(crate) fn remove_entities(live: &LiveEngine, uids: &[&str]) -> Outcome<()> {
+pub(crate) fn remove_entities(handle: &Handle, uids: &[&str]) -> Outcome<()> {
     let uids = uids
         .iter()
         .enumerate()
         .map(|(i, text)| uid(&format!("uid {i}"), text))
         .collect::<Outcome<Vec<EntityUid>>>()?;
-    Ok(live.update(|engine| engine.remove_entities(uids))?)
+    Ok(handle.live.update(|engine| engine.remove_entities(uids))?)
 }

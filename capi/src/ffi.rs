@@ -12,9 +12,9 @@ use std::ffi::{CStr, CString, c_char};
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 
-use thuja::{Decision, LiveEngine, Response};
+use thuja::{Decision, Response};
 
-use crate::calls::{self, Failure, Input, Options, Outcome, Sources};
+use crate::calls::{self, Failure, Handle, Input, Options, Outcome, Sources};
 use crate::status::*;
 
 /// An engine handle: policies, optional schema, entities, compiled and ready to decide.
@@ -25,7 +25,7 @@ use crate::status::*;
 /// `thuja_engine_upsert_entities` and `thuja_engine_remove_entities` build a new engine beside
 /// the current one and swap it in atomically (they wait for each other, never for decisions).
 pub struct ThujaEngine {
-    live: LiveEngine,
+    handle: Handle,
 }
 
 /// How an engine is built. Get the defaults from `thuja_engine_options_default` and change
@@ -226,10 +226,10 @@ unsafe fn required_str<'a>(text: *const c_char, what: &str) -> Outcome<&'a str> 
 
 /// # Safety
 /// `engine` is NULL or a handle from `thuja_engine_from_*` not yet freed, for `'a`.
-unsafe fn engine_ref<'a>(engine: *const ThujaEngine) -> Outcome<&'a LiveEngine> {
+unsafe fn engine_ref<'a>(engine: *const ThujaEngine) -> Outcome<&'a Handle> {
     // SAFETY: NULL is checked by `as_ref`; otherwise a live handle by the caller's contract.
     let engine = unsafe { engine.as_ref() }.ok_or_else(|| null("engine"))?;
-    Ok(&engine.live)
+    Ok(&engine.handle)
 }
 
 /// # Safety
@@ -242,8 +242,8 @@ unsafe fn options(options: *const ThujaEngineOptions) -> Outcome<Options> {
     }
 }
 
-fn into_handle(live: LiveEngine) -> *mut ThujaEngine {
-    Box::into_raw(Box::new(ThujaEngine { live }))
+fn into_handle(handle: Handle) -> *mut ThujaEngine {
+    Box::into_raw(Box::new(ThujaEngine { handle }))
 }
 
 fn string_out(out: Out<c_char>, text: &str) {
@@ -253,28 +253,36 @@ fn string_out(out: Out<c_char>, text: &str) {
 /// The library's version, e.g. `"0.1.0"`: a static string, not to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn thuja_version() -> *const c_char {
-    let version = concat!(env!("CARGO_PKG_VERSION"), "\0");
-    CStr::from_bytes_with_nul(version.as_bytes())
-        .unwrap_or(c"unknown")
-        .as_ptr()
+    panic::catch_unwind(|| {
+        let version = concat!(env!("CARGO_PKG_VERSION"), "\0");
+        CStr::from_bytes_with_nul(version.as_bytes()).unwrap_or(c"unknown")
+    })
+    .unwrap_or(c"unknown")
+    .as_ptr()
 }
 
 /// The name of a status code, e.g. `"THUJA_STATUS_INPUT"` (`"THUJA_STATUS_UNKNOWN"` for a
 /// number that is none): a static string, not to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn thuja_status_name(status: ThujaStatus) -> *const c_char {
-    status_name(status).as_ptr()
+    panic::catch_unwind(|| status_name(status))
+        .unwrap_or(c"THUJA_STATUS_UNKNOWN")
+        .as_ptr()
 }
 
 /// The default options: the VM, schemas in the `.cedarschema` format, request validation on.
 #[unsafe(no_mangle)]
 pub extern "C" fn thuja_engine_options_default() -> ThujaEngineOptions {
-    let defaults = Options::default();
-    ThujaEngineOptions {
+    let defaults = ThujaEngineOptions {
         evaluator: THUJA_EVALUATOR_VM,
         schema_format: THUJA_SCHEMA_FORMAT_CEDAR,
-        request_validation: defaults.request_validation,
-    }
+        request_validation: true,
+    };
+    panic::catch_unwind(|| ThujaEngineOptions {
+        request_validation: Options::default().request_validation,
+        ..defaults
+    })
+    .unwrap_or(defaults)
 }
 
 /// Builds an engine from texts: `policies` (Cedar policies; required), and optionally (NULL
@@ -390,7 +398,7 @@ pub unsafe extern "C" fn thuja_engine_decide(
 ) -> ThujaStatus {
     guard(message, || {
         // SAFETY (for the block): the arguments are as this function's contract says.
-        let (live, out, principal, action, resource, context) = unsafe {
+        let (handle, out, principal, action, resource, context) = unsafe {
             (
                 engine_ref(engine)?,
                 Out::new(response, "response")?,
@@ -400,7 +408,7 @@ pub unsafe extern "C" fn thuja_engine_decide(
                 optional_str(context, "context")?,
             )
         };
-        let answer = calls::decide(live, principal, action, resource, context)?;
+        let answer = calls::decide(handle, principal, action, resource, context)?;
         let owned = Box::into_raw(OwnedResponse::new(&answer));
         // A pointer to an `OwnedResponse` is one to its first field (`repr(C)`).
         out.set(owned.cast::<ThujaResponse>());
@@ -443,14 +451,14 @@ pub unsafe extern "C" fn thuja_engine_decide_json(
 ) -> ThujaStatus {
     guard(message, || {
         // SAFETY (for the block): the arguments are as this function's contract says.
-        let (live, out, request) = unsafe {
+        let (handle, out, request) = unsafe {
             (
                 engine_ref(engine)?,
                 Out::new(response_json, "response_json")?,
                 required_str(request, "request")?,
             )
         };
-        string_out(out, &calls::decide_json(live, request)?);
+        string_out(out, &calls::decide_json(handle, request)?);
         Ok(())
     })
 }
@@ -473,14 +481,14 @@ pub unsafe extern "C" fn thuja_engine_decide_batch(
 ) -> ThujaStatus {
     guard(message, || {
         // SAFETY (for the block): the arguments are as this function's contract says.
-        let (live, out, requests) = unsafe {
+        let (handle, out, requests) = unsafe {
             (
                 engine_ref(engine)?,
                 Out::new(responses_json, "responses_json")?,
                 required_str(requests, "requests")?,
             )
         };
-        string_out(out, &calls::decide_batch(live, requests)?);
+        string_out(out, &calls::decide_batch(handle, requests)?);
         Ok(())
     })
 }
@@ -501,14 +509,14 @@ pub unsafe extern "C" fn thuja_engine_swap_policies(
 ) -> ThujaStatus {
     guard(message, || {
         // SAFETY (for the block): the arguments are as this function's contract says.
-        let (live, policies, links) = unsafe {
+        let (handle, policies, links) = unsafe {
             (
                 engine_ref(engine)?,
                 required_str(policies, "policies")?,
                 optional_str(links, "links")?,
             )
         };
-        calls::swap_policies(live, Input::Text(policies), links.map(Input::Text))
+        calls::swap_policies(handle, Input::Text(policies), links.map(Input::Text))
     })
 }
 
@@ -526,14 +534,14 @@ pub unsafe extern "C" fn thuja_engine_swap_policies_from_files(
 ) -> ThujaStatus {
     guard(message, || {
         // SAFETY (for the block): the arguments are as this function's contract says.
-        let (live, policies, links) = unsafe {
+        let (handle, policies, links) = unsafe {
             (
                 engine_ref(engine)?,
                 required_str(policies_path, "policies_path")?,
                 optional_str(links_path, "links_path")?,
             )
         };
-        calls::swap_policies(live, Input::File(policies), links.map(Input::File))
+        calls::swap_policies(handle, Input::File(policies), links.map(Input::File))
     })
 }
 
@@ -552,9 +560,9 @@ pub unsafe extern "C" fn thuja_engine_upsert_entities(
 ) -> ThujaStatus {
     guard(message, || {
         // SAFETY (for the block): the arguments are as this function's contract says.
-        let (live, entities) =
+        let (handle, entities) =
             unsafe { (engine_ref(engine)?, required_str(entities, "entities")?) };
-        calls::upsert_entities(live, entities)
+        calls::upsert_entities(handle, entities)
     })
 }
 
@@ -574,7 +582,7 @@ pub unsafe extern "C" fn thuja_engine_remove_entities(
 ) -> ThujaStatus {
     guard(message, || {
         // SAFETY (for the block): the arguments are as this function's contract says.
-        let live = unsafe { engine_ref(engine)? };
+        let handle = unsafe { engine_ref(engine)? };
         let pointers: &[*const c_char] = if uids_len == 0 {
             &[]
         } else if uids.is_null() {
@@ -595,7 +603,7 @@ pub unsafe extern "C" fn thuja_engine_remove_entities(
             // SAFETY: each pointer is NULL or NUL-terminated by the caller's contract.
             .map(|(i, &text)| unsafe { required_str(text, &format!("uids[{i}]")) })
             .collect::<Outcome<Vec<&str>>>()?;
-        calls::remove_entities(live, &texts)
+        calls::remove_entities(handle, &texts)
     })
 }
 
@@ -643,6 +651,29 @@ mod tests {
             text.to_str().is_ok_and(|t| t.contains("42 went wrong")),
             "{text:?}"
         );
+    }
+
+    /// Every exported function catches panics: its body runs in `guard` or `catch_unwind`.
+    #[test]
+    fn every_entry_catches_panics() {
+        let source = include_str!("ffi.rs");
+        let tests_start = source.find("#[cfg(test)]").unwrap_or(source.len());
+        let entries: Vec<&str> = source[..tests_start]
+            .split("#[unsafe(no_mangle)]")
+            .skip(1)
+            .collect();
+        assert!(entries.len() >= 15, "{} entries", entries.len());
+        for entry in entries {
+            let name = entry
+                .split("fn ")
+                .nth(1)
+                .and_then(|rest| rest.split('(').next())
+                .unwrap_or("?");
+            assert!(
+                entry.contains("guard(") || entry.contains("panic::catch_unwind("),
+                "`{name}` does not catch panics"
+            );
+        }
     }
 
     #[test]

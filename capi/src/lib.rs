@@ -11,6 +11,9 @@
 //! cc -I capi/include app.c target/release/libthuja_capi.a -lpthread -ldl -lm -o app
 //! ```
 //!
+//! (On another platform, `cargo rustc -p thuja-capi --crate-type staticlib -- --print
+//! native-static-libs` prints the system libraries to link.)
+//!
 //! The examples in `examples/c/` (`decide.c`: the TinyTodo example's decisions; `threads.c`:
 //! eight threads deciding while policies and entities change) are built and run, also under
 //! valgrind, by this crate's tests (`tests/c_examples.rs`).
@@ -44,11 +47,14 @@
 //!   string that is not UTF-8 `THUJA_STATUS_INVALID_UTF8`, an unknown enumerated value
 //!   `THUJA_STATUS_INVALID_ARGUMENT`; a panic inside the library is caught at the function's
 //!   entry and returned as `THUJA_STATUS_PANIC` (the library is built with unwinding panics, the
-//!   default; a host must not build it with `panic = "abort"`). A failed call changes nothing
-//!   and sets its out-pointers to NULL.
+//!   default; a host must not build it with `panic = "abort"`; Rust's default panic hook also
+//!   prints the panic to stderr). A failed call changes nothing and sets its out-pointers to
+//!   NULL.
 //! - **Threads.** A `ThujaEngine` handle may be used by any number of threads at once, for
-//!   every function but `thuja_engine_free`. Decisions take no lock (the engine serving them
-//!   is read through `arc-swap`) and each is made on one consistent engine; swaps and entity
+//!   every function but `thuja_engine_free`. Decisions take no lock and write no memory other
+//!   threads share (the engine serving them is read through `arc-swap`'s per-thread slots; a
+//!   batch holds its engine by a reference count) and each is made on one consistent engine;
+//!   a batch's requests are all decided on the same one. Swaps and entity
 //!   changes build a new engine beside it and replace it atomically, one change at a time,
 //!   never blocking a decision. Requests in flight finish on the engine they started on, which
 //!   is freed when the last of them ends.
