@@ -40,7 +40,7 @@ impl CompiledPolicies {
 
     /// Takes the policies and the types the validator gives their expressions against
     /// `schema`; the program (compiled on first use) is specialised on them. Requests must then
-    /// be validated against `schema` and entities read with it (as [`input`] does when given
+    /// be validated against `schema` and entities read with it (as [`input`](crate::input) does when given
     /// the schema and request validation): on other data the answers may differ from Cedar's.
     pub fn for_schema(policies: PolicySet, schema: &Schema) -> Self {
         let types = thuja_compiler::validator::expression_types(schema, &policies);
@@ -52,6 +52,7 @@ impl CompiledPolicies {
         }
     }
 
+    /// The policies (compiled or not).
     pub fn policies(&self) -> &PolicySet {
         &self.policies
     }
@@ -89,10 +90,12 @@ pub struct Bound<'a> {
 }
 
 impl Bound<'_> {
+    /// The compiled policies it joins.
     pub fn policies(&self) -> &CompiledPolicies {
         self.policies
     }
 
+    /// The entity store it joins.
     pub fn entities(&self) -> &Entities {
         self.entities
     }
@@ -105,14 +108,17 @@ pub struct Authorizer {
 }
 
 impl Authorizer {
+    /// An authorizer running the default evaluator (the VM).
     pub fn new() -> Self {
         Authorizer::default()
     }
 
+    /// An authorizer running `engine`.
     pub fn with_engine(engine: Evaluator) -> Self {
         Authorizer { engine }
     }
 
+    /// The evaluator it runs.
     pub fn engine(&self) -> Evaluator {
         self.engine
     }

@@ -25,8 +25,14 @@ use crate::Evaluator;
 use crate::input::{self, InputError};
 use crate::locate::Locator;
 
-/// Policies, schema and entities ready to decide requests: see the [module](self) and the
-/// [crate documentation](crate).
+/// Policies, schema and entities ready to decide requests (see the [crate documentation](crate)).
+///
+/// Built eagerly by an [`EngineBuilder`]: the policies compiled for the chosen [`Evaluator`]
+/// (bytecode, and native code for the JIT), the entities read (typed by the schema when there
+/// is one) and joined with the compiled policies' scope index; every failure is reported by
+/// [`build`](EngineBuilder::build), and nothing is compiled later, on a request. Immutable:
+/// changing policies or entities makes a new engine that shares with this one everything that
+/// did not change, and requests in flight on this one finish here.
 ///
 /// Cheap to clone (one reference count) and `Send + Sync`: share one engine between threads,
 /// each deciding with [`decide`](Engine::decide), which takes no lock and writes no memory
@@ -440,18 +446,22 @@ impl Engine {
         self.inner.revision
     }
 
+    /// The evaluator deciding requests.
     pub fn evaluator(&self) -> Evaluator {
         self.inner.evaluator
     }
 
+    /// The policies (as parsed; see [`program`](Self::program) for the compiled form).
     pub fn policies(&self) -> &PolicySet {
         &self.inner.policies.set
     }
 
+    /// The schema, if the engine has one.
     pub fn schema(&self) -> Option<&Schema> {
         self.inner.schema.as_deref()
     }
 
+    /// The entity store requests are decided over.
     pub fn entities(&self) -> &Entities {
         &self.inner.entities
     }
@@ -461,7 +471,14 @@ impl Engine {
         self.inner.validates
     }
 
-    /// The compiled bytecode (for the VM and the JIT), e.g. to print its listing.
+    /// The listing of the compiled program (for the VM and the JIT): the scope index, then
+    /// each policy's instructions with their constants and source positions.
+    pub fn listing(&self) -> Option<String> {
+        self.program().map(ToString::to_string)
+    }
+
+    /// The compiled bytecode (for the VM and the JIT): the compiler's layout.
+    #[doc(hidden)]
     pub fn program(&self) -> Option<&Program> {
         self.inner.policies.program.as_ref()
     }

@@ -46,6 +46,8 @@
 //! `thuja-vm` (the bytecode VM), `thuja-jit` (native code from Cranelift). The command line is
 //! the `thuja-cli` crate; Cedar's integration tests run from `thuja-conformance`.
 
+#![warn(missing_docs)]
+
 pub mod input;
 pub mod output;
 
@@ -59,6 +61,9 @@ pub use authorizer::{Authorizer, Bound, CompiledPolicies};
 pub use engine::{BuildError, Engine, EngineBuilder};
 pub use live::LiveEngine;
 pub use thuja_compiler::ast::PolicySet;
+/// The compiled bytecode: its layout is the compiler's and may change; print it (its `Display`
+/// is the listing) rather than reading its fields.
+#[doc(hidden)]
 pub use thuja_compiler::program::Program;
 pub use thuja_jit::{NativeCode, Tier};
 pub use thuja_runtime::entity::Updated;
@@ -75,6 +80,7 @@ pub fn uid(ty: &str, id: &str) -> Result<EntityUid, thuja_runtime::name::NameErr
 
 /// Which evaluator answers requests. Every evaluator gives the same responses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Evaluator {
     /// The reference interpreter, which evaluates the AST directly.
     Interp,

@@ -39,6 +39,7 @@ const _: () = {
 };
 
 impl LiveEngine {
+    /// A live engine whose current engine is `engine`.
     pub fn new(engine: Engine) -> Self {
         LiveEngine {
             current: ArcSwap::new(engine.inner),

@@ -81,7 +81,7 @@ impl File {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use thuja_runtime::EvalError;
+    use thuja_runtime::{EvalError, EvalFailure, Span};
 
     #[test]
     fn errors_are_located_by_line_and_character() {
@@ -89,10 +89,14 @@ mod tests {
         let set = crate::input::policies_from_str("p.cedar", text).unwrap();
         let locator = Locator::new(&set);
         let at = text.rfind("1 }").unwrap();
+        let failure = |start: usize| EvalFailure {
+            error: EvalError::Internal("x"),
+            span: Some(Span::new(start, start + 1)),
+        };
         let mut errors = vec![
-            PolicyError::new("policy1".into(), EvalError::Internal("x"), Some(at..at + 1)),
-            PolicyError::new("policy0".into(), EvalError::Internal("x"), Some(0..1)),
-            PolicyError::new("nobody".into(), EvalError::Internal("x"), Some(0..1)),
+            PolicyError::new("policy1".into(), failure(at)),
+            PolicyError::new("policy0".into(), failure(0)),
+            PolicyError::new("nobody".into(), failure(0)),
         ];
         locator.locate(&mut errors);
         let shown: Vec<Option<String>> = errors

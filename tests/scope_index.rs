@@ -103,8 +103,7 @@ fn load_corpus() -> Option<Vec<Loaded>> {
                     &r["action"],
                     &r["resource"],
                     &context,
-                    None,
-                    None,
+                    thuja::input::RequestSchema::None,
                 ) else {
                     continue;
                 };
@@ -266,8 +265,7 @@ fn candidates_are_exact_and_few_on_a_10_000_policy_rbac_store() {
             &r.action,
             &r.resource,
             &r.context,
-            Some(&schema),
-            Some(&schema),
+            thuja::input::RequestSchema::Validated(&schema),
         )
         .expect("a valid request");
         let got = index.candidates(&req, &entities);

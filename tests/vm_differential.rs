@@ -123,8 +123,7 @@ fn vm_agrees_with_the_interpreter_on_the_corpus() {
                     &c.action,
                     &c.resource,
                     &c.context,
-                    Some(&schema),
-                    Some(&schema),
+                    thuja::input::RequestSchema::Validated(&schema),
                 )
                 .ok()
             })
@@ -165,8 +164,7 @@ fn workload_disagreements(w: &Workload) -> (usize, Vec<String>) {
                 &r.action,
                 &r.resource,
                 &r.context,
-                Some(&schema),
-                Some(&schema),
+                thuja::input::RequestSchema::Validated(&schema),
             )
             .expect("requests are valid for the schema")
         })

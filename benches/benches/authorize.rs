@@ -41,8 +41,7 @@ fn thuja_inputs(w: &Workload) -> ThujaInputs {
                 &r.action,
                 &r.resource,
                 &r.context,
-                Some(&schema),
-                Some(&schema),
+                thuja::input::RequestSchema::Validated(&schema),
             )
             .expect("request")
         })

@@ -63,8 +63,7 @@ fn measure(w: &Workload) -> (String, String) {
                 &r.action,
                 &r.resource,
                 &r.context,
-                Some(&schema),
-                Some(&schema),
+                thuja::input::RequestSchema::Validated(&schema),
             )
             .expect("request")
         })

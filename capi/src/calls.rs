@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use thuja::input::{self, InputError, SchemaFormat};
+use thuja::input::{self, InputError, RequestSchema, SchemaFormat};
 use thuja::output::ResponseJson;
 use thuja::{
     BuildError, Engine, EntityUid, Evaluator, LiveEngine, PolicySet, Request,
@@ -263,7 +263,10 @@ pub(crate) fn uid(what: &str, text: &str) -> Outcome<EntityUid> {
 /// Decides a request given as the `cedar` CLI's request file; answers with the response as
 /// JSON ([`thuja::output::response_json`]: `decision`, `reasons`, `errors`).
 pub(crate) fn decide_json(handle: &Handle, request: &str) -> Outcome<String> {
-    let request = input::request_json_from_str("request", request, handle.schema.as_ref(), None)?;
+    // The context typed by the schema; the engine validates the request when it validates
+    // requests.
+    let schema = RequestSchema::of(handle.schema.as_ref(), false);
+    let request = input::request_json_from_str("request", request, schema)?;
     let response = handle.live.decide(&request)?;
     Ok(thuja::output::response_json(&response))
 }
@@ -350,8 +353,7 @@ fn decide_value(engine: &Engine, value: serde_json::Value) -> Outcome<Response> 
         &json.action,
         &json.resource,
         &context,
-        engine.schema(),
-        None,
+        RequestSchema::of(engine.schema(), false),
     )
     .map_err(|e| Failure::new(THUJA_STATUS_INPUT, e.to_string()))?;
     Ok(engine.decide(&request)?)

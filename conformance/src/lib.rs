@@ -225,8 +225,7 @@ fn request_of(request: &TestRequest, schema: &thuja::Schema) -> Result<thuja::Re
         &request.action,
         &request.resource,
         &request.context,
-        Some(schema),
-        request.validate_request.then_some(schema),
+        input::RequestSchema::of(Some(schema), request.validate_request),
     )
 }
 

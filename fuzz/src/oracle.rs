@@ -243,8 +243,7 @@ fn thuja_load(case: &Case, policy_text: &str) -> Result<ThujaInputs, String> {
                 &r.action,
                 &r.resource,
                 &r.context,
-                schema.as_ref(),
-                schema.as_ref(),
+                thuja::input::RequestSchema::of(schema.as_ref(), true),
             )
             .ok()
         })

@@ -737,8 +737,13 @@ pub fn request_json(data: &[u8]) {
     let answer = |request: Request| {
         same_answers(&fx.policies, &fx.entities, std::slice::from_ref(&request));
     };
-    for (typed, validated) in [(None, None), (schema, None), (schema, schema)] {
-        match input::request_json_from_str("request.json", &text, typed, validated) {
+    let readings = [
+        (input::RequestSchema::None, None),
+        (input::RequestSchema::Typed(&fx.schema), None),
+        (input::RequestSchema::Validated(&fx.schema), schema),
+    ];
+    for (reading, validated) in readings {
+        match input::request_json_from_str("request.json", &text, reading) {
             Ok(request) => {
                 if let Some(s) = validated {
                     assert!(
@@ -763,7 +768,13 @@ pub fn request_json(data: &[u8]) {
     let mut lines = text.splitn(4, '\n');
     if let (Some(p), Some(a), Some(r)) = (lines.next(), lines.next(), lines.next()) {
         let context = lines.next().map(|c| ("context.json", c));
-        match input::request_from_parts(p, a, r, context, schema, schema) {
+        match input::request_from_parts(
+            p,
+            a,
+            r,
+            context,
+            input::RequestSchema::Validated(&fx.schema),
+        ) {
             Ok(request) => answer(request),
             Err(e) => {
                 let _ = e.render();

@@ -15,7 +15,8 @@ use thuja_runtime::{
     Decision, Entities, EntityUid, EvalError, PolicyError, PolicyIds, Request, Response,
 };
 
-use crate::eval::{EvalFailure, Evaluator};
+use crate::eval::Evaluator;
+use thuja_runtime::EvalFailure;
 
 /// Authorizes `request` against every static policy and template link in `policies`.
 pub fn is_authorized(policies: &PolicySet, request: &Request, entities: &Entities) -> Response {
@@ -32,11 +33,7 @@ pub fn is_authorized(policies: &PolicySet, request: &Request, entities: &Entitie
                     Effect::Forbid => satisfied_forbids.insert(id),
                 };
             }
-            Err(failure) => errors.push(PolicyError::new(
-                active.id.clone(),
-                failure.error,
-                Some(failure.span.range()),
-            )),
+            Err(failure) => errors.push(PolicyError::new(active.id.clone(), failure)),
         }
     }
     let (decision, reasons) = if !satisfied_permits.is_empty() && satisfied_forbids.is_empty() {
@@ -65,7 +62,7 @@ pub fn is_satisfied(
                     EntityRef::Uid(uid) => Ok(uid.clone()),
                     EntityRef::Slot(slot) => slot_value(active.slots, *slot).ok_or(EvalFailure {
                         error: EvalError::UnlinkedSlot(slot.name()),
-                        span: policy.span,
+                        span: Some(policy.span),
                     }),
                 }
             };

@@ -69,8 +69,10 @@ pub fn decide(
                 index
                     .policy(n)
                     .map_or_else(|| "<unknown>".into(), |p| p.id.clone()),
-                EvalError::Internal("an indexed policy has no code"),
-                None,
+                Failure {
+                    error: EvalError::Internal("an indexed policy has no code"),
+                    span: None,
+                },
             ));
             continue;
         };
@@ -85,11 +87,7 @@ pub fn decide(
             }
             Err(failure) => {
                 internal |= matches!(failure.error, EvalError::Internal(_));
-                errors.push(PolicyError::new(
-                    policy.id.clone(),
-                    failure.error,
-                    failure.span.map(|s| s.range()),
-                ));
+                errors.push(PolicyError::new(policy.id.clone(), failure));
             }
         }
     }

@@ -11,21 +11,18 @@ use std::cell::OnceCell;
 
 use smallvec::SmallVec;
 
-use thuja_compiler::Span;
 use thuja_compiler::ast::{BinaryOp, UnaryOp, Var};
 use thuja_compiler::program::{CompiledPolicy, Op, Program};
 use thuja_runtime::ops::{self, ArithOp, CmpOp};
 use thuja_runtime::{
-    Entities, Entity, EntityLookup, EntityUid, EvalError, Record, Request, Set, Value, access,
+    Entities, Entity, EntityLookup, EntityUid, EvalError, EvalFailure, Record, Request, Set, Value,
+    access,
 };
 
-/// An error raised by a policy's code and the span of the expression that raised it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub error: EvalError,
-    /// `None` only for an internal error outside any instruction.
-    pub span: Option<Span>,
-}
+/// An error raised by a policy's code and the span of the expression that raised it (`None`
+/// only for an internal error outside any instruction): the runtime's [`EvalFailure`], the
+/// shape every tier reports errors in.
+pub type Failure = EvalFailure;
 
 /// The request's variables, with the entities of the principal, action and resource looked
 /// up once in the store. A variable becomes a [`Value`] (a copy of the request's uid or a

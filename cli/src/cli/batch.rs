@@ -156,8 +156,7 @@ fn parse_line(
         &parsed.action,
         &parsed.resource,
         &context,
-        schema,
-        validate_with,
+        input::RequestSchema::of(schema, validate_with.is_some()),
     )
     .map_err(|e| at(e.summary()))
 }

@@ -104,7 +104,7 @@ fn print_tiers(compiled: &CompiledPolicies, listing: bool) {
             Some(Tier::Native(_)) => "native".to_owned(),
             Some(Tier::Empty) => "native (no conditions to run)".to_owned(),
             Some(Tier::Vm(why)) => format!("vm: {why}"),
-            None => "vm: no native code".to_owned(),
+            Some(_) | None => "vm: no native code".to_owned(),
         };
         println!("  {} {how}", policy.id);
     }

@@ -36,11 +36,18 @@ pub struct EntityKeys {
     /// Entry `n` is for the entity at position `n`, for `n` below the store's
     /// [built positions](Entities::built_positions).
     base: Arc<Entries>,
-    /// Entry `n` is for the entity at position `base.entries.len() + n`.
-    changes: Option<Arc<Entries>>,
+    /// Entry `n` of chunk `c` is for the entity at position `base.entries.len() + c * CHUNK +
+    /// n`: in chunks, each with its own spill, so that an update copies the chunks it writes
+    /// to and shares the others.
+    changes: Vec<Arc<Entries>>,
+    /// How many positions it has entries for.
+    positions: usize,
     /// The [stamp](Entities::stamp) of the store it was made for.
     store: u64,
 }
+
+/// Entries per chunk of the entries for changed entities.
+const CHUNK: usize = 64;
 
 /// Entries, and the parts too long to be held in them.
 #[derive(Clone, Debug, Default)]
@@ -144,35 +151,26 @@ impl EntityKeys {
     /// Finds the keys of every entity of `entities` on each side of `index`.
     pub(super) fn build(index: &ScopeIndex, entities: &Entities) -> EntityKeys {
         let built = entities.built_positions();
-        let mut base = Entries {
-            entries: vec![Entry::default(); built],
-            spill: Vec::new(),
+        let mut joined = EntityKeys {
+            base: Arc::new(Entries {
+                entries: vec![Entry::default(); built],
+                spill: Vec::new(),
+            }),
+            changes: Vec::new(),
+            positions: built,
+            store: entities.stamp(),
         };
-        let mut changes = Entries {
-            entries: vec![Entry::default(); entities.positions().saturating_sub(built)],
-            spill: Vec::new(),
-        };
+        joined.cover(entities.positions());
         let mut scratch = Scratch::default();
         for entity in entities.iter() {
-            let (part, at) = match entity.position().checked_sub(built) {
-                None => (&mut base, entity.position()),
-                Some(at) => (&mut changes, at),
-            };
-            let entry = part.entry_of(index, entity, entities, &mut scratch);
-            if let Some(slot) = part.entries.get_mut(at) {
-                *slot = entry;
-            }
+            joined.set(index, entity, entities, &mut scratch);
         }
-        EntityKeys {
-            base: Arc::new(base),
-            changes: (!changes.entries.is_empty()).then(|| Arc::new(changes)),
-            store: entities.stamp(),
-        }
+        joined
     }
 
-    /// The keys of `updated.entities`, an update of the store these keys were made for,
-    /// sharing these keys' entries for every entity the update did not change; `None` when
-    /// these keys are not for the store updated, or made for another index.
+    /// The keys of `updated.entities`, an update of `old` (the store these keys were made
+    /// for), sharing these keys' entries for every entity the update did not change; built
+    /// anew when the update rebuilt the store, or these keys are not for `old`.
     pub fn update(&self, index: &ScopeIndex, old: &Entities, updated: &Updated) -> EntityKeys {
         let new = &updated.entities;
         let changed = match &updated.changed {
@@ -185,27 +183,62 @@ impl EntityKeys {
             }
             _ => return EntityKeys::build(index, new),
         };
-        let built = new.built_positions();
-        let mut changes = self.changes.as_deref().cloned().unwrap_or_default();
-        changes
-            .entries
-            .resize(new.positions().saturating_sub(built), Entry::default());
+        let mut joined = EntityKeys {
+            base: Arc::clone(&self.base),
+            changes: self.changes.clone(),
+            positions: self.positions,
+            store: new.stamp(),
+        };
+        joined.cover(new.positions());
         let mut scratch = Scratch::default();
         for uid in changed {
-            let entity = new.get(uid);
-            let at = entity.and_then(|e| e.position().checked_sub(built));
-            let (Some(entity), Some(at)) = (entity, at) else {
-                return EntityKeys::build(index, new);
-            };
-            let entry = changes.entry_of(index, entity, new, &mut scratch);
-            if let Some(slot) = changes.entries.get_mut(at) {
-                *slot = entry;
+            match new.get(uid) {
+                Some(entity) if entity.position() >= new.built_positions() => {
+                    joined.set(index, entity, new, &mut scratch);
+                }
+                _ => return EntityKeys::build(index, new),
             }
         }
-        EntityKeys {
-            base: Arc::clone(&self.base),
-            changes: Some(Arc::new(changes)),
-            store: new.stamp(),
+        joined
+    }
+
+    /// Adds chunks of changed entities' entries up to `positions`.
+    fn cover(&mut self, positions: usize) {
+        self.positions = self.positions.max(positions);
+        let needed = positions
+            .saturating_sub(self.base.entries.len())
+            .div_ceil(CHUNK);
+        while self.changes.len() < needed {
+            self.changes.push(Arc::new(Entries {
+                entries: vec![Entry::default(); CHUNK],
+                spill: Vec::new(),
+            }));
+        }
+    }
+
+    /// Finds `entity`'s keys and puts them at its position, copying the chunk it is in if
+    /// other keys share it.
+    fn set(
+        &mut self,
+        index: &ScopeIndex,
+        entity: &Entity,
+        entities: &Entities,
+        scratch: &mut Scratch,
+    ) {
+        let position = entity.position();
+        let (part, at) = match position.checked_sub(self.base.entries.len()) {
+            None => match Arc::get_mut(&mut self.base) {
+                Some(base) => (base, position),
+                None => return,
+            },
+            Some(offset) => match self.changes.get_mut(offset / CHUNK) {
+                Some(chunk) => (Arc::make_mut(chunk), offset % CHUNK),
+                None => return,
+            },
+        };
+        let entry = part.entry_of(index, entity, entities, scratch);
+        if let Some(slot) = part.entries.get_mut(at) {
+            *slot = entry;
         }
     }
 
@@ -215,9 +248,9 @@ impl EntityKeys {
         match self.base.entries.get(position) {
             Some(entry) => Some((entry, &self.base.spill)),
             None => {
-                let changes = self.changes.as_deref()?;
-                let entry = changes.entries.get(position - self.base.entries.len())?;
-                Some((entry, &changes.spill))
+                let offset = position - self.base.entries.len();
+                let chunk = self.changes.get(offset / CHUNK)?;
+                Some((chunk.entries.get(offset % CHUNK)?, &chunk.spill))
             }
         }
     }
@@ -361,7 +394,7 @@ impl EntityKeys {
     /// How many entries it has: the [positions](Entities::positions) of the store it was made
     /// for.
     pub fn len(&self) -> usize {
-        self.base.entries.len() + self.changes.as_ref().map_or(0, |c| c.entries.len())
+        self.positions
     }
 
     pub fn is_empty(&self) -> bool {

@@ -671,5 +671,21 @@ fn an_updated_join_agrees_with_the_brute_force() {
             assert_eq!(joined.len(), entities.positions());
             check_joined(set, &index, &joined, &entities, UIDS, ACTIONS);
         }
+        // Many more changes: changed entities fill several chunks of entries.
+        for round in 0..150 {
+            let group = ["Group::admins", "Group::staff", "Group::nobody"][round % 3];
+            let user = ["User::alice", "User::bob", "User::stranger"][round % 3];
+            let upserts = [
+                entity(user, &[group]),
+                entity(&format!("Doc::n{round}"), &[]),
+            ];
+            let updated = entities.update(upserts, []).unwrap();
+            joined = joined.update(&index, &entities, &updated);
+            entities = updated.entities;
+            if round % 25 == 24 {
+                check_joined(set, &index, &joined, &entities, UIDS, ACTIONS);
+            }
+        }
+        assert!(entities.positions() > entities.built_positions() + 128);
     }
 }

@@ -2,17 +2,19 @@
 //! shares every unchanged entity with the old one.
 //!
 //! A store is its base — the entities as built, in one table — plus, once updated, a layer of
-//! [`Changes`]: the entities added or changed since (each behind an `Arc`, so that the next
-//! update copies pointers, not entities) and a bit per base entity saying it was changed or
-//! removed. Looking up an entity of an unchanged store reads the base only; of an updated one,
-//! the base and, for uids the base does not answer, the layer.
+//! [`Changes`]: the entities added or changed since (each behind an `Arc`, in shards by uid)
+//! and a bit per base entity saying it was changed or removed (in chunks). The layer is
+//! persistent: an update copies the shards and chunks it writes to and shares the others with
+//! the store it was made from. Looking up an entity of an unchanged store reads the base only;
+//! of an updated one, the base, its hidden bit and, for uids the base does not answer, a shard.
 //!
 //! An update costs what it changes: the entities given, and the entities whose ancestors
 //! change because of them (found through an index of who lists whom as a parent, made for the
-//! base when an update first needs it), plus copying the layer (pointers, and one bit per base
-//! entity). When the layer holds more than [`COMPACT_AT`] entities (or a sixteenth of the base,
-//! if more), the update instead builds a new base of every entity: a cost proportional to the
-//! store, paid once per that many changed entities.
+//! base when an update first needs it), plus copying one shard per changed entity (a
+//! 256th of the layer) and the table of shard and chunk pointers. When the layer holds more
+//! than [`COMPACT_AT`] entities (or a quarter of the base, if more), the update instead builds
+//! a new base of every entity: a cost proportional to the store, paid once per that many
+//! changed entities.
 
 use std::sync::Arc;
 
@@ -24,28 +26,46 @@ use super::{Base, CollectTable, Entities, EntitiesError, Entity, ancestors_of, n
 use crate::ancestors::Ancestors;
 use crate::uid::EntityUid;
 
-/// A layer holding at most this many entities (or a sixteenth of the base, if more) is merged
-/// into a new base on the next update.
+/// The layer is merged into a new base when it would hold more than this many entities, or a
+/// quarter of the base if that is more.
 pub const COMPACT_AT: usize = 8192;
 
-/// What changed in a store since its base was built.
+/// Shards of the layer's table: an update copies the one shard it writes to, not the table.
+const SHARDS: usize = 256;
+
+/// Bits of the hidden-entity set per chunk (an update copies the chunk it writes to).
+const HIDDEN_CHUNK_WORDS: usize = 64;
+
+/// What changed in a store since its base was built: a persistent structure, so that the
+/// next update copies what it changes and shares the rest.
 #[derive(Clone, Debug)]
 pub(super) struct Changes {
     /// The entities added or changed, with their ancestors, at positions from the base's
-    /// length up.
-    table: HashTable<Arc<Entity>>,
+    /// length up; in shards by their uid's hash.
+    shards: Box<[Arc<HashTable<Arc<Entity>>>]>,
+    /// How many entities the shards hold.
+    count: usize,
     /// Bit `n` is set when the base's entity at position `n` was changed (its new version is
-    /// in `table`) or removed.
-    hidden: Box<[u64]>,
-    /// One more than the largest position given to an entity of `table`.
+    /// in the shards) or removed; in chunks of [`HIDDEN_CHUNK_WORDS`] words.
+    hidden: Box<[Arc<[u64; HIDDEN_CHUNK_WORDS]>]>,
+    /// One more than the largest position given to an entity of the shards.
     pub(super) end: u32,
+}
+
+/// The shard of a uid's hash: bits the hash table does not use for its buckets (the low
+/// bits) or its tags (the top seven).
+fn shard_of(hash: u64) -> usize {
+    (hash >> 32) as usize % SHARDS
 }
 
 impl Changes {
     fn new(base_len: usize) -> Self {
+        let empty: Arc<HashTable<Arc<Entity>>> = Arc::default();
+        let chunk: Arc<[u64; HIDDEN_CHUNK_WORDS]> = Arc::new([0; HIDDEN_CHUNK_WORDS]);
         Changes {
-            table: HashTable::new(),
-            hidden: vec![0; base_len.div_ceil(64)].into_boxed_slice(),
+            shards: vec![empty; SHARDS].into_boxed_slice(),
+            count: 0,
+            hidden: vec![chunk; base_len.div_ceil(64 * HIDDEN_CHUNK_WORDS)].into_boxed_slice(),
             end: u32::try_from(base_len).unwrap_or(u32::MAX),
         }
     }
@@ -59,29 +79,45 @@ impl Changes {
     ) -> Option<&'a Entity> {
         match in_base {
             Some(entity) if !self.hides(entity.position) => Some(entity),
-            _ => self
-                .table
-                .find(uid.precomputed_hash(), |e| e.uid == *uid)
-                .map(|e| &**e),
+            _ => self.find(uid).map(|e| &**e),
         }
+    }
+
+    fn find(&self, uid: &EntityUid) -> Option<&Arc<Entity>> {
+        let hash = uid.precomputed_hash();
+        self.shards
+            .get(shard_of(hash))?
+            .find(hash, |e| e.uid == *uid)
     }
 
     /// Whether the base's entity at `position` was changed or removed.
     #[inline]
     pub(super) fn hides(&self, position: u32) -> bool {
         let (word, bit) = (position as usize / 64, position % 64);
-        self.hidden.get(word).is_some_and(|w| w & (1 << bit) != 0)
+        self.hidden
+            .get(word / HIDDEN_CHUNK_WORDS)
+            .is_some_and(|chunk| chunk[word % HIDDEN_CHUNK_WORDS] & (1 << bit) != 0)
     }
 
     fn hide(&mut self, position: u32) {
         let (word, bit) = (position as usize / 64, position % 64);
-        if let Some(w) = self.hidden.get_mut(word) {
-            *w |= 1 << bit;
+        if let Some(chunk) = self.hidden.get_mut(word / HIDDEN_CHUNK_WORDS) {
+            Arc::make_mut(chunk)[word % HIDDEN_CHUNK_WORDS] |= 1 << bit;
         }
     }
 
+    /// The shard `hash` belongs to, copied if another layer shares it.
+    fn shard_mut(&mut self, hash: u64) -> &mut HashTable<Arc<Entity>> {
+        let shard = shard_of(hash);
+        Arc::make_mut(&mut self.shards[shard])
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = &Entity> {
-        self.table.iter().map(|e| &**e)
+        self.shards.iter().flat_map(|s| s.iter()).map(|e| &**e)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.count
     }
 }
 
@@ -142,7 +178,7 @@ impl Entities {
         upserts: impl IntoIterator<Item = Entity>,
         removals: impl IntoIterator<Item = EntityUid>,
     ) -> Result<Updated, EntitiesError> {
-        let compact_at = COMPACT_AT.max(self.base.table.len() / 16);
+        let compact_at = COMPACT_AT.max(self.base.table.len() / 4);
         self.update_compacting_at(upserts, removals, compact_at)
     }
 
@@ -196,8 +232,12 @@ impl Entities {
             }
         }
         let mut visited: HashSet<EntityUid> = HashSet::new();
+        // Children in the layer of changes, by parent: made when first needed.
+        let mut layer_children: Option<HashMap<&EntityUid, Vec<&Entity>>> = None;
         while let Some(uid) = moved.pop() {
-            for child in self.children_of(&uid) {
+            let layer = layer_children.get_or_insert_with(|| self.layer_children());
+            let in_layer = layer.get(&uid).into_iter().flatten().copied();
+            for child in self.base_children_of(&uid).chain(in_layer) {
                 if edits.contains_key(child.uid()) || !visited.insert(child.uid.clone()) {
                     continue;
                 }
@@ -211,24 +251,33 @@ impl Entities {
         Ok(computed)
     }
 
-    /// The entities of this store that list `parent` as a parent.
-    fn children_of<'a>(&'a self, parent: &'a EntityUid) -> impl Iterator<Item = &'a Entity> + 'a {
+    /// The entities of this store's base, not changed since, that list `parent` as a parent.
+    fn base_children_of<'a>(
+        &'a self,
+        parent: &'a EntityUid,
+    ) -> impl Iterator<Item = &'a Entity> + 'a {
         let base = &self.base;
         let changes = self.changes.as_deref();
         let index = base.children.get_or_init(|| ChildIndex::of(base));
-        let in_base = index
+        index
             .children(parent.precomputed_hash())
             .flat_map(move |hash| {
                 base.table
                     .iter_hash(hash)
                     .filter(move |e| e.parents.contains(parent))
                     .filter(move |e| changes.is_none_or(|c| !c.hides(e.position)))
-            });
-        let in_changes = changes
-            .into_iter()
-            .flat_map(Changes::iter)
-            .filter(move |e| e.parents.contains(parent));
-        in_base.chain(in_changes)
+            })
+    }
+
+    /// The entities of this store's layer of changes, by each of their parents.
+    fn layer_children(&self) -> HashMap<&EntityUid, Vec<&Entity>> {
+        let mut out: HashMap<&EntityUid, Vec<&Entity>> = HashMap::new();
+        for entity in self.changes.iter().flat_map(|c| c.iter()) {
+            for parent in &entity.parents {
+                out.entry(parent).or_default().push(entity);
+            }
+        }
+        out
     }
 
     /// The store with the edits made and the recomputed ancestors set.
@@ -258,13 +307,15 @@ impl Entities {
             if let Some(entity) = in_base {
                 changes.hide(entity.position);
             }
-            let slot = changes
-                .table
-                .entry(hash, |e| e.uid == uid, |e| e.uid.precomputed_hash());
+            let mut end = changes.end;
+            let shard = changes.shard_mut(hash);
+            let slot = shard.entry(hash, |e| e.uid == uid, |e| e.uid.precomputed_hash());
+            let mut added = 0;
             match edit {
                 None => {
                     if let Entry::Occupied(slot) = slot {
                         slot.remove();
+                        added = -1;
                     }
                     len -= usize::from(was_present);
                 }
@@ -278,17 +329,20 @@ impl Entities {
                             *slot.get_mut() = Arc::new(entity);
                         }
                         Entry::Vacant(slot) => {
-                            entity.position = changes.end;
-                            changes.end = changes.end.saturating_add(1);
+                            entity.position = end;
+                            end = end.saturating_add(1);
                             slot.insert(Arc::new(entity));
+                            added = 1;
                         }
                     }
                     len += usize::from(!was_present);
                     changed.push(uid);
                 }
             }
+            changes.end = end;
+            changes.count = changes.count.saturating_add_signed(added);
         }
-        if changes.table.len() > compact_at {
+        if changes.len() > compact_at {
             // Every entity keeps its ancestors; only the positions change.
             let entities = self.iter_with(&changes).cloned().collect_table();
             return Updated {
@@ -319,10 +373,10 @@ impl Entities {
 
 impl Entities {
     /// How many entities were added or changed since the store's base was built (0 for a store
-    /// as built); the next [update](Self::update) past [`COMPACT_AT`] (or a sixteenth of the
+    /// as built); the next [update](Self::update) past [`COMPACT_AT`] (or a quarter of the
     /// base) rebuilds the base.
     pub fn changed_count(&self) -> usize {
-        self.changes.as_ref().map_or(0, |c| c.table.len())
+        self.changes.as_ref().map_or(0, |c| c.len())
     }
 
     /// Whether the two stores share their base: the entities `other` was built with, less those
