@@ -49,6 +49,7 @@
 #![warn(missing_docs)]
 
 pub mod input;
+pub mod output;
 
 mod authorizer;
 mod engine;
