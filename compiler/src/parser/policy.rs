@@ -203,10 +203,10 @@ impl<'s> Parser<'s> {
                 el.span,
             ));
         }
-        let target = match rhs.kind {
-            ExprKind::Lit(Literal::Entity(uid)) => EntityRef::Uid(uid),
-            ExprKind::Slot(s) if s == slot => EntityRef::Slot(s),
-            ExprKind::Slot(s) => {
+        let target = match &rhs.kind {
+            ExprKind::Lit(Literal::Entity(uid)) => EntityRef::Uid(uid.clone()),
+            &ExprKind::Slot(s) if s == slot => EntityRef::Slot(s),
+            &ExprKind::Slot(s) => {
                 return Err(Diagnostic::new(
                     format!(
                         "the slot `{}` cannot be used for `{}`; use `{}`",

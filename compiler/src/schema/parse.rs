@@ -19,15 +19,19 @@ type PResult<T> = Result<T, Diagnostic>;
 /// Parses a whole schema file.
 pub fn parse_schema_file(text: &str) -> PResult<SchemaFile> {
     let mut p = SchemaParser {
-        p: Parser::new(text)?,
+        p: Parser::new(text),
         last_end: 0,
         depth: 0,
     };
-    let mut file = SchemaFile::default();
-    while !p.p.at(TokenKind::Eof) {
-        file.namespaces.push(p.namespace()?);
-    }
-    Ok(file)
+    let mut read = || {
+        let mut file = SchemaFile::default();
+        while !p.p.at(TokenKind::Eof) {
+            file.namespaces.push(p.namespace()?);
+        }
+        Ok(file)
+    };
+    let result = read();
+    p.p.finish(result)
 }
 
 struct SchemaParser<'s> {
