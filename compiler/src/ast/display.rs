@@ -375,8 +375,17 @@ mod tests {
         assert_eq!(round_trips(&chain), chain);
         let chain = vec!["context.a"; 3_000].join(" || ");
         assert_eq!(round_trips(&chain), chain);
-        assert_eq!(round_trips("context.a || context.b && context.c"), "context.a || (context.b && context.c)");
-        assert_eq!(round_trips("(context.a || context.b) && context.c"), "(context.a || context.b) && context.c");
-        assert_eq!(round_trips("context.a && (context.b && context.c)"), "context.a && (context.b && context.c)");
+        assert_eq!(
+            round_trips("context.a || context.b && context.c"),
+            "context.a || (context.b && context.c)"
+        );
+        assert_eq!(
+            round_trips("(context.a || context.b) && context.c"),
+            "(context.a || context.b) && context.c"
+        );
+        assert_eq!(
+            round_trips("context.a && (context.b && context.c)"),
+            "context.a && (context.b && context.c)"
+        );
     }
 }

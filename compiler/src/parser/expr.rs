@@ -7,7 +7,7 @@ use std::sync::Arc;
 use thuja_runtime::ExtFn;
 
 use super::{PResult, Parser, literal};
-use crate::ast::{BinaryOp, Expr, ExprKind, Literal, SlotId, UnaryOp, Var};
+use crate::ast::{BinaryOp, Expr, ExprKind, Literal, MAX_EXPR_DEPTH, SlotId, UnaryOp, Var};
 use crate::diagnostic::Diagnostic;
 use crate::lexer::{Token, TokenKind};
 use crate::source::Span;
@@ -400,6 +400,14 @@ impl<'s> Parser<'s> {
                     ));
                 }
                 _ => break,
+            }
+            // Each node of the chain takes one or two accesses (`.name(args)` is one node), so
+            // this many accesses would make a tree too tall: stop reading them.
+            if accesses.len() > 2 * MAX_EXPR_DEPTH {
+                return Err(Diagnostic::new(
+                    format!("expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)"),
+                    t.span,
+                ));
             }
         }
         self.apply_accesses(head, accesses)

@@ -421,8 +421,11 @@ mod tests {
     fn a_lexical_error_is_reported_before_syntax_errors() {
         let err = parse_policies(Source::new("p", "permit(principal action); # x")).unwrap_err();
         assert_eq!(err.errors[0].message, "unexpected character `#`");
-        let err = parse_policies(Source::new("p", "permit(principal, action, resource) when { # };"))
-            .unwrap_err();
+        let err = parse_policies(Source::new(
+            "p",
+            "permit(principal, action, resource) when { # };",
+        ))
+        .unwrap_err();
         assert_eq!(err.errors[0].message, "unexpected character `#`");
         let err = parse_policies(Source::new("p", "permit(principal action);")).unwrap_err();
         assert!(err.errors[0].message.contains("unexpected token"));
