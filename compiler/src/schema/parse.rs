@@ -177,6 +177,7 @@ impl SchemaParser<'_> {
 
     fn annotations(&mut self) -> PResult<Vec<Annotation>> {
         let mut out: Vec<Annotation> = Vec::new();
+        let mut keys = std::collections::HashSet::new();
         while self.eat(TokenKind::At).is_some() {
             let key = self.any_ident()?;
             let value = if self.eat(TokenKind::LParen).is_some() {
@@ -186,7 +187,7 @@ impl SchemaParser<'_> {
             } else {
                 None
             };
-            if out.iter().any(|a| a.key.value == key.value) {
+            if !keys.insert(key.value.clone()) {
                 return Err(Diagnostic::new(
                     format!("duplicate annotation: @{}", key.value),
                     key.span,

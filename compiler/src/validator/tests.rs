@@ -418,6 +418,53 @@ fn the_tallest_expressions_validate_lower_and_print_in_a_small_stack() {
         .unwrap();
 }
 
+/// Types that share their parts (common types naming the next twice, written out 2^300
+/// leaves) validate in time linear in the schema: converting, comparing, joining and printing
+/// them all follow the sharing.
+#[test]
+fn exponentially_large_shared_types_validate_quickly() {
+    use crate::program::lower_typed;
+    use crate::validator::expression_types;
+
+    let levels = 300;
+    let mut text = String::from(
+        "entity User; action a appliesTo { principal: User, resource: User, context: {a: A0, b: B0, c: A0} };\n",
+    );
+    for chain in ["A", "B"] {
+        for i in 0..levels {
+            text.push_str(&format!(
+                "type {chain}{i} = {{x: {chain}{n}, y: {chain}{n}}};\n",
+                n = i + 1
+            ));
+        }
+        text.push_str(&format!("type {chain}{levels} = {{z: Long}};\n"));
+    }
+    let schema = parse_schema(Source::new("s.cedarschema", text.as_str()))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let path = ".x.y".repeat(levels / 2);
+    let policies = format!(
+        r#"permit(principal, action, resource) when {{ context.a{path}.z == 1 }};
+        permit(principal, action, resource) when {{ context.a == context.b && context.a == context.c }};
+        permit(principal, action, resource) when {{ (if context.a.x == context.b.y then context.a else context.b).x == context.c.y }};
+        permit(principal, action, resource) when {{ [context.a, context.b, context.c].contains(context.a) }};
+        permit(principal, action, resource) when {{ context.a == 1 }};"#
+    );
+    let set = parse_policy_set(Source::new("p.cedar", policies.as_str()))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let result = validate(&schema, &set, ValidationOptions::default());
+    let messages: Vec<&str> = result.errors.iter().map(|e| e.message.as_str()).collect();
+    // Only the last policy is wrong; its message shows the type cut short.
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].len() < 3 * super::types::MAX_SHOWN_TYPE,
+        "{}",
+        messages[0].len()
+    );
+    assert!(messages[0].contains('…'), "{}", messages[0]);
+    let types = expression_types(&schema, &set);
+    assert_eq!(lower_typed(&set, Some(&types)).policies.len(), 5);
+}
+
 #[test]
 fn template_links() {
     use std::collections::BTreeMap;

@@ -940,14 +940,20 @@ impl Checker<'_> {
         }
     }
 
-    fn tag_types(&self, kind: &EntityKind) -> BTreeSet<Type> {
-        match kind {
-            EntityKind::Lub(lub) => lub
-                .iter()
-                .filter_map(|t| self.info.tag_type(t).cloned())
-                .collect(),
-            EntityKind::AnyEntity => self.info.all_tag_types().cloned().collect(),
+    /// The distinct tag types of entities of `kind` (compared with `==`, which is quick on the
+    /// types a schema shares; types have no order that is).
+    fn tag_types(&self, kind: &EntityKind) -> Vec<Type> {
+        let all: Vec<&Type> = match kind {
+            EntityKind::Lub(lub) => lub.iter().filter_map(|t| self.info.tag_type(t)).collect(),
+            EntityKind::AnyEntity => self.info.all_tag_types().collect(),
+        };
+        let mut distinct: Vec<Type> = Vec::new();
+        for t in all {
+            if !distinct.contains(t) {
+                distinct.push(t.clone());
+            }
         }
+        distinct
     }
 
     fn check_in(&self, caps: &Caps, lhs: &Expr, rhs: &Expr, errs: &mut Errs) -> Ans {

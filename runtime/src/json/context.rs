@@ -114,7 +114,8 @@ mod tests {
                 ]
                 .into_iter()
                 .collect(),
-            },
+            }
+            .into(),
         };
         Schema {
             entity_types: Default::default(),

@@ -367,7 +367,8 @@ mod tests {
                         )
                     })
                     .collect(),
-            },
+            }
+            .into(),
             tags: None,
             enum_ids: None,
         }
@@ -413,7 +414,7 @@ mod tests {
             member_of: member_of.iter().map(|m| uid("Action", m)).collect(),
             principals: [ety("User")].into_iter().collect(),
             resources: [ety("Group")].into_iter().collect(),
-            context: RecordType::default(),
+            context: Default::default(),
         };
         Schema {
             entity_types: [user, group, color]

@@ -160,7 +160,7 @@ mod tests {
         let plain = |name: &str| EntityTypeDef {
             name: ety(name),
             member_of: Default::default(),
-            attrs: RecordType::default(),
+            attrs: Default::default(),
             tags: None,
             enum_ids: None,
         };
@@ -190,7 +190,8 @@ mod tests {
                 ]
                 .into_iter()
                 .collect(),
-            },
+            }
+            .into(),
         };
         Schema {
             entity_types: [plain("User"), plain("Doc"), color]

@@ -620,9 +620,9 @@ mod tests {
 
     #[test]
     fn reads_typed_values() {
-        let ty = SchemaType::Record(rec_type(&[
+        let ty = SchemaType::record(rec_type(&[
             ("owner", SchemaType::Entity(ety("User")), true),
-            ("tags", SchemaType::Set(Box::new(SchemaType::String)), false),
+            ("tags", SchemaType::set_of(SchemaType::String), false),
             ("age", SchemaType::Long, true),
         ]));
         let v = value_from_json_str(
@@ -682,15 +682,15 @@ mod tests {
         let set: crate::value::Set = [Value::Long(1)].into_iter().collect();
         assert!(value_conforms(
             &Value::Set(set.clone()),
-            &SchemaType::Set(Box::new(SchemaType::Long))
+            &SchemaType::set_of(SchemaType::Long)
         ));
         assert!(!value_conforms(
             &Value::Set(set),
-            &SchemaType::Set(Box::new(SchemaType::String))
+            &SchemaType::set_of(SchemaType::String)
         ));
         assert!(value_conforms(
             &Value::Set(crate::value::Set::default()),
-            &SchemaType::Set(Box::new(SchemaType::String))
+            &SchemaType::set_of(SchemaType::String)
         ));
     }
 }
