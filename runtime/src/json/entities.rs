@@ -17,15 +17,20 @@
 //! declared `in`; entity references inside values must be valid too. An action in the data must
 //! be declared and match its declaration (no attributes or tags, the same ancestors). The
 //! schema's action entities are then added to the store.
+//!
+//! The document's size, its number of entities and the size of its closed hierarchy are
+//! bounded ([`limits`](super::limits)).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::entity::{Entities, Entity};
+use crate::hierarchy::check_closure;
 use crate::schema::{EntityTypeDef, Schema};
 use crate::uid::EntityUid;
 
 use super::JsonError;
+use super::limits::{MAX_ANCESTOR_LINKS, MAX_ENTITIES, MAX_ENTITIES_BYTES, too_long};
 use super::tree::{self, Duplicates, Json};
 use super::value::{
     Loc, entity_ref, typecheck_value, typed, untyped, validate_uid, validate_uids_in_value,
@@ -33,6 +38,14 @@ use super::value::{
 
 /// Reads an entities file, checking it against `schema` if one is given.
 pub fn entities_from_json_str(src: &str, schema: Option<&Schema>) -> Result<Entities, JsonError> {
+    if src.len() > MAX_ENTITIES_BYTES {
+        return Err(too_long(
+            "entities document",
+            src.len(),
+            MAX_ENTITIES_BYTES,
+            "MAX_ENTITIES_BYTES",
+        ));
+    }
     let json = tree::parse(src, Duplicates::Reject)?;
     entities_from_tree(&json, schema).map_err(|e| {
         if e.line.is_some() {
@@ -64,6 +77,12 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
             json.kind()
         )));
     };
+    if items.len() > MAX_ENTITIES {
+        return Err(JsonError::new(format!(
+            "the document holds {} entities, more than the {MAX_ENTITIES} allowed (MAX_ENTITIES)",
+            items.len()
+        )));
+    }
     let mut names = Names::default();
     let entities = items
         .iter()
@@ -79,6 +98,15 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
             }
         }
     }
+    check_closure(
+        entities.iter().map(|e| (e.uid(), e.parents())),
+        MAX_ANCESTOR_LINKS,
+    )
+    .map_err(|uid| {
+        JsonError::new(format!(
+            "the entity hierarchy is too large: with the ancestors of `{uid}`, its entities have more than {MAX_ANCESTOR_LINKS} ancestors in all (MAX_ANCESTOR_LINKS)"
+        ))
+    })?;
     let json_actions: Vec<EntityUid> = entities
         .iter()
         .filter(|e| e.uid().is_action())
@@ -87,11 +115,16 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
     let mut store = Entities::from_entities(entities).map_err(|e| JsonError::new(e.to_string()))?;
     if let Some(schema) = schema {
         let declared = schema.action_entities();
+        let by_uid: HashMap<&EntityUid, &Entity> = if json_actions.is_empty() {
+            HashMap::new()
+        } else {
+            declared.iter().map(|d| (d.uid(), d)).collect()
+        };
         for uid in &json_actions {
             let Some(entity) = store.get(uid) else {
                 continue;
             };
-            let Some(decl) = declared.iter().find(|d| d.uid() == uid) else {
+            let Some(decl) = by_uid.get(uid) else {
                 return Err(JsonError::new(format!(
                     "found action entity `{uid}`, but it was not declared as an action in the schema"
                 )));

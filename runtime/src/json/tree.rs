@@ -346,6 +346,6 @@ mod tests {
         assert!(parse("[1] x", Duplicates::Reject).is_err());
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         let err = parse(&deep, Duplicates::Reject).unwrap_err();
-        assert!(err.message.contains("recursion"), "{err}");
+        assert!(err.message.contains("nested too deeply"), "{err}");
     }
 }

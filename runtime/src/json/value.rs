@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::limits::{MAX_CONTEXT_BYTES, too_long};
 use crate::ext::ExtFn;
 use crate::name::EntityType;
 use crate::schema::{RecordType, Schema, SchemaType};
@@ -32,6 +33,14 @@ use super::tree::{self, Duplicates, Json};
 /// Reads one Cedar value from JSON text. With `expected`, the value is read as that type (so the
 /// escapes may be implicit) and must conform to it.
 pub fn value_from_json_str(src: &str, expected: Option<&SchemaType>) -> Result<Value, JsonError> {
+    if src.len() > MAX_CONTEXT_BYTES {
+        return Err(too_long(
+            "value",
+            src.len(),
+            MAX_CONTEXT_BYTES,
+            "MAX_CONTEXT_BYTES",
+        ));
+    }
     let json = tree::parse(src, Duplicates::Reject)?;
     value_from_tree(&json, expected)
 }

@@ -1,0 +1,34 @@
+//! Limits on the JSON documents read from callers that may be hostile: requests, contexts and
+//! entities (a server takes them off the network). Each is checked while the document is read,
+//! and going past one is an error that names the limit, never a crash or an unbounded cost.
+//!
+//! The limits are far above what an application's data needs: the readers accept and reject
+//! what `cedar-policy` does up to them. Inside them, reading costs time and memory linear in the
+//! document (objects with many keys included), and closing an entity hierarchy at most
+//! [`MAX_ANCESTOR_LINKS`] entries.
+
+/// How deeply arrays and objects may nest in a document (requests, contexts, entities,
+/// values): `serde_json`'s recursion limit, kept on, so that reading never recurses deeper.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// The longest request, context or value document, in bytes.
+pub const MAX_CONTEXT_BYTES: usize = 16 << 20;
+
+/// The longest entities document, in bytes.
+pub const MAX_ENTITIES_BYTES: usize = 1 << 30;
+
+/// The most entities one entities document may hold.
+pub const MAX_ENTITIES: usize = 10_000_000;
+
+/// The most (entity, ancestor) pairs an entity hierarchy may have once closed: the store keeps
+/// every entity's transitive ancestors, so a chain of `n` entities, each the parent of the
+/// next, has `n²/2` of them. The hierarchy is measured before it is closed
+/// ([`check_closure`](crate::hierarchy::check_closure)).
+pub const MAX_ANCESTOR_LINKS: usize = 5_000_000;
+
+/// An error for a document of `len` bytes when `max` are allowed.
+pub(crate) fn too_long(what: &str, len: usize, max: usize, name: &str) -> super::JsonError {
+    super::JsonError::new(format!(
+        "the {what} is {len} bytes long, more than the {max} allowed ({name})"
+    ))
+}
