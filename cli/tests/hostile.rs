@@ -641,7 +641,7 @@ fn json_data_deep_wide_and_hierarchies() {
     authorize(&hierarchy(100_000, false), REQUEST).expect_error("hierarchy is too large");
     authorize(&hierarchy(100_000, true), REQUEST).expect_error("hierarchy is too large");
     authorize(&hierarchy(1_000, true), REQUEST).expect_error("cycle");
-    let ok = authorize(&hierarchy(2_000, false), REQUEST);
+    let ok = authorize(&hierarchy(1_400, false), REQUEST);
     ok.expect(2);
 }
 

@@ -32,18 +32,20 @@ pub fn check_closure<'a>(
     graph.counted_within(limit)
 }
 
-/// The hierarchy with its entities numbered; parents that are not members have no parents.
+/// The hierarchy with its entities numbered (members first, in order, then the parents that are
+/// not members, which have no parents), each member's parents one slice of one array.
 struct Graph<'a> {
     uids: Vec<&'a EntityUid>,
-    parents: Vec<Vec<u32>>,
-    /// How many of the numbered entities are members (they come first).
-    members: usize,
+    /// Member `v`'s parents are `edges[starts[v]..starts[v + 1]]`.
+    starts: Vec<usize>,
+    edges: Vec<u32>,
 }
 
 impl<'a> Graph<'a> {
     fn new(members: impl IntoIterator<Item = (&'a EntityUid, &'a BTreeSet<EntityUid>)>) -> Self {
         let members: Vec<_> = members.into_iter().collect();
-        let mut index: HashMap<&EntityUid, u32> = HashMap::default();
+        let mut index: HashMap<&EntityUid, u32> =
+            HashMap::with_capacity_and_hasher(members.len(), Default::default());
         let mut uids: Vec<&EntityUid> = Vec::with_capacity(members.len());
         let mut number = |uid: &'a EntityUid, uids: &mut Vec<&'a EntityUid>| {
             *index.entry(uid).or_insert_with(|| {
@@ -54,28 +56,38 @@ impl<'a> Graph<'a> {
         for (uid, _) in &members {
             number(uid, &mut uids);
         }
-        let count = uids.len();
-        let mut parents: Vec<Vec<u32>> = vec![Vec::new(); count];
-        let mut filled = vec![false; count];
-        for (uid, ps) in &members {
-            let i = number(uid, &mut uids) as usize;
-            // A repeated entity keeps its first parents (differing repeats are an error later).
-            if filled.get(i).copied().unwrap_or(true) {
+        let mut starts = Vec::with_capacity(uids.len() + 1);
+        let mut edges = Vec::new();
+        for (uid, parents) in &members {
+            // A repeated entity keeps its first parents (differing repeats are an error later):
+            // first occurrences come in the order they were numbered.
+            if number(uid, &mut uids) as usize != starts.len() {
                 continue;
             }
-            filled[i] = true;
-            parents[i] = ps.iter().map(|p| number(p, &mut uids)).collect();
+            starts.push(edges.len());
+            for p in parents.iter() {
+                edges.push(number(p, &mut uids));
+            }
         }
-        parents.resize(uids.len(), Vec::new());
+        starts.push(edges.len());
         Graph {
             uids,
-            parents,
-            members: count,
+            starts,
+            edges,
         }
     }
 
+    /// How many members there are (they are numbered first).
+    fn members(&self) -> usize {
+        self.starts.len() - 1
+    }
+
     fn parents_of(&self, v: u32) -> &[u32] {
-        self.parents.get(v as usize).map_or(&[], Vec::as_slice)
+        let v = v as usize;
+        match (self.starts.get(v), self.starts.get(v + 1)) {
+            (Some(&from), Some(&to)) => self.edges.get(from..to).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 
     /// Whether the summed upper bound is within `limit` (false for a cycle).
@@ -87,12 +99,13 @@ impl<'a> Graph<'a> {
         let n = self.uids.len();
         let mut bound = vec![0usize; n];
         let mut state = vec![UNSEEN; n];
+        let mut stack: Vec<(u32, usize)> = Vec::new();
         for root in 0..n {
             if state[root] != UNSEEN {
                 continue;
             }
             state[root] = OPEN;
-            let mut stack: Vec<(u32, usize)> = vec![(root as u32, 0)];
+            stack.push((root as u32, 0));
             while let Some((v, next)) = stack.last_mut() {
                 let v = *v;
                 if let Some(&p) = self.parents_of(v).get(*next) {
@@ -114,7 +127,7 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        bound[..self.members]
+        bound[..self.members()]
             .iter()
             .try_fold(0usize, |total, &b| {
                 let total = total.saturating_add(b);
@@ -129,9 +142,11 @@ impl<'a> Graph<'a> {
         let mut seen_by = vec![u32::MAX; self.uids.len()];
         let (mut links, mut steps) = (0usize, 0usize);
         let max_steps = limit.saturating_mul(4);
-        for e in 0..self.members {
+        let mut stack: Vec<u32> = Vec::new();
+        for e in 0..self.members() {
             let e32 = e as u32;
-            let mut stack: Vec<u32> = self.parents_of(e32).to_vec();
+            stack.clear();
+            stack.extend_from_slice(self.parents_of(e32));
             while let Some(v) = stack.pop() {
                 steps += 1;
                 if seen_by[v as usize] != e32 {

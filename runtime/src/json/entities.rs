@@ -30,7 +30,7 @@ use crate::schema::{EntityTypeDef, Schema};
 use crate::uid::EntityUid;
 
 use super::JsonError;
-use super::limits::{MAX_ANCESTOR_LINKS, MAX_ENTITIES, MAX_ENTITIES_BYTES, too_long};
+use super::limits::{MAX_ENTITIES, MAX_ENTITIES_BYTES, max_ancestor_links, too_long};
 use super::tree::{self, Duplicates, Json};
 use super::value::{
     Loc, entity_ref, typecheck_value, typed, untyped, validate_uid, validate_uids_in_value,
@@ -98,13 +98,11 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
             }
         }
     }
-    check_closure(
-        entities.iter().map(|e| (e.uid(), e.parents())),
-        MAX_ANCESTOR_LINKS,
-    )
-    .map_err(|uid| {
+    let max_links = max_ancestor_links(entities.len());
+    check_closure(entities.iter().map(|e| (e.uid(), e.parents())), max_links).map_err(|uid| {
         JsonError::new(format!(
-            "the entity hierarchy is too large: with the ancestors of `{uid}`, its entities have more than {MAX_ANCESTOR_LINKS} ancestors in all (MAX_ANCESTOR_LINKS)"
+            "the entity hierarchy is too large: with the ancestors of `{uid}`, its {} entities have more than {max_links} ancestors in all (MIN_ANCESTOR_LINKS + ANCESTOR_LINKS_PER_ENTITY per entity)",
+            entities.len()
         ))
     })?;
     let json_actions: Vec<EntityUid> = entities
