@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use thuja::{Authorizer, Engine, input};
+use thuja::{Authorizer, Evaluator, input};
 use thuja_benches::{abac, rbac, tinytodo};
 
 fn main() {
@@ -47,8 +47,8 @@ fn main() {
         })
         .collect();
     let engine = match std::env::var("ENGINE").as_deref() {
-        Ok("jit") => Engine::Jit,
-        _ => Engine::Vm,
+        Ok("jit") => Evaluator::Jit,
+        _ => Evaluator::Vm,
     };
     let vm = Authorizer::with_engine(engine);
     let compiled = if std::env::var_os("UNTYPED").is_some() {

@@ -46,6 +46,10 @@ impl<'a> Recipe<'a> {
     }
 }
 
+/// About the most text one part of a recipe makes (bytes): a chain of a term takes at most
+/// this many bytes of terms.
+const MAX_TEXT: usize = 4 << 20;
+
 const ATOMS: &[&str] = &[
     "true",
     "false",
@@ -78,8 +82,9 @@ pub fn expression(r: &mut Recipe<'_>, depth: usize) -> String {
         // A flat chain of one operator, as long as the depth limit or longer.
         0 | 1 => {
             let op = CHAIN_OPS[r.below(CHAIN_OPS.len())];
-            let n = r.size(deep).max(1);
             let t = term(r);
+            // A long chain of a large term would be too large to be quick.
+            let n = r.size(deep).clamp(1, MAX_TEXT / (t.len() + op.len() + 2));
             let mut out = String::with_capacity(n * (t.len() + op.len() + 2));
             for i in 0..n {
                 if i > 0 {
@@ -140,7 +145,7 @@ pub fn expression(r: &mut Recipe<'_>, depth: usize) -> String {
         }
         // Huge literals.
         7 => {
-            let n = r.size(1 << 20);
+            let n = r.size(1 << 20).min(MAX_TEXT / 4);
             match r.below(4) {
                 0 => "9".repeat(n.max(1)),
                 1 => format!("\"{}\"", "a".repeat(n)),

@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use thuja::input;
-use thuja::{Authorizer, Engine, Entities, EntityUid, Request, Schema};
+use thuja::{Authorizer, Entities, EntityUid, Evaluator, Request, Schema};
 use thuja_compiler::ast::{
     ActionConstraint, Expr, ExprKind, Policy, PolicySet, ScopeConstraint, SlotId,
 };
@@ -172,19 +172,19 @@ fn fixture() -> &'static Fixture {
             ("mallory", "d2"),
             ("nobody", "d3"),
         ] {
-            requests.push(Request {
-                principal: uid("App::User", p),
-                action: view.clone(),
-                resource: uid("App::Doc", r),
-                context: context.clone(),
-            });
+            requests.push(Request::new(
+                uid("App::User", p),
+                view.clone(),
+                uid("App::Doc", r),
+                context.clone(),
+            ));
         }
-        requests.push(Request {
-            principal: uid("App::User", "alice"),
-            action: uid("App::Action", "edit"),
-            resource: uid("App::Group", "g"),
-            context: Record::default(),
-        });
+        requests.push(Request::new(
+            uid("App::User", "alice"),
+            uid("App::Action", "edit"),
+            uid("App::Group", "g"),
+            Record::default(),
+        ));
         Fixture {
             schema,
             policies,
@@ -260,14 +260,14 @@ fn check_policy_text(text: &str) {
         Err(e) => panic!(
             "printed policies do not parse:\n{}\n--- input:\n{}\n--- printed:\n{}",
             e.render(),
-            clip(&text),
+            clip(text),
             clip(&printed)
         ),
     };
     if let Err(why) = same_policies(&set, &again) {
         panic!(
             "printed policies parse differently: {why}\n--- input:\n{}\n--- printed:\n{}",
-            clip(&text),
+            clip(text),
             clip(&printed)
         );
     }
@@ -385,9 +385,9 @@ fn link_templates(set: &mut PolicySet) {
 /// and with the JIT (the same program as native code), each also bound to the entities: the
 /// responses must be equal.
 fn same_answers(set: &PolicySet, entities: &Entities, requests: &[Request]) {
-    let interp = Authorizer::with_engine(Engine::Interp);
-    let vm = Authorizer::with_engine(Engine::Vm);
-    let jit = Authorizer::with_engine(Engine::Jit);
+    let interp = Authorizer::with_engine(Evaluator::Interp);
+    let vm = Authorizer::with_engine(Evaluator::Vm);
+    let jit = Authorizer::with_engine(Evaluator::Jit);
     let compiled = vm.compile(set);
     let _ = compiled.program().to_string();
     let bound = vm.bind(&compiled, entities);
@@ -753,12 +753,12 @@ fn use_schema(schema: &Schema) {
         let principal = action.principals.iter().next();
         let resource = action.resources.iter().next();
         if let (Some(p), Some(r)) = (principal, resource) {
-            let request = Request {
-                principal: EntityUid::new(p.clone(), "p"),
-                action: action.uid.clone(),
-                resource: EntityUid::new(r.clone(), "r"),
-                context: Record::default(),
-            };
+            let request = Request::new(
+                EntityUid::new(p.clone(), "p"),
+                action.uid.clone(),
+                EntityUid::new(r.clone(), "r"),
+                Record::default(),
+            );
             let _ = validate_request(schema, &request);
         }
     }
@@ -827,12 +827,12 @@ pub fn entities_json(data: &[u8]) {
                     entities.iter().take(3).map(|e| e.uid().clone()).collect();
                 for p in &uids {
                     for r in &uids {
-                        requests.push(Request {
-                            principal: p.clone(),
-                            action: uid("App::Action", "view"),
-                            resource: r.clone(),
-                            context: fx.requests[0].context.clone(),
-                        });
+                        requests.push(Request::new(
+                            p.clone(),
+                            uid("App::Action", "view"),
+                            r.clone(),
+                            fx.requests[0].context().clone(),
+                        ));
                     }
                 }
                 same_answers(&fx.policies, &entities, &requests);
@@ -932,7 +932,7 @@ mod tests {
         assert_eq!(fx.requests.len(), 5);
         assert!(!fx.entities.is_empty());
         assert!(!fx.policies.links().is_empty());
-        let interp = Authorizer::with_engine(Engine::Interp);
+        let interp = Authorizer::with_engine(Evaluator::Interp);
         let decisions: Vec<_> = fx
             .requests
             .iter()

@@ -32,11 +32,11 @@ pub fn is_authorized(policies: &PolicySet, request: &Request, entities: &Entitie
                     Effect::Forbid => satisfied_forbids.insert(id),
                 };
             }
-            Err(failure) => errors.push(PolicyError {
-                policy_id: active.id.clone(),
-                error: failure.error,
-                span: Some(failure.span.range()),
-            }),
+            Err(failure) => errors.push(PolicyError::new(
+                active.id.clone(),
+                failure.error,
+                Some(failure.span.range()),
+            )),
         }
     }
     let (decision, reasons) = if !satisfied_permits.is_empty() && satisfied_forbids.is_empty() {
@@ -81,14 +81,14 @@ pub fn is_satisfied(
         };
     let action_holds = match &policy.action {
         ActionConstraint::Any => true,
-        ActionConstraint::Eq(a) => request.action == *a,
+        ActionConstraint::Eq(a) => request.action() == a,
         ActionConstraint::In(groups) => groups
             .iter()
-            .any(|g| entity_in(entities, &request.action, g)),
+            .any(|g| entity_in(entities, request.action(), g)),
     };
-    if !scope_holds(&policy.principal, &request.principal)?
+    if !scope_holds(&policy.principal, request.principal())?
         || !action_holds
-        || !scope_holds(&policy.resource, &request.resource)?
+        || !scope_holds(&policy.resource, request.resource())?
     {
         return Ok(false);
     }

@@ -72,10 +72,10 @@ impl<'a> Evaluator<'a> {
                 Literal::Entity(uid) => Value::Entity(uid.clone()),
             }),
             ExprKind::Var(var) => Ok(match var {
-                Var::Principal => Value::Entity(self.request.principal.clone()),
-                Var::Action => Value::Entity(self.request.action.clone()),
-                Var::Resource => Value::Entity(self.request.resource.clone()),
-                Var::Context => Value::Record(self.request.context.clone()),
+                Var::Principal => Value::Entity(self.request.principal().clone()),
+                Var::Action => Value::Entity(self.request.action().clone()),
+                Var::Resource => Value::Entity(self.request.resource().clone()),
+                Var::Context => Value::Record(self.request.context().clone()),
             }),
             ExprKind::Slot(slot) => self
                 .slots

@@ -34,7 +34,7 @@ pub use json::{JsonError, RequestValidationError};
 pub use name::EntityType;
 pub use pattern::{Pattern, PatternElem};
 pub use request::Request;
-pub use response::{Decision, PolicyError, PolicyId, PolicyIds, Response};
+pub use response::{Decision, Location, PolicyError, PolicyId, PolicyIds, Response};
 pub use schema::Schema;
 pub use uid::EntityUid;
 pub use value::{Record, Set, Value, ValueType};

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use smallvec::SmallVec;
 use smol_str::SmolStr;
@@ -36,6 +37,36 @@ pub struct PolicyError {
     pub error: EvalError,
     /// Byte range, in the policy's source text, of the expression that raised the error.
     pub span: Option<Range<usize>>,
+    /// Where that expression starts: its file, line and column. Filled in by the engines that
+    /// keep the policies' sources (the facade's `Engine`); `None` from the bare evaluators.
+    pub location: Option<Location>,
+}
+
+impl PolicyError {
+    /// An error of policy `policy_id`, raised by the expression at `span`, not yet located.
+    pub fn new(policy_id: PolicyId, error: EvalError, span: Option<Range<usize>>) -> Self {
+        PolicyError {
+            policy_id,
+            error,
+            span,
+            location: None,
+        }
+    }
+}
+
+/// A position in a policy file: the file's name, and a 1-based line and column (in
+/// characters).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
 }
 
 impl fmt::Display for PolicyError {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use thuja_compiler::Source;
-use thuja_runtime::json::{self as data_json, validate_request};
+use thuja_runtime::json as data_json;
 use thuja_runtime::value::Record;
 use thuja_runtime::{Entities, EntityType, EntityUid, Request, Schema};
 
@@ -23,6 +23,17 @@ pub fn entities_from_str(
     schema: Option<&Schema>,
 ) -> Result<Entities, InputError> {
     data_json::entities_from_json_str(text, schema)
+        .map_err(|e| data_error(&Source::new(name, text), &e))
+}
+
+/// Parses an entities file as a list of entities (typed and checked by `schema` when given),
+/// without making a store of them: for [`Engine::upsert_entities`](crate::Engine::upsert_entities).
+pub fn entity_list_from_str(
+    name: &str,
+    text: &str,
+    schema: Option<&Schema>,
+) -> Result<Vec<thuja_runtime::Entity>, InputError> {
+    data_json::entity_list_from_json_str(text, schema)
         .map_err(|e| data_error(&Source::new(name, text), &e))
 }
 
@@ -83,7 +94,7 @@ pub fn request_json_from_str(
     if text.len() > data_json::limits::MAX_CONTEXT_BYTES {
         return Err(InputError::data(
             name.to_string(),
-            &format!(
+            format!(
                 "the request is {} bytes long, more than the {} allowed (MAX_CONTEXT_BYTES)",
                 text.len(),
                 data_json::limits::MAX_CONTEXT_BYTES
@@ -146,14 +157,10 @@ fn finish_request(
     context: Record,
     validate_with: Option<&Schema>,
 ) -> Result<Request, InputError> {
-    let request = Request {
-        principal,
-        action,
-        resource,
-        context,
-    };
+    let mut request = Request::new(principal, action, resource, context);
     if let Some(schema) = validate_with {
-        validate_request(schema, &request)
+        request
+            .validate(schema)
             .map_err(|e| InputError::data("request is not valid for the schema", e))?;
     }
     Ok(request)

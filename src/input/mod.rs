@@ -15,8 +15,8 @@ use thuja_compiler::{Diagnostic, Source, SourceErrors, Span};
 use thuja_interp::EvalFailure;
 
 pub use data::{
-    context_from_str, entities_from_file, entities_from_str, request_from_json_values,
-    request_from_parts, request_json_from_file, request_json_from_str,
+    context_from_str, entities_from_file, entities_from_str, entity_list_from_str,
+    request_from_json_values, request_from_parts, request_json_from_file, request_json_from_str,
 };
 pub use policies::{
     entity_uid_from_str, links_from_file, links_from_str, policies_from_file, policies_from_str,

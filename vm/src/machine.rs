@@ -49,9 +49,9 @@ impl<'e> RequestValues<'e> {
             values: Default::default(),
             store,
             found: [
-                store.get(&request.principal),
-                store.get(&request.action),
-                store.get(&request.resource),
+                store.get(request.principal()),
+                store.get(request.action()),
+                store.get(request.resource()),
             ],
         }
     }
@@ -60,17 +60,17 @@ impl<'e> RequestValues<'e> {
     pub fn var(&self, var: Var) -> &Value {
         let r = self.request;
         match var {
-            Var::Principal => self.values[0].get_or_init(|| Value::Entity(r.principal.clone())),
-            Var::Action => self.values[1].get_or_init(|| Value::Entity(r.action.clone())),
-            Var::Resource => self.values[2].get_or_init(|| Value::Entity(r.resource.clone())),
-            Var::Context => self.values[3].get_or_init(|| Value::Record(r.context.clone())),
+            Var::Principal => self.values[0].get_or_init(|| Value::Entity(r.principal().clone())),
+            Var::Action => self.values[1].get_or_init(|| Value::Entity(r.action().clone())),
+            Var::Resource => self.values[2].get_or_init(|| Value::Entity(r.resource().clone())),
+            Var::Context => self.values[3].get_or_init(|| Value::Record(r.context().clone())),
         }
     }
 
     /// The principal's, action's and resource's uids.
     pub fn scope_uids(&self) -> [&'e EntityUid; 3] {
         let r = self.request;
-        [&r.principal, &r.action, &r.resource]
+        [r.principal(), r.action(), r.resource()]
     }
 }
 

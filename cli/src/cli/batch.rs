@@ -106,7 +106,7 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
 
     if args.stats {
         let native = match args.engine {
-            thuja::Engine::Jit => policies.native().ok(),
+            thuja::Evaluator::Jit => policies.native().ok(),
             _ => None,
         };
         let decided = requests.iter().filter(|r| r.is_ok()).count();
@@ -119,7 +119,7 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
             } else {
                 eval_ns / decided as f64
             },
-            bind_ms: (args.engine != thuja::Engine::Interp).then_some(bind_ms),
+            bind_ms: (args.engine != thuja::Evaluator::Interp).then_some(bind_ms),
             jit_compile_ms: native.map(|c| c.compile_time().as_secs_f64() * 1e3),
             jit_native_policies: native.map(thuja::NativeCode::native_count),
         };

@@ -15,6 +15,9 @@
 //! each key's policy numbers and then each policy's keys — two dependent cache misses fewer
 //! per request in a large store.
 
+use std::sync::Arc;
+
+use thuja_runtime::entity::Updated;
 use thuja_runtime::{Entities, Entity};
 
 use super::matched::Matched;
@@ -22,15 +25,28 @@ use super::side::{ANY, ActionKeys, KeyId};
 use super::{SMALL, ScopeIndex};
 
 /// The keys each entity of one store matches on each side of the index; made by
-/// [`ScopeIndex::join`](super::ScopeIndex::join).
+/// [`ScopeIndex::join`](super::ScopeIndex::join), and for an [updated](Entities::update) store
+/// by [`EntityKeys::update`] from the old store's, sharing its entries.
+///
+/// Laid out as the store is: entries for the entities the store was built with (shared by
+/// every update of it), and entries for the entities changed since, at the positions after
+/// those.
 #[derive(Clone, Debug, Default)]
 pub struct EntityKeys {
-    /// Entry `n` is for the entity at position `n`.
-    entries: Vec<Entry>,
-    /// The parts too long to be held in their entry.
-    spill: Vec<u32>,
-    /// The [stamp](Entities::stamp) of the store it was made from.
+    /// Entry `n` is for the entity at position `n`, for `n` below the store's
+    /// [built positions](Entities::built_positions).
+    base: Arc<Entries>,
+    /// Entry `n` is for the entity at position `base.entries.len() + n`.
+    changes: Option<Arc<Entries>>,
+    /// The [stamp](Entities::stamp) of the store it was made for.
     store: u64,
+}
+
+/// Entries, and the parts too long to be held in them.
+#[derive(Clone, Debug, Default)]
+struct Entries {
+    entries: Vec<Entry>,
+    spill: Vec<u32>,
 }
 
 /// Which side of the index a request entity is looked up on.
@@ -127,52 +143,136 @@ impl Entry {
 impl EntityKeys {
     /// Finds the keys of every entity of `entities` on each side of `index`.
     pub(super) fn build(index: &ScopeIndex, entities: &Entities) -> EntityKeys {
-        let mut joined = EntityKeys {
-            entries: vec![Entry::default(); entities.len()],
+        let built = entities.built_positions();
+        let mut base = Entries {
+            entries: vec![Entry::default(); built],
             spill: Vec::new(),
-            store: entities.stamp(),
         };
-        let sides = [&index.principal, &index.action, &index.resource];
-        let list = index.len() > SMALL;
-        let mut parts: [Vec<u32>; 3] = Default::default();
-        let mut numbers = Vec::new();
+        let mut changes = Entries {
+            entries: vec![Entry::default(); entities.positions().saturating_sub(built)],
+            spill: Vec::new(),
+        };
+        let mut scratch = Scratch::default();
         for entity in entities.iter() {
-            let mut listed = false;
-            for (role, side) in sides.iter().enumerate() {
-                let keys = &mut parts[role];
-                keys.clear();
-                keys.push(ANY);
-                side.each_match(entity.uid(), entities, &mut |key| keys.push(key));
-                keys.sort_unstable();
-                let selected = Matched::joined(keys);
-                if role == Role::Principal as usize && list && side.size(&selected) <= LIST_AT_MOST
-                {
-                    numbers.clear();
-                    side.each_number(&selected, &mut |n| numbers.push(n));
-                    numbers.sort_unstable();
-                    keys.clear();
-                    for &number in &numbers {
-                        if let Some(policy) = index.keys.get(number as usize) {
-                            let listed = Listed {
-                                number,
-                                resource: policy.resource,
-                                action: policy.action,
-                            };
-                            keys.extend_from_slice(&listed.words());
-                        }
-                    }
-                    listed = true;
-                }
-            }
-            let mut entry = joined.pack(&parts);
-            if listed {
-                entry.flags |= PRINCIPAL_LISTED;
-            }
-            if let Some(slot) = joined.entries.get_mut(entity.position()) {
+            let (part, at) = match entity.position().checked_sub(built) {
+                None => (&mut base, entity.position()),
+                Some(at) => (&mut changes, at),
+            };
+            let entry = part.entry_of(index, entity, entities, &mut scratch);
+            if let Some(slot) = part.entries.get_mut(at) {
                 *slot = entry;
             }
         }
-        joined
+        EntityKeys {
+            base: Arc::new(base),
+            changes: (!changes.entries.is_empty()).then(|| Arc::new(changes)),
+            store: entities.stamp(),
+        }
+    }
+
+    /// The keys of `updated.entities`, an update of the store these keys were made for,
+    /// sharing these keys' entries for every entity the update did not change; `None` when
+    /// these keys are not for the store updated, or made for another index.
+    pub fn update(&self, index: &ScopeIndex, old: &Entities, updated: &Updated) -> EntityKeys {
+        let new = &updated.entities;
+        let changed = match &updated.changed {
+            Some(changed)
+                if self.is_for(old)
+                    && new.shares_base_with(old)
+                    && self.base.entries.len() == new.built_positions() =>
+            {
+                changed
+            }
+            _ => return EntityKeys::build(index, new),
+        };
+        let built = new.built_positions();
+        let mut changes = self.changes.as_deref().cloned().unwrap_or_default();
+        changes
+            .entries
+            .resize(new.positions().saturating_sub(built), Entry::default());
+        let mut scratch = Scratch::default();
+        for uid in changed {
+            let entity = new.get(uid);
+            let at = entity.and_then(|e| e.position().checked_sub(built));
+            let (Some(entity), Some(at)) = (entity, at) else {
+                return EntityKeys::build(index, new);
+            };
+            let entry = changes.entry_of(index, entity, new, &mut scratch);
+            if let Some(slot) = changes.entries.get_mut(at) {
+                *slot = entry;
+            }
+        }
+        EntityKeys {
+            base: Arc::clone(&self.base),
+            changes: Some(Arc::new(changes)),
+            store: new.stamp(),
+        }
+    }
+
+    /// The entry of the entity at `position`, and the spill its parts may be in.
+    #[inline]
+    fn entry(&self, position: usize) -> Option<(&Entry, &[u32])> {
+        match self.base.entries.get(position) {
+            Some(entry) => Some((entry, &self.base.spill)),
+            None => {
+                let changes = self.changes.as_deref()?;
+                let entry = changes.entries.get(position - self.base.entries.len())?;
+                Some((entry, &changes.spill))
+            }
+        }
+    }
+}
+
+/// Buffers reused from entity to entity while finding keys.
+#[derive(Default)]
+struct Scratch {
+    parts: [Vec<u32>; 3],
+    numbers: Vec<u32>,
+}
+
+impl Entries {
+    /// The entry of `entity` (of `entities`), its long parts added to this spill.
+    fn entry_of(
+        &mut self,
+        index: &ScopeIndex,
+        entity: &Entity,
+        entities: &Entities,
+        scratch: &mut Scratch,
+    ) -> Entry {
+        let sides = [&index.principal, &index.action, &index.resource];
+        let list = index.len() > SMALL;
+        let Scratch { parts, numbers } = scratch;
+        let mut listed = false;
+        for (role, side) in sides.iter().enumerate() {
+            let keys = &mut parts[role];
+            keys.clear();
+            keys.push(ANY);
+            side.each_match(entity.uid(), entities, &mut |key| keys.push(key));
+            keys.sort_unstable();
+            let selected = Matched::joined(keys);
+            if role == Role::Principal as usize && list && side.size(&selected) <= LIST_AT_MOST {
+                numbers.clear();
+                side.each_number(&selected, &mut |n| numbers.push(n));
+                numbers.sort_unstable();
+                keys.clear();
+                for &number in numbers.iter() {
+                    if let Some(policy) = index.keys.get(number as usize) {
+                        let listed = Listed {
+                            number,
+                            resource: policy.resource,
+                            action: policy.action,
+                        };
+                        keys.extend_from_slice(&listed.words());
+                    }
+                }
+                listed = true;
+            }
+        }
+        let mut entry = self.pack(parts);
+        if listed {
+            entry.flags |= PRINCIPAL_LISTED;
+        }
+        entry
     }
 
     /// An entry holding `parts`: inline while they fit, the longest moved to the spill
@@ -214,26 +314,28 @@ impl EntityKeys {
         }
         entry
     }
+}
 
+impl EntityKeys {
     /// The keys `entity` (of the store it was made from) matches as `role`; `None` for an
     /// entity beyond that store, or one whose principal policies are [listed](Self::listed).
     #[inline]
     pub(super) fn matched(&self, entity: &Entity, role: Role) -> Option<Matched<'_>> {
-        let entry = self.entries.get(entity.position())?;
+        let (entry, spill) = self.entry(entity.position())?;
         if role == Role::Principal && entry.flags & PRINCIPAL_LISTED != 0 {
             return None;
         }
-        Some(Matched::joined(entry.part(role, &self.spill)?))
+        Some(Matched::joined(entry.part(role, spill)?))
     }
 
     /// The policies `entity` (of the store it was made from) selects as a principal, when
     /// they are few enough to be listed.
     pub(super) fn listed(&self, entity: &Entity) -> Option<ListedPolicies<'_>> {
-        let entry = self.entries.get(entity.position())?;
+        let (entry, spill) = self.entry(entity.position())?;
         if entry.flags & PRINCIPAL_LISTED == 0 {
             return None;
         }
-        let words = entry.part(Role::Principal, &self.spill)?;
+        let words = entry.part(Role::Principal, spill)?;
         Some(ListedPolicies(words))
     }
 
@@ -242,8 +344,10 @@ impl EntityKeys {
     #[cfg(test)]
     pub(super) fn listed_entities(&self) -> (usize, usize) {
         let listed = self
+            .base
             .entries
             .iter()
+            .chain(self.changes.iter().flat_map(|c| &c.entries))
             .filter(|e| e.flags & PRINCIPAL_LISTED != 0);
         let spilled = listed.clone().filter(|e| e.flags & 1 != 0).count();
         (listed.count() - spilled, spilled)
@@ -254,12 +358,13 @@ impl EntityKeys {
         self.store == entities.stamp()
     }
 
-    /// How many entities it has keys for (the size of the store it was made from).
+    /// How many entries it has: the [positions](Entities::positions) of the store it was made
+    /// for.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.base.entries.len() + self.changes.as_ref().map_or(0, |c| c.entries.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }

@@ -185,8 +185,11 @@ pub fn permissive_attrs_lub(a0: &Attrs, a1: &Attrs) -> Attrs {
 #[derive(Default)]
 struct Memo {
     subtypes: HashMap<(usize, usize, bool), bool>,
-    lubs: HashMap<(usize, usize, bool, bool, bool), Result<Type, LubHelp>>,
+    lubs: HashMap<RecordPair, Result<Type, LubHelp>>,
 }
+
+/// Two records' attribute maps (by address), whether each is open, and strictness.
+type RecordPair = (usize, usize, bool, bool, bool);
 
 fn address(attrs: &Attrs) -> usize {
     Arc::as_ptr(attrs) as usize

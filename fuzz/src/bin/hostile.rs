@@ -59,7 +59,10 @@ fn main() -> ExitCode {
                 let (recipe, started) = current.lock().map(|c| c.clone()).unwrap_or_default();
                 let now = start.elapsed().as_millis() as u64;
                 if !recipe.is_empty() && now.saturating_sub(started) > (timeout * 1000.0) as u64 {
-                    eprintln!("hostile: a case ran over {timeout} s: recipe {}", hex(&recipe));
+                    eprintln!(
+                        "hostile: a case ran over {timeout} s: recipe {}",
+                        hex(&recipe)
+                    );
                     let n = cases.load(Ordering::Relaxed);
                     println!("hostile: {n} cases, 1 failures (a hang)");
                     std::process::exit(1);

@@ -127,6 +127,7 @@ mod tests {
             .into(),
         };
         Schema {
+            stamp: Default::default(),
             entity_types: Default::default(),
             actions: [(action.uid.clone(), action)].into_iter().collect(),
         }
