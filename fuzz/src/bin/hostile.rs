@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p thuja-fuzz --bin hostile -- [--seconds T] [--seed S] [--case-timeout SECONDS]
+//! cargo run --release -p thuja-fuzz --bin hostile -- --recipe HEX
 //! ```
 //!
 //! Recipe `i` is 8 to 256 random bytes drawn from seed `S + i`, given to
@@ -35,7 +36,31 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `--recipe HEX`: runs that one recipe and says how long it took.
+fn replay(hex_text: &str) -> ExitCode {
+    let bytes: Option<Vec<u8>> = (0..hex_text.len())
+        .step_by(2)
+        .map(|i| {
+            hex_text
+                .get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect();
+    let Some(recipe) = bytes else {
+        eprintln!("hostile: --recipe takes hexadecimal bytes");
+        return ExitCode::from(2);
+    };
+    let start = Instant::now();
+    thuja_fuzz::targets::hostile(&recipe);
+    println!("hostile: the recipe took {:.2?}", start.elapsed());
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--recipe") {
+        return replay(args.get(i + 1).map_or("", String::as_str));
+    }
     let (seconds, seed, timeout) = match (
         arg("--seconds", 60.0f64),
         arg("--seed", 0u64),
