@@ -84,7 +84,7 @@ pub fn expression(r: &mut Recipe<'_>, depth: usize) -> String {
             let op = CHAIN_OPS[r.below(CHAIN_OPS.len())];
             let t = term(r);
             // A long chain of a large term would be too large to be quick.
-            let n = r.size(deep).clamp(1, MAX_TEXT / (t.len() + op.len() + 2));
+            let n = r.size(deep).clamp(1, (MAX_TEXT / (t.len() + op.len() + 2)).max(1));
             let mut out = String::with_capacity(n * (t.len() + op.len() + 2));
             for i in 0..n {
                 if i > 0 {
