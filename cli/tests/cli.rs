@@ -268,7 +268,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
         &format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
     );
     let o = thuja(&["check-parse", "--entities", &entities]);
-    assert_input_error(&o, "deep.json", "recursion limit");
+    assert_input_error(&o, "deep.json", "nested too deeply");
 }
 
 #[test]

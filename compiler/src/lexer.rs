@@ -97,52 +97,87 @@ pub struct Token {
 
 /// Splits `text` into tokens, ending with one `Eof` token.
 pub fn tokenize(text: &str) -> Result<Vec<Token>, Diagnostic> {
-    let bytes = text.as_bytes();
+    let mut lexer = Lexer::new(text);
     let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
+    loop {
+        let t = lexer.next_token()?;
+        tokens.push(t);
+        if t.kind == TokenKind::Eof {
+            return Ok(tokens);
+        }
+    }
+}
+
+/// The tokens of a text, one at a time: the parsers read them as they go, so the memory they
+/// need does not grow with the length of the text.
+#[derive(Clone, Debug)]
+pub struct Lexer<'t> {
+    text: &'t str,
+    /// The offset of the next unread byte.
+    pos: usize,
+}
+
+impl<'t> Lexer<'t> {
+    pub fn new(text: &'t str) -> Self {
+        Lexer { text, pos: 0 }
+    }
+
+    /// The next token; `Eof` at the end of the text (and again after that).
+    pub fn next_token(&mut self) -> Result<Token, Diagnostic> {
+        let mut i = self.pos;
+        let result = next_token(self.text, &mut i);
+        self.pos = i;
+        result
+    }
+}
+
+/// The token at or after byte `*i` of `text` (whitespace and comments skipped); `*i` moves past
+/// it.
+fn next_token(text: &str, i: &mut usize) -> Result<Token, Diagnostic> {
+    let bytes = text.as_bytes();
+    while *i < bytes.len() {
+        let c = bytes[*i];
         // Whitespace (any Unicode whitespace) and comments.
         if c.is_ascii_whitespace() {
-            i += 1;
+            *i += 1;
             continue;
         }
         if c >= 0x80 {
             let ch = text
-                .get(i..)
+                .get(*i..)
                 .and_then(|s| s.chars().next())
                 .unwrap_or('\u{fffd}');
             if ch.is_whitespace() {
-                i += ch.len_utf8();
+                *i += ch.len_utf8();
                 continue;
             }
             return Err(Diagnostic::new(
                 format!("unexpected character `{ch}`"),
-                Span::new(i, i + ch.len_utf8()),
+                Span::new(*i, *i + ch.len_utf8()),
             ));
         }
-        if c == b'/' && bytes.get(i + 1) == Some(&b'/') {
-            while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-                i += 1;
+        if c == b'/' && bytes.get(*i + 1) == Some(&b'/') {
+            while *i < bytes.len() && bytes[*i] != b'\n' && bytes[*i] != b'\r' {
+                *i += 1;
             }
             continue;
         }
-        let start = i;
+        let start = *i;
         let ident_char = |b: u8| b == b'_' || b.is_ascii_alphanumeric();
         let kind = if c == b'_' || c.is_ascii_alphabetic() {
-            while i < bytes.len() && ident_char(bytes[i]) {
-                i += 1;
+            while *i < bytes.len() && ident_char(bytes[*i]) {
+                *i += 1;
             }
             TokenKind::Ident
         } else if c.is_ascii_digit() {
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
+            while *i < bytes.len() && bytes[*i].is_ascii_digit() {
+                *i += 1;
             }
             TokenKind::Int
         } else if c == b'"' {
-            i += 1;
+            *i += 1;
             loop {
-                match bytes.get(i) {
+                match bytes.get(*i) {
                     None => {
                         return Err(Diagnostic::new(
                             "unterminated string literal",
@@ -150,34 +185,34 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, Diagnostic> {
                         )
                         .with_label("this string is never closed"));
                     }
-                    Some(b'\\') if bytes.get(i + 1) == Some(&b'\n') => {
+                    Some(b'\\') if bytes.get(*i + 1) == Some(&b'\n') => {
                         // Cedar's string token never contains a backslash-newline.
                         return Err(Diagnostic::new(
                             "invalid escape: `\\` at the end of a line",
-                            Span::new(i, i + 1),
+                            Span::new(*i, *i + 1),
                         ));
                     }
-                    Some(b'\\') => i += 2,
+                    Some(b'\\') => *i += 2,
                     Some(b'"') => {
-                        i += 1;
+                        *i += 1;
                         break;
                     }
-                    Some(_) => i += 1,
+                    Some(_) => *i += 1,
                 }
             }
             TokenKind::Str
         } else if c == b'?'
             && bytes
-                .get(i + 1)
+                .get(*i + 1)
                 .is_some_and(|&b| b == b'_' || b.is_ascii_alphabetic())
         {
-            i += 1;
-            while i < bytes.len() && ident_char(bytes[i]) {
-                i += 1;
+            *i += 1;
+            while *i < bytes.len() && ident_char(bytes[*i]) {
+                *i += 1;
             }
             TokenKind::Slot
         } else {
-            let two = bytes.get(i + 1).copied();
+            let two = bytes.get(*i + 1).copied();
             let (kind, len) = match (c, two) {
                 (b':', Some(b':')) => (TokenKind::ColonColon, 2),
                 (b'=', Some(b'=')) => (TokenKind::EqEq, 2),
@@ -210,23 +245,22 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, Diagnostic> {
                 _ => {
                     return Err(Diagnostic::new(
                         format!("unexpected character `{}`", c as char),
-                        Span::new(i, i + 1),
+                        Span::new(*i, *i + 1),
                     ));
                 }
             };
-            i += len;
+            *i += len;
             kind
         };
-        tokens.push(Token {
+        return Ok(Token {
             kind,
-            span: Span::new(start, i.min(text.len())),
+            span: Span::new(start, (*i).min(text.len())),
         });
     }
-    tokens.push(Token {
+    Ok(Token {
         kind: TokenKind::Eof,
         span: Span::new(text.len(), text.len()),
-    });
-    Ok(tokens)
+    })
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@
 //! ```
 
 pub mod generator;
+/// Hostile inputs (long chains, deep nesting, alias-heavy schemas) for the `hostile` target.
+pub mod hostile;
 pub mod oracle;
 pub mod shrink;
 /// The bodies of the cargo-fuzz targets in `fuzz/targets/` (one function per reader).

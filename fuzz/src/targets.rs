@@ -25,13 +25,14 @@
 //! | [`entities_json`] | an entities file, without and with a schema |
 //! | [`request_json`] | a request file and a context, as the CLI reads them |
 //! | [`differential`] | a seed for [`generate`](crate::generate), checked with [`check`](crate::check) |
+//! | [`hostile`] | a recipe for long chains, deep nesting, huge literals and alias-heavy schemas ([`crate::hostile`]) |
 
 // A target reports a bug by panicking: that is what libFuzzer catches.
 #![allow(clippy::panic)]
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use thuja::input;
 use thuja::{Authorizer, Entities, EntityUid, Evaluator, Request, Schema};
@@ -47,8 +48,10 @@ use thuja_runtime::EntityType;
 use thuja_runtime::json::{
     context_from_json_str, entities_from_json_str, validate_request, value_from_json_str,
 };
+use thuja_runtime::schema::{RecordType, SchemaType};
 use thuja_runtime::value::Record;
 
+use crate::hostile::{self, Recipe};
 use crate::{Coverage, Mode, check, generate, mode_of};
 
 /// Longer inputs are ignored.
@@ -241,7 +244,12 @@ pub fn policy_text(data: &[u8]) {
     let Some(text) = text(data) else {
         return;
     };
-    let set = match parse_policy_set(Source::new("fuzz.cedar", &*text)) {
+    check_policy_text(&text);
+}
+
+/// The checks of [`policy_text`] on a text of any length.
+fn check_policy_text(text: &str) {
+    let set = match parse_policy_set(Source::new("fuzz.cedar", text)) {
         Ok(set) => set,
         Err(e) => return render(&e),
     };
@@ -252,14 +260,14 @@ pub fn policy_text(data: &[u8]) {
         Err(e) => panic!(
             "printed policies do not parse:\n{}\n--- input:\n{}\n--- printed:\n{}",
             e.render(),
-            clip(&text),
+            clip(text),
             clip(&printed)
         ),
     };
     if let Err(why) = same_policies(&set, &again) {
         panic!(
             "printed policies parse differently: {why}\n--- input:\n{}\n--- printed:\n{}",
-            clip(&text),
+            clip(text),
             clip(&printed)
         );
     }
@@ -553,7 +561,7 @@ fn read_schema(
     };
     match parse_and_resolve(source) {
         Ok(s) => assert!(
-            s == schema,
+            same_schema(&s, &schema),
             "parsing and resolving at once resolves differently"
         ),
         Err(e) => panic!(
@@ -619,7 +627,7 @@ fn schema_trips_through_json(
     let written = json::to_json_string(file);
     match parse_schema_json(Source::new("written.json", written.as_str())) {
         Ok(s) => assert!(
-            s == *schema,
+            same_schema(&s, schema),
             "the schema written as JSON resolves differently\n--- input:\n{}\n--- JSON:\n{}",
             clip(input),
             clip(&written)
@@ -635,7 +643,7 @@ fn schema_trips_through_json(
 fn text_resolves_same(printed: &str, schema: &Schema, input: &str) {
     match parse_schema(Source::new("printed.cedarschema", printed)) {
         Ok(s) => assert!(
-            usable(s) == usable(schema.clone()),
+            same_schema(&usable(s), &usable(schema.clone())),
             "the printed schema resolves differently\n--- input:\n{}\n--- printed:\n{}",
             clip(input),
             clip(printed)
@@ -646,6 +654,76 @@ fn text_resolves_same(printed: &str, schema: &Schema, input: &str) {
             clip(input),
             clip(printed)
         ),
+    }
+}
+
+/// Whether two resolved schemas are the same. Their types are compared as the DAGs they are:
+/// a pair of records found equal is not compared again, so schemas whose common types share
+/// parts (and would be exponentially large written out) compare in time linear in their size.
+fn same_schema(a: &Schema, b: &Schema) -> bool {
+    let mut same = SameTypes::default();
+    a.entity_types.len() == b.entity_types.len()
+        && a.actions.len() == b.actions.len()
+        && a.entity_types
+            .iter()
+            .zip(&b.entity_types)
+            .all(|((ka, x), (kb, y))| {
+                ka == kb
+                    && x.name == y.name
+                    && x.member_of == y.member_of
+                    && x.enum_ids == y.enum_ids
+                    && same.records(&x.attrs, &y.attrs)
+                    && match (&x.tags, &y.tags) {
+                        (Some(s), Some(t)) => same.types(s, t),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            })
+        && a.actions.iter().zip(&b.actions).all(|((ka, x), (kb, y))| {
+            ka == kb
+                && x.uid == y.uid
+                && x.member_of == y.member_of
+                && x.principals == y.principals
+                && x.resources == y.resources
+                && same.records(&x.context, &y.context)
+        })
+}
+
+/// Pairs of records (by address) already found equal.
+#[derive(Default)]
+struct SameTypes(std::collections::HashSet<(usize, usize)>);
+
+impl SameTypes {
+    fn types(&mut self, a: &SchemaType, b: &SchemaType) -> bool {
+        match (a, b) {
+            (SchemaType::Set(x), SchemaType::Set(y)) => {
+                stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.types(x, y))
+            }
+            (SchemaType::Record(x), SchemaType::Record(y)) => self.records(x, y),
+            (SchemaType::Set(_) | SchemaType::Record(_), _)
+            | (_, SchemaType::Set(_) | SchemaType::Record(_)) => false,
+            _ => a == b,
+        }
+    }
+
+    fn records(&mut self, a: &Arc<RecordType>, b: &Arc<RecordType>) -> bool {
+        if Arc::ptr_eq(a, b) {
+            return true;
+        }
+        let key = (Arc::as_ptr(a) as usize, Arc::as_ptr(b) as usize);
+        if self.0.contains(&key) {
+            return true;
+        }
+        let same = a.attrs.len() == b.attrs.len()
+            && a.attrs.iter().zip(&b.attrs).all(|((ka, x), (kb, y))| {
+                ka == kb
+                    && x.required == y.required
+                    && stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.types(&x.ty, &y.ty))
+            });
+        if same {
+            self.0.insert(key);
+        }
+        same
     }
 }
 
@@ -684,6 +762,48 @@ fn use_schema(schema: &Schema) {
             let _ = validate_request(schema, &request);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile inputs
+// ---------------------------------------------------------------------------------------------
+
+/// Hostile policies or schemas (issue #23), made from the bytes by [`crate::hostile`]: long
+/// chains of one operator, deep nesting, huge literals, backtracking `like` patterns; common
+/// types aliasing and doubling one another, sometimes cyclic. Whatever their size (not limited
+/// to [`MAX_INPUT`]), reading ends in an answer or a located error: policies go through every
+/// check of [`policy_text`] (printing back, validation, the interpreter, VM and JIT agreeing),
+/// schemas through those of [`schema_cedar`], then validate policies reading their types.
+pub fn hostile(data: &[u8]) {
+    let mut recipe = Recipe::new(data);
+    if recipe_says_policies(data) {
+        check_policy_text(&hostile::policies(&mut recipe));
+        return;
+    }
+    let text = hostile::schema(&mut recipe);
+    let Some((file, schema)) = read_schema(
+        Source::new("hostile.cedarschema", text.as_str()),
+        parse::parse_schema_file,
+        parse_schema,
+    ) else {
+        return;
+    };
+    schema_trips_through_json(&file, &schema, &text);
+    if let Ok(printed) = print::to_cedarschema(&file) {
+        text_resolves_same(&printed, &schema, &text);
+    }
+    use_schema(&schema);
+    let policies = hostile::schema_policies(&mut recipe);
+    let set = parse_policy_set(Source::new("schema.cedar", policies.as_str()))
+        .unwrap_or_else(|e| panic!("the schema's policies do not parse: {}", e.render()));
+    let _ = validate(&schema, &set, ValidationOptions::default());
+    let types = thuja_compiler::validator::expression_types(&schema, &set);
+    let _ = thuja_compiler::program::lower_typed(&set, Some(&types));
+}
+
+/// The first byte chooses: mostly policies.
+fn recipe_says_policies(data: &[u8]) -> bool {
+    data.first().is_none_or(|b| b % 3 != 2)
 }
 
 // ---------------------------------------------------------------------------------------------

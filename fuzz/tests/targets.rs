@@ -542,6 +542,33 @@ fn differential() {
     run("differential", targets::differential, &s.differential, 40);
 }
 
+/// Hostile recipes: one per shape of expression and of schema, at each size class, then a
+/// few pseudo-random ones; no mutations (every byte string is a recipe).
+#[test]
+fn hostile() {
+    let mut recipes: Vec<Vec<u8>> = Vec::new();
+    for shape in 0..12u8 {
+        for size in 0..4u8 {
+            // one policy, permit, when; the shape; its operator or form; the size class and
+            // size; then terms and forms
+            recipes.push(vec![
+                0, 0, 0, 0, shape, 0, shape, size, 0x7f, 0x40, 200, 17, 5, 9, 3,
+            ]);
+        }
+    }
+    for size in 0..4u8 {
+        for form in 0..6u8 {
+            // a schema; the size class and size; not cyclic; the forms of the types
+            recipes.push(vec![2, size, 0x7f, 0x30, 200, form, 0, 1, form, 2, 0, 3]);
+        }
+    }
+    let mut rng = Rng(0x5eed);
+    for _ in 0..16 {
+        recipes.push((0..64).map(|_| rng.below(256) as u8).collect());
+    }
+    run("hostile", targets::hostile, &recipes, 0);
+}
+
 #[test]
 fn inputs_over_the_cap_are_ignored() {
     let big = vec![b'('; targets::MAX_INPUT + 1];

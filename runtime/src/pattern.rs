@@ -11,11 +11,15 @@ pub enum PatternElem {
 
 /// A `like` pattern, as parsed from its string literal (`\*` is a literal star).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
-pub struct Pattern(Vec<PatternElem>);
+pub struct Pattern {
+    elems: Vec<PatternElem>,
+    /// The literal text around and between the wildcards: one more than there are wildcards.
+    segments: Vec<Box<str>>,
+}
 
 impl Pattern {
     pub fn new(elems: Vec<PatternElem>) -> Self {
-        // Adjacent wildcards match the same strings as one; merging them keeps matching linear.
+        // Adjacent wildcards match the same strings as one.
         let mut merged: Vec<PatternElem> = Vec::with_capacity(elems.len());
         for e in elems {
             if e == PatternElem::Wildcard && merged.last() == Some(&PatternElem::Wildcard) {
@@ -23,55 +27,56 @@ impl Pattern {
             }
             merged.push(e);
         }
-        Pattern(merged)
+        let mut segments = Vec::new();
+        let mut current = String::new();
+        for e in &merged {
+            match e {
+                PatternElem::Char(c) => current.push(*c),
+                PatternElem::Wildcard => segments.push(std::mem::take(&mut current).into()),
+            }
+        }
+        segments.push(current.into());
+        Pattern {
+            elems: merged,
+            segments,
+        }
     }
 
     pub fn elems(&self) -> &[PatternElem] {
-        &self.0
+        &self.elems
     }
 
     /// Whether the whole of `text` matches the pattern.
     ///
-    /// Greedy matching with backtracking to the most recent wildcard: O(len(text) × len(pattern))
-    /// in the worst case, never exponential.
+    /// The text must start with the literal before the first wildcard and end with the one after
+    /// the last; each literal between wildcards is found at its leftmost place after the one
+    /// before (the leftmost place leaves the most text for the rest, so it is the right one).
+    /// With a linear substring search, matching takes time linear in the text and the pattern,
+    /// however they are made.
     pub fn matches(&self, text: &str) -> bool {
-        // Positions in `text` are byte offsets of characters, so nothing is copied.
-        let char_at = |t: usize| text.get(t..).and_then(|rest| rest.chars().next());
-        let pat = &self.0;
-        let (mut t, mut p) = (0usize, 0usize);
-        let mut backtrack: Option<(usize, usize)> = None; // (pattern index after '*', text offset)
-        while let Some(c) = char_at(t) {
-            match pat.get(p) {
-                Some(PatternElem::Wildcard) => {
-                    backtrack = Some((p + 1, t));
-                    p += 1;
-                }
-                Some(PatternElem::Char(pc)) if *pc == c => {
-                    p += 1;
-                    t += c.len_utf8();
-                }
-                _ => match backtrack {
-                    // The star takes one more character (the one at `bt`, which is before `t`).
-                    Some((bp, bt)) => {
-                        let Some(taken) = char_at(bt) else {
-                            return false;
-                        };
-                        p = bp;
-                        t = bt + taken.len_utf8();
-                        backtrack = Some((bp, t));
+        match self.segments.as_slice() {
+            [] => text.is_empty(),
+            [only] => text == &**only,
+            [first, middle @ .., last] => {
+                let Some(mut rest) = text.strip_prefix(&**first) else {
+                    return false;
+                };
+                for segment in middle {
+                    match rest.find(&**segment) {
+                        Some(at) => rest = &rest[at + segment.len()..],
+                        None => return false,
                     }
-                    None => return false,
-                },
+                }
+                rest.ends_with(&**last)
             }
         }
-        pat[p..].iter().all(|e| *e == PatternElem::Wildcard)
     }
 }
 
 /// Prints the pattern as the body of a Cedar string literal (`*` for wildcards, `\*` for stars).
 impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.0 {
+        for e in &self.elems {
             match e {
                 PatternElem::Wildcard => f.write_str("*")?,
                 PatternElem::Char('*') => f.write_str("\\*")?,
@@ -114,6 +119,13 @@ mod tests {
         assert!(pat("").matches(""));
         assert!(pat("**a**b").matches("xaab"));
         assert!(!pat("a*a*a*a*b").matches(&"a".repeat(200)));
+        assert!(!pat("*ab*b").matches("ab"));
+        assert!(pat("*ab*b").matches("abb"));
+        assert!(pat("a*").matches("a"));
+        assert!(!pat("ab*ba").matches("aba"));
+        assert!(pat("ab*ba").matches("abba"));
+        assert!(Pattern::default().matches(""));
+        assert!(!Pattern::default().matches("a"));
         assert!(pat("é*").matches("éte"));
     }
 
@@ -126,6 +138,18 @@ mod tests {
         assert!(!pat("*ß").matches("ßs"));
         assert!(pat("ü*").matches("ü"));
         assert!(!pat("ü").matches("u"));
+    }
+
+    #[test]
+    fn long_texts_and_patterns_match_in_linear_time() {
+        let text = "a".repeat(1 << 20);
+        let mut long = "*".to_string();
+        long.push_str(&"a".repeat(1 << 19));
+        long.push('b');
+        assert!(!pat(&long).matches(&text));
+        long.pop();
+        assert!(pat(&long).matches(&text));
+        assert!(!pat(&"*a".repeat(1000).replace("*a*a", "*a*b")).matches(&text));
     }
 
     #[test]

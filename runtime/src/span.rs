@@ -19,6 +19,16 @@ impl Span {
         Span::new(self.start.min(other.start), self.end.max(other.end))
     }
 
+    /// The empty span where this one starts.
+    pub fn start_point(self) -> Span {
+        Span::new(self.start, self.start)
+    }
+
+    /// The empty span where this one ends.
+    pub fn end_point(self) -> Span {
+        Span::new(self.end, self.end)
+    }
+
     pub fn range(self) -> Range<usize> {
         self.start..self.end
     }

@@ -131,6 +131,16 @@ pub fn request_json_from_str(
     schema: RequestSchema<'_>,
 ) -> Result<Request, InputError> {
     let source = Source::new(name, text);
+    if text.len() > data_json::limits::MAX_CONTEXT_BYTES {
+        return Err(InputError::data(
+            name.to_string(),
+            format!(
+                "the request is {} bytes long, more than the {} allowed (MAX_CONTEXT_BYTES)",
+                text.len(),
+                data_json::limits::MAX_CONTEXT_BYTES
+            ),
+        ));
+    }
     let json: RequestJson = serde_json::from_str(text).map_err(|e| json_error(&source, &e))?;
     let context = json.context.unwrap_or_else(|| serde_json::json!({}));
     request_from_json_values(

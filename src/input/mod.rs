@@ -131,6 +131,14 @@ pub fn json_error(source: &Source, err: &serde_json::Error) -> InputError {
         .rsplit_once(" at line ")
         .map_or(message.as_str(), |(m, _)| m)
         .to_string();
+    let message = if message.starts_with("recursion limit exceeded") {
+        format!(
+            "arrays and objects are nested too deeply (more than {} levels, MAX_JSON_DEPTH)",
+            thuja_runtime::json::limits::MAX_JSON_DEPTH
+        )
+    } else {
+        message
+    };
     located(source, err.line(), err.column(), message)
 }
 

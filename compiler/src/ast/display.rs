@@ -3,7 +3,8 @@
 //! The output re-parses to the same AST (spans aside): compound operands are parenthesised, so
 //! the printer never depends on operator precedence — except the left operand of `+`, `-` and
 //! `*` that is itself such an operation of its level, which the grammar associates to the left
-//! anyway: a long chain prints flat, not nested in as many parentheses as it has terms. The
+//! anyway, and the left operand of `&&` or `||` that is the same operator: a long chain prints
+//! flat, not nested in as many parentheses as it has terms (which would not parse back). The
 //! negation of a literal prints as `-(5)` (`-5` is the literal).
 
 use std::fmt::{self, Display, Formatter, Write};
@@ -138,6 +139,13 @@ impl Expr {
                 Operand(then),
                 Operand(otherwise)
             ),
+            // `&&` and `||` associate to the left, so a chain prints flat too.
+            ExprKind::And(a, b) if matches!(a.kind, ExprKind::And(..)) => {
+                write!(f, "{a} && {}", Operand(b))
+            }
+            ExprKind::Or(a, b) if matches!(a.kind, ExprKind::Or(..)) => {
+                write!(f, "{a} || {}", Operand(b))
+            }
             ExprKind::And(a, b) => write!(f, "{} && {}", Operand(a), Operand(b)),
             ExprKind::Or(a, b) => write!(f, "{} || {}", Operand(a), Operand(b)),
             ExprKind::Unary(UnaryOp::Not, e) => write!(f, "!{}", Operand(e)),
@@ -312,6 +320,12 @@ mod tests {
         let kind = match &e.kind {
             ExprKind::Unary(op, a) => ExprKind::Unary(*op, strip(a)),
             ExprKind::Binary(op, a, b) => ExprKind::Binary(*op, strip(a), strip(b)),
+            ExprKind::And(a, b) => ExprKind::And(strip(a), strip(b)),
+            ExprKind::Or(a, b) => ExprKind::Or(strip(a), strip(b)),
+            ExprKind::GetAttr { expr, attr } => ExprKind::GetAttr {
+                expr: strip(expr),
+                attr: attr.clone(),
+            },
             other => other.clone(),
         };
         Expr::new(kind, Default::default())
@@ -353,5 +367,25 @@ mod tests {
         // Longer than the parser's nesting limit, as a chain: it must print as one too.
         let chain = vec!["1"; 3_000].join(" + ");
         assert_eq!(round_trips(&chain), chain);
+    }
+
+    #[test]
+    fn boolean_chains_print_flat() {
+        let chain = vec!["context.a"; 3_000].join(" && ");
+        assert_eq!(round_trips(&chain), chain);
+        let chain = vec!["context.a"; 3_000].join(" || ");
+        assert_eq!(round_trips(&chain), chain);
+        assert_eq!(
+            round_trips("context.a || context.b && context.c"),
+            "context.a || (context.b && context.c)"
+        );
+        assert_eq!(
+            round_trips("(context.a || context.b) && context.c"),
+            "(context.a || context.b) && context.c"
+        );
+        assert_eq!(
+            round_trips("context.a && (context.b && context.c)"),
+            "context.a && (context.b && context.c)"
+        );
     }
 }

@@ -5,7 +5,7 @@ pub mod display;
 pub mod expr;
 pub mod policy;
 
-pub use expr::{BinaryOp, Expr, ExprKind, Literal, SlotId, UnaryOp, Var};
+pub use expr::{BinaryOp, Expr, ExprKind, Literal, MAX_EXPR_DEPTH, SlotId, UnaryOp, Var};
 pub use policy::{
     ActionConstraint, ActivePolicy, Annotation, Condition, ConditionKind, Effect, EntityRef,
     LinkedPolicy, Policy, PolicySet, ScopeConstraint,

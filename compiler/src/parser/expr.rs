@@ -7,7 +7,7 @@ use std::sync::Arc;
 use thuja_runtime::ExtFn;
 
 use super::{PResult, Parser, literal};
-use crate::ast::{BinaryOp, Expr, ExprKind, Literal, SlotId, UnaryOp, Var};
+use crate::ast::{BinaryOp, Expr, ExprKind, Literal, MAX_EXPR_DEPTH, SlotId, UnaryOp, Var};
 use crate::diagnostic::Diagnostic;
 use crate::lexer::{Token, TokenKind};
 use crate::source::Span;
@@ -90,25 +90,43 @@ impl<'s> Parser<'s> {
             } else {
                 p.or_expr()
             }
+            .and_then(|e| {
+                p.check_height(&e, e.span.start_point())?;
+                Ok(e)
+            })
         })
     }
 
     fn or_expr(&mut self) -> PResult<Expr> {
         let mut lhs = self.and_expr()?;
-        while self.eat(TokenKind::OrOr).is_some() {
+        while let Some(op) = self.eat(TokenKind::OrOr) {
             let rhs = self.and_expr()?;
             let span = lhs.span.to(rhs.span);
-            lhs = Expr::new(ExprKind::Or(Box::new(lhs), Box::new(rhs)), span);
+            lhs = match (&lhs.kind, &rhs.kind) {
+                (ExprKind::Lit(Literal::Bool(a)), ExprKind::Lit(Literal::Bool(b))) => {
+                    Expr::new(ExprKind::Lit(Literal::Bool(*a || *b)), span)
+                }
+                _ => Expr::new(ExprKind::Or(Box::new(lhs), Box::new(rhs)), span),
+            };
+            self.check_height(&lhs, op.span)?;
         }
         Ok(lhs)
     }
 
+    /// `a && b && ...`. Like Cedar, two boolean literals joined by `&&` (or `||`) are one
+    /// literal: `true && true && ...` is `true`, however long.
     fn and_expr(&mut self) -> PResult<Expr> {
         let mut lhs = self.relation()?;
-        while self.eat(TokenKind::AndAnd).is_some() {
+        while let Some(op) = self.eat(TokenKind::AndAnd) {
             let rhs = self.relation()?;
             let span = lhs.span.to(rhs.span);
-            lhs = Expr::new(ExprKind::And(Box::new(lhs), Box::new(rhs)), span);
+            lhs = match (&lhs.kind, &rhs.kind) {
+                (ExprKind::Lit(Literal::Bool(a)), ExprKind::Lit(Literal::Bool(b))) => {
+                    Expr::new(ExprKind::Lit(Literal::Bool(*a && *b)), span)
+                }
+                _ => Expr::new(ExprKind::And(Box::new(lhs), Box::new(rhs)), span),
+            };
+            self.check_height(&lhs, op.span)?;
         }
         Ok(lhs)
     }
@@ -260,9 +278,10 @@ impl<'s> Parser<'s> {
                 TokenKind::Minus => BinaryOp::Sub,
                 _ => return Ok(lhs),
             };
-            self.bump();
+            let op_token = self.bump();
             let rhs = self.mult()?;
             lhs = bin(op, lhs, rhs);
+            self.check_height(&lhs, op_token.span)?;
         }
     }
 
@@ -275,6 +294,7 @@ impl<'s> Parser<'s> {
                     self.bump();
                     let rhs = self.unary()?;
                     lhs = bin(BinaryOp::Mul, lhs, rhs);
+                    self.check_height(&lhs, t.span)?;
                 }
                 TokenKind::Slash => {
                     return Err(Diagnostic::new("division is not supported", t.span));
@@ -381,6 +401,14 @@ impl<'s> Parser<'s> {
                 }
                 _ => break,
             }
+            // Each node of the chain takes one or two accesses (`.name(args)` is one node), so
+            // this many accesses would make a tree too tall: stop reading them.
+            if accesses.len() > 2 * MAX_EXPR_DEPTH {
+                return Err(Diagnostic::new(
+                    format!("expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)"),
+                    t.span,
+                ));
+            }
         }
         self.apply_accesses(head, accesses)
     }
@@ -465,6 +493,7 @@ impl<'s> Parser<'s> {
                     )
                 }
             };
+            self.check_height(&expr, expr.span.end_point())?;
         }
         Ok(expr)
     }
@@ -646,7 +675,7 @@ impl<'s> Parser<'s> {
                 if self.at(TokenKind::ColonColon) {
                     self.bump();
                     let uid = self.entity_uid_after_path(path, span)?;
-                    let end = self.tokens[self.pos.saturating_sub(1)].span;
+                    let end = self.prev().span;
                     return Ok(Primary::Expr(Expr::new(
                         ExprKind::Lit(Literal::Entity(uid)),
                         span.to(end),

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use thuja_runtime::name::{RESERVED_NAMESPACE, is_reserved_identifier};
 use thuja_runtime::{EntityType, EntityUid, PolicyId};
 
-use crate::ast::{Expr, Policy, PolicySet};
+use crate::ast::{Expr, MAX_EXPR_DEPTH, Policy, PolicySet};
 use crate::diagnostic::{Diagnostic, SourceErrors};
-use crate::lexer::{Token, TokenKind, tokenize};
+use crate::lexer::{Lexer, Token, TokenKind};
 use crate::source::{Source, Span};
 
 /// How deeply expressions may nest (parentheses, operators, sets, records, calls).
@@ -98,48 +98,100 @@ fn with_parser<T>(
     source: &Arc<Source>,
     f: impl FnOnce(&mut Parser<'_>) -> PResult<T>,
 ) -> Result<T, SourceErrors> {
-    let tokens =
-        tokenize(&source.text).map_err(|d| SourceErrors::single(source.as_ref().clone(), d))?;
-    let mut parser = Parser {
-        text: &source.text,
-        tokens,
-        pos: 0,
-        depth: 0,
-    };
-    f(&mut parser).map_err(|d| SourceErrors::single(source.as_ref().clone(), d))
+    let mut parser = Parser::new(&source.text);
+    let result = f(&mut parser);
+    parser
+        .finish(result)
+        .map_err(|d| SourceErrors::single(source.as_ref().clone(), d))
 }
 
 /// The token cursor and the grammar's shared pieces (names, paths, entity uids).
+///
+/// Tokens are read from the text as the parser consumes them, holding only the current token
+/// and the one after it: a text of any length parses in memory that does not grow with it
+/// (beyond the tree built).
 pub(crate) struct Parser<'s> {
     text: &'s str,
-    tokens: Vec<Token>,
-    pos: usize,
+    lexer: Lexer<'s>,
+    /// The next two tokens (the parsers look at most one token past the current one).
+    ahead: [Token; 2],
+    /// The last token consumed.
+    prev: Token,
+    /// The first lexical error met; the tokens from there on read as `Eof`.
+    lex_error: Option<Diagnostic>,
     depth: usize,
 }
 
 impl<'s> Parser<'s> {
-    pub(crate) fn new(text: &'s str) -> Result<Self, Diagnostic> {
-        Ok(Parser {
+    pub(crate) fn new(text: &'s str) -> Self {
+        let start = Token {
+            kind: TokenKind::Eof,
+            span: Span::new(0, 0),
+        };
+        let mut parser = Parser {
             text,
-            tokens: tokenize(text)?,
-            pos: 0,
+            lexer: Lexer::new(text),
+            ahead: [start; 2],
+            prev: start,
+            lex_error: None,
             depth: 0,
-        })
+        };
+        parser.ahead[0] = parser.lex();
+        parser.ahead[1] = parser.lex();
+        parser
+    }
+
+    /// The next token from the text (`Eof` at its end, or from a lexical error on).
+    fn lex(&mut self) -> Token {
+        let eof = |at: usize| Token {
+            kind: TokenKind::Eof,
+            span: Span::new(at, at),
+        };
+        if let Some(e) = &self.lex_error {
+            return eof(e.span.start);
+        }
+        match self.lexer.next_token() {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.span.start;
+                self.lex_error = Some(e);
+                eof(at)
+            }
+        }
+    }
+
+    /// The parse's outcome, with a lexical error anywhere in the text taking precedence (as
+    /// when the whole text was split into tokens first): the first such error is reported
+    /// rather than a syntax error it may have caused, or one before it.
+    pub(crate) fn finish<T>(&mut self, result: PResult<T>) -> PResult<T> {
+        if let Some(e) = self.lex_error.take() {
+            return Err(e);
+        }
+        let Err(syntax) = result else {
+            return result;
+        };
+        loop {
+            match self.lexer.next_token() {
+                Ok(t) if t.kind == TokenKind::Eof => return Err(syntax),
+                Ok(_) => {}
+                Err(lexical) => return Err(lexical),
+            }
+        }
     }
 
     pub(crate) fn peek(&self) -> Token {
-        self.peek_at(0)
+        self.ahead[0]
     }
 
+    /// The token `n` places ahead (0: the next one); only `n` of 0 or 1 is kept, anything
+    /// further reads as the one after the next.
     pub(crate) fn peek_at(&self, n: usize) -> Token {
-        let last = self.tokens.len().saturating_sub(1);
-        self.tokens
-            .get((self.pos + n).min(last))
-            .copied()
-            .unwrap_or(Token {
-                kind: TokenKind::Eof,
-                span: Span::new(self.text.len(), self.text.len()),
-            })
+        self.ahead[n.min(1)]
+    }
+
+    /// The last token consumed.
+    pub(crate) fn prev(&self) -> Token {
+        self.prev
     }
 
     pub(crate) fn text_of(&self, tok: Token) -> &'s str {
@@ -157,9 +209,11 @@ impl<'s> Parser<'s> {
     }
 
     pub(crate) fn bump(&mut self) -> Token {
-        let t = self.peek();
-        if self.pos < self.tokens.len() - 1 {
-            self.pos += 1;
+        let t = self.ahead[0];
+        if t.kind != TokenKind::Eof {
+            self.prev = t;
+            self.ahead[0] = self.ahead[1];
+            self.ahead[1] = self.lex();
         }
         t
     }
@@ -217,6 +271,21 @@ impl<'s> Parser<'s> {
         let result = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || f(self));
         self.depth -= 1;
         result
+    }
+
+    /// Fails, at `at`, when `e`'s tree is taller than [`MAX_EXPR_DEPTH`]. The loops that build
+    /// operator chains check every link, so no taller tree is ever built.
+    pub(crate) fn check_height(&self, e: &Expr, at: Span) -> PResult<()> {
+        if e.height() <= MAX_EXPR_DEPTH {
+            return Ok(());
+        }
+        Err(Diagnostic::new(
+            format!("expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels)"),
+            at,
+        )
+        .with_help(
+            "each operator of a chain like `a && b && c` or `a.f().g()` is one level; split the chain into separate conditions or parenthesised groups",
+        ))
     }
 
     /// A `::`-separated path of identifiers, stopping before a `::` that is not followed by an
@@ -290,5 +359,109 @@ impl<'s> Parser<'s> {
                 Span::new(body_start + p.range.start, body_start + p.range.end),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+    use crate::ast::{ExprKind, Literal, UnaryOp};
+
+    fn expr(text: &str) -> Result<Expr, SourceErrors> {
+        parse_expr(Source::new("e", text))
+    }
+
+    #[test]
+    fn chains_deeper_than_the_limit_are_located_errors() {
+        // `context.a` is two levels, and each operator adds one.
+        for op in ["&&", "||", "+", "*"] {
+            let fits = vec!["context.a"; MAX_EXPR_DEPTH - 1].join(&format!(" {op} "));
+            assert!(expr(&fits).is_ok(), "{op}");
+            for n in [MAX_EXPR_DEPTH, 100_000] {
+                let text = vec!["context.a"; n].join(&format!(" {op} "));
+                let Err(err) = expr(&text) else {
+                    panic!("a chain of {n} `{op}` parsed");
+                };
+                let d = &err.errors[0];
+                assert!(d.message.contains("nested too deeply"), "{}", d.message);
+                assert_eq!(&text[d.span.range()], op, "points at the operator");
+                assert!(err.location().starts_with("e:1:"), "{}", err.location());
+            }
+        }
+        let methods = format!("[1]{}", ".contains(1)".repeat(MAX_EXPR_DEPTH + 1));
+        let Err(err) = expr(&methods) else {
+            panic!("a chain of methods parsed");
+        };
+        assert!(err.errors[0].message.contains("nested too deeply"));
+        let attrs = format!("context{}", ".a".repeat(MAX_EXPR_DEPTH + 1));
+        assert!(expr(&attrs).is_err());
+    }
+
+    #[test]
+    fn boolean_literals_joined_by_and_or_are_one_literal_as_in_cedar() {
+        let folded = expr(&vec!["true"; 200_000].join(" && ")).unwrap();
+        assert_eq!(folded.kind, ExprKind::Lit(Literal::Bool(true)));
+        assert_eq!(
+            expr("true && false || true").unwrap().kind,
+            ExprKind::Lit(Literal::Bool(true))
+        );
+        assert!(matches!(
+            expr("true && context.a").unwrap().kind,
+            ExprKind::And(..)
+        ));
+        assert!(matches!(
+            expr("!true && true").unwrap().kind,
+            ExprKind::And(..)
+        ));
+    }
+
+    #[test]
+    fn a_lexical_error_is_reported_before_syntax_errors() {
+        let err = parse_policies(Source::new("p", "permit(principal action); # x")).unwrap_err();
+        assert_eq!(err.errors[0].message, "unexpected character `#`");
+        let err = parse_policies(Source::new(
+            "p",
+            "permit(principal, action, resource) when { # };",
+        ))
+        .unwrap_err();
+        assert_eq!(err.errors[0].message, "unexpected character `#`");
+        let err = parse_policies(Source::new("p", "permit(principal action);")).unwrap_err();
+        assert!(err.errors[0].message.contains("unexpected token"));
+    }
+
+    /// A chain `depth` deep built directly (no parser limit on the way).
+    fn tall(depth: usize) -> Expr {
+        let mut e = Expr::new(ExprKind::Lit(Literal::Bool(true)), Span::default());
+        for _ in 1..depth {
+            e = Expr::new(ExprKind::Unary(UnaryOp::Not, Box::new(e)), Span::default());
+        }
+        e
+    }
+
+    #[test]
+    fn tall_trees_clone_compare_print_and_drop_in_a_small_stack() {
+        let small_stack = std::thread::Builder::new().stack_size(128 * 1024);
+        small_stack
+            .spawn(|| {
+                let e = tall(MAX_EXPR_DEPTH);
+                assert_eq!(e.height(), MAX_EXPR_DEPTH);
+                let copy = e.clone();
+                assert_eq!(copy, e);
+                assert!(format!("{e:?}").len() > MAX_EXPR_DEPTH);
+                assert!(e.to_string().len() >= MAX_EXPR_DEPTH);
+                drop(copy);
+                // Dropping never recurses, however tall.
+                drop(tall(2_000_000));
+                let wide = Expr::new(
+                    ExprKind::Set((0..1000).map(|_| tall(1000)).collect()),
+                    Span::default(),
+                );
+                assert_eq!(wide.height(), 1001);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

@@ -70,6 +70,7 @@ impl<'s> Parser<'s> {
 
     fn annotations(&mut self) -> PResult<Vec<Annotation>> {
         let mut annotations: Vec<Annotation> = Vec::new();
+        let mut keys = std::collections::HashSet::new();
         while let Some(at) = self.eat(TokenKind::At) {
             let key_tok = self.expect(TokenKind::Ident)?;
             let key = self.text_of(key_tok);
@@ -81,7 +82,7 @@ impl<'s> Parser<'s> {
             } else {
                 (String::new(), key_tok.span)
             };
-            if annotations.iter().any(|a| a.key.as_ref() == key) {
+            if !keys.insert(key) {
                 return Err(Diagnostic::new(
                     format!("duplicate annotation: @{key}"),
                     at.span.to(end),
@@ -203,10 +204,10 @@ impl<'s> Parser<'s> {
                 el.span,
             ));
         }
-        let target = match rhs.kind {
-            ExprKind::Lit(Literal::Entity(uid)) => EntityRef::Uid(uid),
-            ExprKind::Slot(s) if s == slot => EntityRef::Slot(s),
-            ExprKind::Slot(s) => {
+        let target = match &rhs.kind {
+            ExprKind::Lit(Literal::Entity(uid)) => EntityRef::Uid(uid.clone()),
+            &ExprKind::Slot(s) if s == slot => EntityRef::Slot(s),
+            &ExprKind::Slot(s) => {
                 return Err(Diagnostic::new(
                     format!(
                         "the slot `{}` cannot be used for `{}`; use `{}`",

@@ -60,7 +60,7 @@ pub fn lower_typed(set: &PolicySet, types: Option<&PolicySetTypes>) -> Program {
         }
         for condition in &policy.conditions {
             let when = condition.kind == crate::ast::ConditionKind::When;
-            if b.known_bool(&condition.body) == Some(when) {
+            if b.known_bool(&condition.body, 0) == Some(when) {
                 continue;
             }
             b.expr(&condition.body, 0);
@@ -241,9 +241,13 @@ impl<'a> Builder<'a> {
         stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.expr_kind(e, depth + 1));
     }
 
-    /// The value of `e`, when its type is one boolean and evaluating it can neither fail nor
-    /// depend on the entity store.
-    fn known_bool(&self, e: &Expr) -> Option<bool> {
+    /// The value of `e`, found `depth` levels below its condition's root, when its type is one
+    /// boolean and evaluating it can neither fail nor depend on the entity store. A subtree
+    /// reaching [`MAX_EVAL_DEPTH`] could fail with the recursion limit, so it is not known.
+    fn known_bool(&self, e: &Expr, depth: usize) -> Option<bool> {
+        if depth.saturating_add(e.height()) > MAX_EVAL_DEPTH {
+            return None;
+        }
         let value = match self.typed.as_ref()?.type_of(e)? {
             Type::Bool(BoolType::True) => true,
             Type::Bool(BoolType::False) => false,
@@ -263,7 +267,7 @@ impl<'a> Builder<'a> {
     /// `e`'s code, its subexpressions being at `depth`.
     fn expr_kind(&mut self, e: &Expr, depth: usize) {
         let span = e.span;
-        if let Some(value) = self.known_bool(e) {
+        if let Some(value) = self.known_bool(e, depth.saturating_sub(1)) {
             self.push_value(Value::Bool(value), span);
             return;
         }

@@ -568,6 +568,8 @@ fn annotations(v: Option<&JValue>) -> PResult<Vec<Annotation>> {
     };
     let entries = object(v, "an object of annotations")?;
     let mut out: Vec<Annotation> = Vec::new();
+    // Where each key is in `out`: a repeated key keeps its first place and its last value.
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (k, val) in entries {
         if !is_identifier(&k.value) {
             return Err(Diagnostic::new(
@@ -589,9 +591,12 @@ fn annotations(v: Option<&JValue>) -> PResult<Vec<Annotation>> {
                 span: val.span,
             }),
         };
-        match out.iter_mut().find(|a| a.key.value == k.value) {
+        match index.get(k.value.as_str()).and_then(|&i| out.get_mut(i)) {
             Some(existing) => *existing = ann,
-            None => out.push(ann),
+            None => {
+                index.insert(k.value.as_str(), out.len());
+                out.push(ann);
+            }
         }
     }
     Ok(out)

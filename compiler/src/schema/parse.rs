@@ -19,15 +19,19 @@ type PResult<T> = Result<T, Diagnostic>;
 /// Parses a whole schema file.
 pub fn parse_schema_file(text: &str) -> PResult<SchemaFile> {
     let mut p = SchemaParser {
-        p: Parser::new(text)?,
+        p: Parser::new(text),
         last_end: 0,
         depth: 0,
     };
-    let mut file = SchemaFile::default();
-    while !p.p.at(TokenKind::Eof) {
-        file.namespaces.push(p.namespace()?);
-    }
-    Ok(file)
+    let mut read = || {
+        let mut file = SchemaFile::default();
+        while !p.p.at(TokenKind::Eof) {
+            file.namespaces.push(p.namespace()?);
+        }
+        Ok(file)
+    };
+    let result = read();
+    p.p.finish(result)
 }
 
 struct SchemaParser<'s> {
@@ -173,6 +177,7 @@ impl SchemaParser<'_> {
 
     fn annotations(&mut self) -> PResult<Vec<Annotation>> {
         let mut out: Vec<Annotation> = Vec::new();
+        let mut keys = std::collections::HashSet::new();
         while self.eat(TokenKind::At).is_some() {
             let key = self.any_ident()?;
             let value = if self.eat(TokenKind::LParen).is_some() {
@@ -182,7 +187,7 @@ impl SchemaParser<'_> {
             } else {
                 None
             };
-            if out.iter().any(|a| a.key.value == key.value) {
+            if !keys.insert(key.value.clone()) {
                 return Err(Diagnostic::new(
                     format!("duplicate annotation: @{}", key.value),
                     key.span,

@@ -8,7 +8,12 @@
 //!   for `__cedar::N` the builtin `N`. In these type positions the actions' type `NS::Action`
 //!   counts as an entity type where `NS` declares actions. Entity type references (`in`,
 //!   `principal`, `resource`) consider declared entity types only;
-//! - common types are expanded (cycles are errors), every common type is checked, even unused;
+//! - common types are resolved once each, in an order where every common type comes after the
+//!   ones it names (cycles are errors), and shared wherever they are named: reading a schema
+//!   takes time and memory linear in its size, however many times its common types refer to
+//!   one another. Every common type is checked, even unused. A type may nest at most
+//!   [`MAX_NESTING`] sets and records, counting those reached through the common types it
+//!   names;
 //! - action groups (`in`) must be declared actions: `"g"` means `NS::Action::"g"` (or
 //!   `Action::"g"` in the empty namespace), `P::"g"` means `NS::P::"g"` or `P::"g"` when `P` is
 //!   one identifier, and exactly `P::"g"` when qualified. Group membership may not be cyclic;
@@ -35,6 +40,7 @@ use thuja_runtime::{EntityType, EntityUid, Schema};
 
 use super::syntax::*;
 use crate::diagnostic::Diagnostic;
+use crate::parser::MAX_NESTING;
 use crate::source::Span;
 
 /// Names a common type may not have.
@@ -77,7 +83,6 @@ struct EntityEntry<'a> {
 struct CommonEntry<'a> {
     ns: String,
     def: &'a TypeExpr,
-    name_span: Span,
 }
 
 struct ActionEntry<'a> {
@@ -93,10 +98,12 @@ enum Found {
     Builtin(SchemaType),
 }
 
+/// A resolved type and how many sets and records it nests.
+type Resolved = (SchemaType, usize);
+
 #[derive(Clone)]
 enum CommonState {
-    InProgress,
-    Done(SchemaType),
+    Done(Resolved),
     Failed,
 }
 
@@ -110,6 +117,8 @@ struct Resolver<'a> {
     common_order: Vec<String>,
     common_state: HashMap<String, CommonState>,
     actions: BTreeMap<EntityUid, ActionEntry<'a>>,
+    /// The types of the declared actions (`NS::Action`).
+    action_types: HashSet<EntityType>,
 }
 
 fn qualify(ns: &str, name: &str) -> String {
@@ -283,11 +292,11 @@ impl<'a> Resolver<'a> {
                     CommonEntry {
                         ns: ns.to_string(),
                         def: &t.def,
-                        name_span: t.name.span,
                     },
                 );
             }
             DeclKind::Action(a) => {
+                self.action_types.insert(action_type(ns));
                 for name in &a.names {
                     let uid = EntityUid::new(action_type(ns), name.value.as_str());
                     if self.actions.contains_key(&uid) {
@@ -349,7 +358,7 @@ impl<'a> Resolver<'a> {
     /// Whether `ty` is the type of some declared action (`NS::Action`), which attribute types
     /// may name although it is not a declared entity type.
     fn is_action_type(&self, ty: &EntityType) -> bool {
-        self.actions.keys().any(|uid| uid.entity_type() == ty)
+        self.action_types.contains(ty)
     }
 
     /// What a name that must be a common type (JSON `{"type": "N"}`) written in `ns` refers to:
@@ -411,52 +420,129 @@ impl<'a> Resolver<'a> {
 
     // ----- types -----
 
+    /// Resolves every common type, each once, after the common types it names.
     fn resolve_common_types(&mut self) {
-        for name in self.common_order.clone() {
-            let _ = self.common(&name, None);
+        for name in self.common_order_by_dependency() {
+            let Some(entry) = self.commons.get(&name) else {
+                continue;
+            };
+            let (ns, def) = (entry.ns.clone(), entry.def);
+            if matches!(self.common_state.get(&name), Some(CommonState::Failed)) {
+                continue;
+            }
+            let state = match self.ty_depth(&ns, def) {
+                Ok(resolved) => CommonState::Done(resolved),
+                Err(Reported) => CommonState::Failed,
+            };
+            self.common_state.insert(name, state);
         }
     }
 
-    /// The expansion of the common type `name`; `reference` is where it was named from.
-    fn common(&mut self, name: &str, reference: Option<Span>) -> RResult<SchemaType> {
-        match self.common_state.get(name) {
-            Some(CommonState::Done(t)) => return Ok(t.clone()),
-            Some(CommonState::Failed) => return Err(Reported),
-            Some(CommonState::InProgress) => {
-                let span = reference.unwrap_or_default();
-                self.common_state
-                    .insert(name.to_string(), CommonState::Failed);
-                return Err(self.error(
-                    Diagnostic::new(
-                        format!("cycle in common type definitions: `{name}` refers to itself"),
-                        span,
-                    )
-                    .with_help("a common type may not refer to itself, directly or through other common types"),
-                ));
-            }
-            None => {}
+    /// The common types in an order where each comes after the common types its definition
+    /// names, found by a depth-first walk with an explicit stack (so an alias chain of any
+    /// length needs no deep recursion). A name met while its own definition is being walked
+    /// closes a cycle: that is reported where it is named, and the common type fails.
+    fn common_order_by_dependency(&mut self) -> Vec<String> {
+        enum Visit {
+            InProgress,
+            Finished,
         }
+        let mut visits: HashMap<String, Visit> = HashMap::new();
+        let mut order = Vec::with_capacity(self.common_order.len());
+        for root in self.common_order.clone() {
+            if visits.contains_key(&root) {
+                continue;
+            }
+            visits.insert(root.clone(), Visit::InProgress);
+            let deps = self.common_references(&root);
+            let mut stack = vec![(root, deps, 0usize)];
+            while let Some((name, deps, next)) = stack.last_mut() {
+                let Some((dep, span)) = deps.get(*next).cloned() else {
+                    visits.insert(name.clone(), Visit::Finished);
+                    order.push(name.clone());
+                    stack.pop();
+                    continue;
+                };
+                *next += 1;
+                match visits.get(&dep) {
+                    Some(Visit::Finished) => {}
+                    Some(Visit::InProgress) => {
+                        if !matches!(self.common_state.get(&dep), Some(CommonState::Failed)) {
+                            self.common_state.insert(dep.clone(), CommonState::Failed);
+                            self.errors.push(
+                                Diagnostic::new(
+                                    format!(
+                                        "cycle in common type definitions: `{dep}` refers to itself"
+                                    ),
+                                    span,
+                                )
+                                .with_help("a common type may not refer to itself, directly or through other common types"),
+                            );
+                        }
+                    }
+                    None => {
+                        visits.insert(dep.clone(), Visit::InProgress);
+                        let deps = self.common_references(&dep);
+                        stack.push((dep, deps, 0));
+                    }
+                }
+            }
+        }
+        order
+    }
+
+    /// The common types the definition of common type `name` names, with where, in source
+    /// order.
+    fn common_references(&self, name: &str) -> Vec<(String, Span)> {
         let Some(entry) = self.commons.get(name) else {
-            return Err(Reported);
+            return Vec::new();
         };
-        let (ns, def, _) = (entry.ns.clone(), entry.def, entry.name_span);
-        self.common_state
-            .insert(name.to_string(), CommonState::InProgress);
-        let result = self.ty(&ns, def);
-        let state = match &result {
-            Ok(t) => CommonState::Done(t.clone()),
-            Err(Reported) => CommonState::Failed,
-        };
-        self.common_state.insert(name.to_string(), state);
-        result
+        let mut out = Vec::new();
+        let mut pending = vec![entry.def];
+        while let Some(ty) = pending.pop() {
+            let found = match ty {
+                TypeExpr::Name(path) => self.lookup(&entry.ns, path).map(|f| (f, path.span)),
+                TypeExpr::CommonRef(path) => {
+                    self.lookup_common(&entry.ns, path).map(|f| (f, path.span))
+                }
+                TypeExpr::EntityRef(_) => None,
+                TypeExpr::Set(elem, _) => {
+                    pending.push(elem);
+                    None
+                }
+                TypeExpr::Record(rec) => {
+                    // Pushed in reverse, so that they are taken in source order.
+                    pending.extend(rec.attrs.iter().rev().map(|a| &a.ty));
+                    None
+                }
+            };
+            if let Some((Found::Common(c), span)) = found {
+                out.push((c, span));
+            }
+        }
+        out
+    }
+
+    /// The resolution of the common type `name`, resolved already (its dependents come after
+    /// it), or failed.
+    fn common(&mut self, name: &str) -> RResult<Resolved> {
+        match self.common_state.get(name) {
+            Some(CommonState::Done(resolved)) => Ok(resolved.clone()),
+            Some(CommonState::Failed) | None => Err(Reported),
+        }
     }
 
     fn ty(&mut self, ns: &str, ty: &'a TypeExpr) -> RResult<SchemaType> {
+        self.ty_depth(ns, ty).map(|(t, _)| t)
+    }
+
+    /// A type and its nesting, checked against [`MAX_NESTING`].
+    fn ty_depth(&mut self, ns: &str, ty: &'a TypeExpr) -> RResult<Resolved> {
         match ty {
             TypeExpr::Name(path) => match self.lookup(ns, path) {
-                Some(Found::Common(name)) => self.common(&name, Some(path.span)),
-                Some(Found::Entity(t)) => Ok(SchemaType::Entity(t)),
-                Some(Found::Builtin(t)) => Ok(t),
+                Some(Found::Common(name)) => self.common(&name),
+                Some(Found::Entity(t)) => Ok((SchemaType::Entity(t), 0)),
+                Some(Found::Builtin(t)) => Ok((t, 0)),
                 None => {
                     let full = path.full();
                     Err(self.error(
@@ -467,10 +553,12 @@ impl<'a> Resolver<'a> {
                     ))
                 }
             },
-            TypeExpr::EntityRef(path) => self.entity_ref(ns, path).map(SchemaType::Entity),
+            TypeExpr::EntityRef(path) => self
+                .entity_ref(ns, path)
+                .map(|t| (SchemaType::Entity(t), 0)),
             TypeExpr::CommonRef(path) => match self.lookup_common(ns, path) {
-                Some(Found::Common(name)) => self.common(&name, Some(path.span)),
-                Some(Found::Builtin(t)) => Ok(t),
+                Some(Found::Common(name)) => self.common(&name),
+                Some(Found::Builtin(t)) => Ok((t, 0)),
                 Some(Found::Entity(_)) | None => {
                     let full = path.full();
                     Err(self.error(
@@ -479,20 +567,43 @@ impl<'a> Resolver<'a> {
                     ))
                 }
             },
-            TypeExpr::Set(elem, _) => {
-                let elem = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.ty(ns, elem))?;
-                Ok(SchemaType::Set(Box::new(elem)))
+            TypeExpr::Set(elem, span) => {
+                let (elem, depth) =
+                    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.ty_depth(ns, elem))?;
+                let depth = self.nest(depth, *span)?;
+                Ok((SchemaType::set_of(elem), depth))
             }
-            TypeExpr::Record(rec) => Ok(SchemaType::Record(self.record(ns, rec)?)),
+            TypeExpr::Record(rec) => {
+                let (rec, depth) = self.record(ns, rec)?;
+                Ok((SchemaType::record(rec), depth))
+            }
         }
     }
 
-    fn record(&mut self, ns: &str, rec: &'a RecordTypeExpr) -> RResult<RecordType> {
+    /// The nesting of a set or record around a type nested `inner` deep, at `span`.
+    fn nest(&mut self, inner: usize, span: Span) -> RResult<usize> {
+        let depth = inner + 1;
+        if depth > MAX_NESTING {
+            return Err(self.error(
+                Diagnostic::new(
+                    format!("type is nested too deeply (more than {MAX_NESTING} levels)"),
+                    span,
+                )
+                .with_help("the sets and records of the common types a type names count toward its nesting"),
+            ));
+        }
+        Ok(depth)
+    }
+
+    /// A record type and its nesting.
+    fn record(&mut self, ns: &str, rec: &'a RecordTypeExpr) -> RResult<(RecordType, usize)> {
         let mut attrs = BTreeMap::new();
         let mut failed = false;
+        let mut deepest = 0;
         for attr in &rec.attrs {
-            match stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.ty(ns, &attr.ty)) {
-                Ok(ty) => {
+            match stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.ty_depth(ns, &attr.ty)) {
+                Ok((ty, depth)) => {
+                    deepest = deepest.max(depth);
                     // As in Cedar, a repeated attribute name keeps its last declaration.
                     attrs.insert(
                         Arc::<str>::from(attr.name.value.as_str()),
@@ -506,10 +617,10 @@ impl<'a> Resolver<'a> {
             }
         }
         if failed {
-            Err(Reported)
-        } else {
-            Ok(RecordType { attrs })
+            return Err(Reported);
         }
+        let depth = self.nest(deepest, rec.span)?;
+        Ok((RecordType { attrs }, depth))
     }
 
     // ----- pass 2: the schema -----
@@ -549,7 +660,7 @@ impl<'a> Resolver<'a> {
             EntityBody::Enum(ids) => Ok(EntityTypeDef {
                 name,
                 member_of: BTreeSet::new(),
-                attrs: RecordType::default(),
+                attrs: Default::default(),
                 tags: None,
                 enum_ids: Some(ids.iter().map(|id| Arc::from(id.value.as_str())).collect()),
             }),
@@ -569,7 +680,7 @@ impl<'a> Resolver<'a> {
                     }
                 }
                 let attrs = match attrs {
-                    Some(TypeExpr::Record(rec)) => self.record(ns, rec),
+                    Some(TypeExpr::Record(rec)) => self.record(ns, rec).map(|(r, _)| Arc::new(r)),
                     Some(shape) => match self.ty(ns, shape) {
                         Ok(SchemaType::Record(r)) => Ok(r),
                         Ok(other) => Err(self.error(Diagnostic::new(
@@ -580,7 +691,7 @@ impl<'a> Resolver<'a> {
                         ))),
                         Err(Reported) => Err(Reported),
                     },
-                    None => Ok(RecordType::default()),
+                    None => Ok(Default::default()),
                 };
                 let tags = match tags {
                     Some(t) => self.ty(ns, t).map(Some),
@@ -649,7 +760,7 @@ impl<'a> Resolver<'a> {
         }
         let mut principals = BTreeSet::new();
         let mut resources = BTreeSet::new();
-        let mut context = RecordType::default();
+        let mut context = Arc::default();
         if let Some(at) = &decl.applies_to {
             for (list, out) in [
                 (&at.principals, &mut principals),

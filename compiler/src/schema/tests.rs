@@ -127,10 +127,7 @@ fn resolution_prefers_common_then_entity_then_outer_then_builtin() {
     assert_eq!(a("c"), SchemaType::Long);
     assert_eq!(a("d"), SchemaType::Entity(et("Long")));
     assert_eq!(a("e"), SchemaType::String);
-    assert_eq!(
-        a("f"),
-        SchemaType::Set(Box::new(SchemaType::Entity(et("N::Y"))))
-    );
+    assert_eq!(a("f"), SchemaType::set_of(SchemaType::Entity(et("N::Y"))));
     assert_eq!(a("g"), SchemaType::Ext("ipaddr"));
     assert_eq!(a("h"), SchemaType::Bool);
     assert_eq!(a("i"), SchemaType::Ext("decimal"));
@@ -171,10 +168,7 @@ fn common_types_expand_and_cycles_are_errors() {
     let SchemaType::Record(a) = &attr(&s, "E", "a").ty else {
         panic!()
     };
-    assert_eq!(
-        a.attrs["b"].ty,
-        SchemaType::Set(Box::new(SchemaType::String))
-    );
+    assert_eq!(a.attrs["b"].ty, SchemaType::set_of(SchemaType::String));
     let act = &s.actions[&action("Action", "act")];
     assert_eq!(act.context.attrs["ip"].ty, SchemaType::Ext("ipaddr"));
 
@@ -208,6 +202,84 @@ fn common_types_expand_and_cycles_are_errors() {
     assert_eq!(at, "T");
 }
 
+/// `type A0 = {x: A1, y: A1}; ...`: each common type names the next twice.
+fn doubling(levels: usize) -> String {
+    let mut text = String::from(
+        "entity User; action a appliesTo { principal: User, resource: User, context: A0 };\n",
+    );
+    for i in 0..levels {
+        text.push_str(&format!("type A{i} = {{x: A{n}, y: A{n}}};\n", n = i + 1));
+    }
+    text.push_str(&format!("type A{levels} = {{z: Long}};\n"));
+    text
+}
+
+/// `type A0 = T<A1>; ...` where `T<_>` is `wrap`, ending in `Long`.
+fn alias_chain(n: usize, wrap: &str) -> String {
+    let mut text = String::from("entity User { v: A0 };\n");
+    for i in 0..n {
+        let next = wrap.replace('_', &format!("A{}", i + 1));
+        text.push_str(&format!("type A{i} = {next};\n"));
+    }
+    text.push_str(&format!("type A{n} = Long;\n"));
+    text
+}
+
+#[test]
+fn common_types_are_shared_not_copied() {
+    // Written out, A0 would have 2^400 leaves.
+    let s = ok(&doubling(400));
+    let ctx = &s.actions[&action("Action", "a")].context;
+    let (SchemaType::Record(x), SchemaType::Record(y)) = (&ctx.attrs["x"].ty, &ctx.attrs["y"].ty)
+    else {
+        panic!()
+    };
+    assert!(std::sync::Arc::ptr_eq(x, y), "A1 is resolved once");
+    // Printing such a type is cut short.
+    let shown = SchemaType::Record(ctx.clone()).to_string();
+    assert!(
+        shown.len() < 3 * thuja_runtime::schema::MAX_SHOWN_TYPE,
+        "{}",
+        shown.len()
+    );
+    assert!(shown.ends_with('…'));
+}
+
+#[test]
+fn alias_chains_resolve_without_recursion_and_nesting_through_them_is_bounded() {
+    // 30,000 plain aliases: no nesting at all (the command-line tests take longer chains).
+    let s = ok(&alias_chain(30_000, "_"));
+    assert_eq!(attr(&s, "User", "v").ty, SchemaType::Long);
+    // Sets through aliases count toward the nesting limit (and so does the attributes'
+    // record around them).
+    let s = ok(&alias_chain(crate::parser::MAX_NESTING - 1, "Set<_>"));
+    let mut ty = &attr(&s, "User", "v").ty;
+    let mut depth = 0;
+    while let SchemaType::Set(elem) = ty {
+        ty = elem;
+        depth += 1;
+    }
+    assert_eq!(depth, crate::parser::MAX_NESTING - 1);
+    let e = err(&alias_chain(crate::parser::MAX_NESTING, "Set<_>"));
+    assert!(e.errors[0].message.contains("nested too deeply"));
+    for (n, wrap) in [(1_001, "Set<_>"), (20_000, "Set<_>"), (5_000, "{a: _}")] {
+        let text = alias_chain(n, wrap);
+        let e = err(&text);
+        assert_eq!(e.errors.len(), 1, "{}", e.render());
+        let d = &e.errors[0];
+        assert!(d.message.contains("nested too deeply"), "{}", d.message);
+        assert!(
+            text[d.span.range()].starts_with(&wrap[..1]),
+            "located at the set or record"
+        );
+    }
+    // A cycle at the end of a long chain is found, and reported once.
+    let text = alias_chain(20_000, "_").replace("type A20000 = Long;", "type A20000 = A0;");
+    let e = err(&text);
+    assert_eq!(e.errors.len(), 1, "{}", e.render());
+    assert!(e.errors[0].message.contains("cycle"));
+}
+
 #[test]
 fn enums_and_tags() {
     let s = ok(r#"
@@ -226,7 +298,7 @@ fn enums_and_tags() {
     assert_eq!(ids, ["Red", "Blue"]);
     assert_eq!(
         s.entity_types[&et("Doc")].tags,
-        Some(SchemaType::Set(Box::new(SchemaType::String)))
+        Some(SchemaType::set_of(SchemaType::String))
     );
     assert!(s.entity_types[&et("Doc2")].tags.is_some());
     assert!(s.entity_types[&et("Plain")].tags.is_none());

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use thuja_runtime::schema::Schema;
 use thuja_runtime::{EntityType, EntityUid};
 
-use super::types::{Attrs, Type, permissive_attrs_lub};
+use super::types::{Attrs, FromSchema, Type, permissive_attrs_lub};
 
 /// One request environment: the types of `principal`, `action`, `resource` and `context`, and
 /// the entity types template slots are linked to.
@@ -39,11 +39,13 @@ pub struct SchemaInfo<'s> {
 
 impl<'s> SchemaInfo<'s> {
     pub fn new(schema: &'s Schema) -> Self {
+        // One converter for the whole schema: its shared types stay shared.
+        let mut convert = FromSchema::default();
         let attrs = schema
             .entity_types
             .iter()
             .map(|(name, def)| {
-                let ty = Type::from_record(&def.attrs);
+                let ty = convert.record(&def.attrs);
                 let attrs = match ty {
                     Type::Record { attrs, .. } => attrs,
                     _ => Arc::new(BTreeMap::new()),
@@ -54,7 +56,7 @@ impl<'s> SchemaInfo<'s> {
         let tags = schema
             .entity_types
             .iter()
-            .filter_map(|(name, def)| Some((name.clone(), Type::from_schema(def.tags.as_ref()?))))
+            .filter_map(|(name, def)| Some((name.clone(), convert.ty(def.tags.as_ref()?))))
             .collect();
         let mut descendants: BTreeMap<EntityType, BTreeSet<EntityType>> = schema
             .entity_types
@@ -111,7 +113,7 @@ impl<'s> SchemaInfo<'s> {
         }
         let mut envs = Vec::new();
         for action in schema.actions.values() {
-            let context = Type::from_record(&action.context);
+            let context = convert.record(&action.context);
             for p in &action.principals {
                 for r in &action.resources {
                     envs.push(RequestEnv {

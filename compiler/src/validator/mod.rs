@@ -148,6 +148,7 @@ fn validate_policy(
             env: &env,
             policy_id: id,
             types: (options.level.is_some() || types.is_some()).then_some(&table),
+            shapes: Default::default(),
         };
         let mut env_errors = Vec::new();
         let ans = checker.expect(&Caps::new(), &cond, Type::bool_any(), &mut env_errors);

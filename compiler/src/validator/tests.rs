@@ -359,6 +359,112 @@ fn deep_nesting_does_not_overflow() {
     let _ = kinds(&when(&format!("{cond} == principal")));
 }
 
+/// Expressions as tall as the parser allows, of every shape a chain can take, validate, get
+/// their expression types, lower and print without overflowing a small stack: every walk over
+/// them grows its stack on demand.
+#[test]
+fn the_tallest_expressions_validate_lower_and_print_in_a_small_stack() {
+    use crate::ast::MAX_EXPR_DEPTH;
+    use crate::program::lower_typed;
+    use crate::validator::expression_types;
+
+    let n = MAX_EXPR_DEPTH - 10;
+    let chain = |term: &str, op: &str| vec![term; n].join(op);
+    let conditions = [
+        chain("context.mfa", " && "),
+        chain("context.mfa", " || "),
+        chain("1 == 1", " && "),
+        format!("{} == 1", chain("1", " + ")),
+        format!("{} == 1", chain("context.opt", " * ")),
+        format!("[1]{}", ".contains(1)".repeat(n)),
+        format!("principal{} == principal", ".manager".repeat(n)),
+        format!("principal.labels{}", ".containsAll([\"a\"])".repeat(n)),
+        format!(
+            "{}context.mfa{}",
+            "(if context.mfa then ".repeat(300),
+            " else false)".repeat(300)
+        ),
+        // capabilities gathered along the chain
+        vec!["principal has email && principal.email == \"a\""; n / 2 - 2].join(" && "),
+        format!(
+            "context has opt && {}",
+            vec!["context.opt == 1"; n - 10].join(" && ")
+        ),
+    ];
+    let small_stack = std::thread::Builder::new().stack_size(256 * 1024);
+    small_stack
+        .spawn(move || {
+            let schema = parse_schema(Source::new("s.cedarschema", SCHEMA)).unwrap();
+            for cond in &conditions {
+                let text = when(cond);
+                let set = parse_policy_set(Source::new("p.cedar", text.as_str()))
+                    .unwrap_or_else(|e| panic!("{}", e.render()));
+                let _ = validate(&schema, &set, ValidationOptions::default());
+                let _ = validate(&schema, &set, ValidationOptions { level: Some(1) });
+                let types = expression_types(&schema, &set);
+                let program = lower_typed(&set, Some(&types));
+                assert_eq!(program.policies.len(), 1);
+                let printed = set
+                    .policies()
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<String>();
+                parse_policy_set(Source::new("printed.cedar", printed.as_str()))
+                    .unwrap_or_else(|e| panic!("{}", e.render()));
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// Types that share their parts (common types naming the next twice, written out 2^300
+/// leaves) validate in time linear in the schema: converting, comparing, joining and printing
+/// them all follow the sharing.
+#[test]
+fn exponentially_large_shared_types_validate_quickly() {
+    use crate::program::lower_typed;
+    use crate::validator::expression_types;
+
+    let levels = 300;
+    let mut text = String::from(
+        "entity User; action a appliesTo { principal: User, resource: User, context: {a: A0, b: B0, c: A0} };\n",
+    );
+    for chain in ["A", "B"] {
+        for i in 0..levels {
+            text.push_str(&format!(
+                "type {chain}{i} = {{x: {chain}{n}, y: {chain}{n}}};\n",
+                n = i + 1
+            ));
+        }
+        text.push_str(&format!("type {chain}{levels} = {{z: Long}};\n"));
+    }
+    let schema = parse_schema(Source::new("s.cedarschema", text.as_str()))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let path = ".x.y".repeat(levels / 2);
+    let policies = format!(
+        r#"permit(principal, action, resource) when {{ context.a{path}.z == 1 }};
+        permit(principal, action, resource) when {{ context.a == context.b && context.a == context.c }};
+        permit(principal, action, resource) when {{ (if context.a.x == context.b.y then context.a else context.b).x == context.c.y }};
+        permit(principal, action, resource) when {{ [context.a, context.b, context.c].contains(context.a) }};
+        permit(principal, action, resource) when {{ context.a == 1 }};"#
+    );
+    let set = parse_policy_set(Source::new("p.cedar", policies.as_str()))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let result = validate(&schema, &set, ValidationOptions::default());
+    let messages: Vec<&str> = result.errors.iter().map(|e| e.message.as_str()).collect();
+    // Only the last policy is wrong; its message shows the type cut short.
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].len() < 3 * super::types::MAX_SHOWN_TYPE,
+        "{}",
+        messages[0].len()
+    );
+    assert!(messages[0].contains('…'), "{}", messages[0]);
+    let types = expression_types(&schema, &set);
+    assert_eq!(lower_typed(&set, Some(&types)).policies.len(), 5);
+}
+
 #[test]
 fn template_links() {
     use std::collections::BTreeMap;

@@ -19,11 +19,78 @@ use crate::ast::{BinaryOp, Expr, ExprKind, Literal, SlotId, UnaryOp, Var};
 use crate::source::Span;
 
 /// A capability: an attribute (or tag) known to exist on an expression's value. Expressions are
-/// compared by shape (ignoring spans), so the key holds their canonical text.
+/// compared by shape (ignoring spans), so the key holds their [`ShapeId`]s.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Cap {
-    Attr(String, Arc<str>),
-    Tag(String, String),
+    Attr(ShapeId, Arc<str>),
+    Tag(ShapeId, ShapeId),
+}
+
+/// The shape of an expression (its tree with spans ignored), as a number: within one
+/// [`Checker`], two expressions have the same id exactly when they have the same shape.
+pub(super) type ShapeId = u32;
+
+/// The shapes a checker has met: each node's id is found once, from its own operator and its
+/// children's ids, so a chain of `n` attribute accesses costs `n` steps, not `n²` characters.
+#[derive(Default)]
+pub(super) struct Shapes {
+    /// Ids of the nodes of the checked condition, by address (the condition outlives the
+    /// checker, and the checker makes no expressions of its own).
+    by_node: HashMap<usize, ShapeId>,
+    /// Ids by a node's own part of its shape and its children's ids.
+    ids: HashMap<(String, Vec<ShapeId>), ShapeId>,
+}
+
+impl Shapes {
+    fn intern(&mut self, head: String, children: Vec<ShapeId>) -> ShapeId {
+        let next = ShapeId::try_from(self.ids.len()).unwrap_or(ShapeId::MAX);
+        *self.ids.entry((head, children)).or_insert(next)
+    }
+}
+
+/// The union of two capability sets, adding the smaller to the larger.
+fn union(a: Caps, b: Caps) -> Caps {
+    let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    big.extend(small);
+    big
+}
+
+/// A node's own part of its shape: its operator and what it holds besides its children.
+fn shape_head(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Lit(Literal::Bool(b)) => format!("bool {b}"),
+        ExprKind::Lit(Literal::Long(n)) => format!("long {n}"),
+        ExprKind::Lit(Literal::String(s)) => format!("string {s:?}"),
+        ExprKind::Lit(Literal::Entity(uid)) => format!("entity {uid}"),
+        ExprKind::Var(v) => v.name().to_string(),
+        ExprKind::Slot(s) => s.name().to_string(),
+        ExprKind::GetAttr { attr, .. } => attr_head(attr),
+        ExprKind::HasAttr { attrs, .. } => format!("has {attrs:?}"),
+        ExprKind::Like { pattern, .. } => format!("like {pattern:?}"),
+        ExprKind::Is {
+            entity_type,
+            in_expr,
+            ..
+        } => format!("is {entity_type} {}", in_expr.is_some()),
+        ExprKind::Record(attrs) => {
+            let mut head = "record".to_string();
+            for (k, _) in attrs {
+                let _ = write!(head, " {k:?}");
+            }
+            head
+        }
+        ExprKind::If { .. } => "if".to_string(),
+        ExprKind::And(..) => "&&".to_string(),
+        ExprKind::Or(..) => "||".to_string(),
+        ExprKind::Unary(op, _) => format!("{op:?}"),
+        ExprKind::Binary(op, _, _) => format!("{op:?}"),
+        ExprKind::ExtCall { func, .. } => format!("call {}", func.name()),
+        ExprKind::Set(_) => "set".to_string(),
+    }
+}
+
+fn attr_head(attr: &str) -> String {
+    format!(". {attr:?}")
 }
 
 pub(super) type Caps = BTreeSet<Cap>;
@@ -170,6 +237,7 @@ pub(super) struct Checker<'a> {
     pub policy_id: &'a PolicyId,
     /// Where to record every node's type, when level validation needs them.
     pub types: Option<&'a TypeTable>,
+    pub shapes: RefCell<Shapes>,
 }
 
 type Errs = Vec<ValidationError>;
@@ -182,6 +250,26 @@ impl Checker<'_> {
             span,
             message,
         });
+    }
+
+    /// The shape of `e`, a node of the checked condition.
+    fn shape_id(&self, e: &Expr) -> ShapeId {
+        let key = node_key(e);
+        if let Some(&id) = self.shapes.borrow().by_node.get(&key) {
+            return id;
+        }
+        let children: Vec<ShapeId> = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+            e.children().into_iter().map(|c| self.shape_id(c)).collect()
+        });
+        let mut shapes = self.shapes.borrow_mut();
+        let id = shapes.intern(shape_head(e), children);
+        shapes.by_node.insert(key, id);
+        id
+    }
+
+    /// The shape of `.attr` applied to an expression of shape `of`.
+    fn attr_shape(&self, of: ShapeId, attr: &str) -> ShapeId {
+        self.shapes.borrow_mut().intern(attr_head(attr), vec![of])
     }
 
     /// The type of an entity literal, if its type (or action) is declared.
@@ -465,22 +553,31 @@ impl Checker<'_> {
             if ty_left == Some(Type::singleton_bool(false)) {
                 return Ans::success(Type::singleton_bool(false));
             }
-            let with: Caps = caps.union(&caps_left).cloned().collect();
-            let ans_right = right(&with, errs);
+            // A chain `a && b && ...` gathers capabilities link by link: the sets are reused,
+            // not copied at every link (which would cost the square of the chain's length).
+            let joined;
+            let with = if caps.is_empty() {
+                &caps_left
+            } else if caps_left.is_empty() {
+                caps
+            } else {
+                joined = caps.union(&caps_left).cloned().collect::<Caps>();
+                &joined
+            };
+            let ans_right = right(with, errs);
             ans_right.then(|ty_right, caps_right| match (&ty_left, &ty_right) {
                 (Some(_), Some(Type::Bool(BoolType::False))) => {
                     Ans::success(Type::singleton_bool(false))
                 }
                 (Some(l), Some(Type::Bool(BoolType::True))) => {
-                    Ans::success_caps(l.clone(), caps_left.union(&caps_right).cloned().collect())
+                    Ans::success_caps(l.clone(), union(caps_left, caps_right))
                 }
                 (Some(Type::Bool(BoolType::True)), Some(r)) => {
                     Ans::success_caps(r.clone(), caps_right)
                 }
-                (Some(_), Some(_)) => Ans::success_caps(
-                    Type::bool_any(),
-                    caps_left.union(&caps_right).cloned().collect(),
-                ),
+                (Some(_), Some(_)) => {
+                    Ans::success_caps(Type::bool_any(), union(caps_left, caps_right))
+                }
                 _ => Ans::fail(Some(Type::bool_any())),
             })
         })
@@ -774,7 +871,7 @@ impl Checker<'_> {
                             }
                             None => return Ans::fail(None),
                         };
-                        let cap = Cap::Tag(shape(a), shape(b));
+                        let cap = Cap::Tag(self.shape_id(a), self.shape_id(b));
                         let ty = if self.tag_types(kind).is_empty() {
                             Type::singleton_bool(false)
                         } else if caps.contains(&cap) {
@@ -799,7 +896,7 @@ impl Checker<'_> {
                             }
                             None => return Ans::fail(None),
                         };
-                        let cap = Cap::Tag(shape(a), shape(b));
+                        let cap = Cap::Tag(self.shape_id(a), self.shape_id(b));
                         if !caps.contains(&cap) {
                             self.error(
                                 errs,
@@ -843,14 +940,20 @@ impl Checker<'_> {
         }
     }
 
-    fn tag_types(&self, kind: &EntityKind) -> BTreeSet<Type> {
-        match kind {
-            EntityKind::Lub(lub) => lub
-                .iter()
-                .filter_map(|t| self.info.tag_type(t).cloned())
-                .collect(),
-            EntityKind::AnyEntity => self.info.all_tag_types().cloned().collect(),
+    /// The distinct tag types of entities of `kind` (compared with `==`, which is quick on the
+    /// types a schema shares; types have no order that is).
+    fn tag_types(&self, kind: &EntityKind) -> Vec<Type> {
+        let all: Vec<&Type> = match kind {
+            EntityKind::Lub(lub) => lub.iter().filter_map(|t| self.info.tag_type(t)).collect(),
+            EntityKind::AnyEntity => self.info.all_tag_types().collect(),
+        };
+        let mut distinct: Vec<Type> = Vec::new();
+        for t in all {
+            if !distinct.contains(t) {
+                distinct.push(t.clone());
+            }
         }
+        distinct
     }
 
     fn check_in(&self, caps: &Caps, lhs: &Expr, rhs: &Expr, errs: &mut Errs) -> Ans {
@@ -980,7 +1083,7 @@ impl Checker<'_> {
         ans.then(|ty, _| match ty {
             Some(actual) => match self.lookup_attr(&actual, attr) {
                 Some(at) => {
-                    if at.required || caps.contains(&Cap::Attr(shape(expr), attr.clone())) {
+                    if at.required || caps.contains(&Cap::Attr(self.shape_id(expr), attr.clone())) {
                         Ans::success(at.ty)
                     } else {
                         self.error(
@@ -1013,7 +1116,7 @@ impl Checker<'_> {
         let ans = self.expect_one_of(caps, expr, &[Type::any_entity(), Type::any_record()], errs);
         ans.then(|ty, _| match ty {
             Some(actual) => {
-                let cap = Cap::Attr(shape(expr), attr.clone());
+                let cap = Cap::Attr(self.shape_id(expr), attr.clone());
                 match self.lookup_attr(&actual, attr) {
                     Some(at) => {
                         let known = if at.required {
@@ -1051,7 +1154,7 @@ impl Checker<'_> {
             let Some(mut cur_ty) = ty else {
                 return Ans::fail(Some(Type::bool_any()));
             };
-            let mut cur_shape = shape(expr);
+            let mut cur_shape = self.shape_id(expr);
             let mut cur_caps = caps.clone();
             let mut steps: Vec<(BoolType, Caps)> = Vec::new();
             for (index, attr) in attrs.iter().enumerate() {
@@ -1069,7 +1172,7 @@ impl Checker<'_> {
                         return Ans::fail(Some(Type::bool_any()));
                     }
                 };
-                let cap = Cap::Attr(cur_shape.clone(), attr.clone());
+                let cap = Cap::Attr(cur_shape, attr.clone());
                 let looked = self.lookup_attr(&cur_ty, attr);
                 let (has_ty, has_caps) = match &looked {
                     Some(at) => {
@@ -1116,7 +1219,7 @@ impl Checker<'_> {
                 };
                 cur_caps = next_caps;
                 cur_ty = next_ty;
-                cur_shape = format!("(. {cur_shape} {attr:?})");
+                cur_shape = self.attr_shape(cur_shape, attr);
             }
             let Some((mut result_ty, mut result_caps)) = steps.pop() else {
                 return Ans::success(Type::bool_any());

@@ -13,6 +13,7 @@
 //! Cedar reads a context through `serde_json::Value`, so a repeated key is not an error: the last
 //! one counts. This reader does the same.
 
+use super::limits::{MAX_CONTEXT_BYTES, too_long};
 use crate::schema::{Schema, SchemaType};
 use crate::uid::EntityUid;
 use crate::value::{Record, Value};
@@ -27,6 +28,14 @@ pub fn context_from_json_str(
     src: &str,
     schema: Option<(&Schema, &EntityUid)>,
 ) -> Result<Record, JsonError> {
+    if src.len() > MAX_CONTEXT_BYTES {
+        return Err(too_long(
+            "context",
+            src.len(),
+            MAX_CONTEXT_BYTES,
+            "MAX_CONTEXT_BYTES",
+        ));
+    }
     let json = tree::parse(src, Duplicates::LastWins)?;
     context_from_tree(&json, schema)
 }
@@ -114,7 +123,8 @@ mod tests {
                 ]
                 .into_iter()
                 .collect(),
-            },
+            }
+            .into(),
         };
         Schema {
             stamp: Default::default(),

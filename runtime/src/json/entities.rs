@@ -17,15 +17,20 @@
 //! declared `in`; entity references inside values must be valid too. An action in the data must
 //! be declared and match its declaration (no attributes or tags, the same ancestors). The
 //! schema's action entities are then added to the store.
+//!
+//! The document's size, its number of entities and the size of its closed hierarchy are
+//! bounded ([`limits`](super::limits)).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::entity::{Entities, Entity};
+use crate::hierarchy::check_closure;
 use crate::schema::{EntityTypeDef, Schema};
 use crate::uid::EntityUid;
 
 use super::JsonError;
+use super::limits::{MAX_ENTITIES, MAX_ENTITIES_BYTES, max_ancestor_links, too_long};
 use super::tree::{self, Duplicates, Json};
 use super::value::{
     Loc, entity_ref, typecheck_value, typed, untyped, validate_uid, validate_uids_in_value,
@@ -33,6 +38,14 @@ use super::value::{
 
 /// Reads an entities file, checking it against `schema` if one is given.
 pub fn entities_from_json_str(src: &str, schema: Option<&Schema>) -> Result<Entities, JsonError> {
+    if src.len() > MAX_ENTITIES_BYTES {
+        return Err(too_long(
+            "entities document",
+            src.len(),
+            MAX_ENTITIES_BYTES,
+            "MAX_ENTITIES_BYTES",
+        ));
+    }
     let json = tree::parse(src, Duplicates::Reject)?;
     entities_from_tree(&json, schema).map_err(|e| {
         if e.line.is_some() {
@@ -64,6 +77,14 @@ pub fn entity_list_from_json_str(
     src: &str,
     schema: Option<&Schema>,
 ) -> Result<Vec<Entity>, JsonError> {
+    if src.len() > MAX_ENTITIES_BYTES {
+        return Err(too_long(
+            "entities document",
+            src.len(),
+            MAX_ENTITIES_BYTES,
+            "MAX_ENTITIES_BYTES",
+        ));
+    }
     let json = tree::parse(src, Duplicates::Reject)?;
     entity_list(&json, schema).map_err(|e| match e.entity {
         Some(i) if e.line.is_none() => match tree::top_level_element_positions(src).get(i) {
@@ -82,6 +103,12 @@ fn entity_list(json: &Json, schema: Option<&Schema>) -> Result<Vec<Entity>, Json
             json.kind()
         )));
     };
+    if items.len() > MAX_ENTITIES {
+        return Err(JsonError::new(format!(
+            "the document holds {} entities, more than the {MAX_ENTITIES} allowed (MAX_ENTITIES)",
+            items.len()
+        )));
+    }
     let mut names = Names::default();
     let entities = items
         .iter()
@@ -102,6 +129,13 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
     // Non-action entities are checked against the schema before the hierarchy is closed, so
     // their ancestors are their parents.
     let entities = entity_list(json, schema)?;
+    let max_links = max_ancestor_links(entities.len());
+    check_closure(entities.iter().map(|e| (e.uid(), e.parents())), max_links).map_err(|uid| {
+        JsonError::new(format!(
+            "the entity hierarchy is too large: with the ancestors of `{uid}`, its {} entities have more than {max_links} ancestors in all (MIN_ANCESTOR_LINKS + ANCESTOR_LINKS_PER_ENTITY per entity)",
+            entities.len()
+        ))
+    })?;
     let json_actions: Vec<EntityUid> = entities
         .iter()
         .filter(|e| e.uid().is_action())
@@ -110,11 +144,16 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
     let mut store = Entities::from_entities(entities).map_err(|e| JsonError::new(e.to_string()))?;
     if let Some(schema) = schema {
         let declared = schema.action_entities();
+        let by_uid: HashMap<&EntityUid, &Entity> = if json_actions.is_empty() {
+            HashMap::new()
+        } else {
+            declared.iter().map(|d| (d.uid(), d)).collect()
+        };
         for uid in &json_actions {
             let Some(entity) = store.get(uid) else {
                 continue;
             };
-            let Some(decl) = declared.iter().find(|d| d.uid() == uid) else {
+            let Some(decl) = by_uid.get(uid) else {
                 return Err(JsonError::new(format!(
                     "found action entity `{uid}`, but it was not declared as an action in the schema"
                 )));
@@ -394,7 +433,8 @@ mod tests {
                         )
                     })
                     .collect(),
-            },
+            }
+            .into(),
             tags: None,
             enum_ids: None,
         }
@@ -440,7 +480,7 @@ mod tests {
             member_of: member_of.iter().map(|m| uid("Action", m)).collect(),
             principals: [ety("User")].into_iter().collect(),
             resources: [ety("Group")].into_iter().collect(),
-            context: RecordType::default(),
+            context: Default::default(),
         };
         Schema {
             stamp: Default::default(),

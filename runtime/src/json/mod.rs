@@ -17,9 +17,13 @@
 //!
 //! Duplicate keys in JSON objects are rejected, as Cedar rejects them, except in a context, where
 //! Cedar (parsing through `serde_json::Value`) keeps the last one.
+//!
+//! Documents from callers that may be hostile are bounded in size, depth and count
+//! ([`limits`]); past a limit, reading is an error that names it.
 
 pub mod context;
 pub mod entities;
+pub mod limits;
 pub mod request;
 mod tree;
 pub mod value;
@@ -89,6 +93,14 @@ impl JsonError {
         let message = match text.rfind(" at line ") {
             Some(i) if line.is_some() => text[..i].to_string(),
             _ => text,
+        };
+        let message = if message.starts_with("recursion limit exceeded") {
+            format!(
+                "arrays and objects are nested too deeply (more than {} levels, MAX_JSON_DEPTH)",
+                limits::MAX_JSON_DEPTH
+            )
+        } else {
+            message
         };
         JsonError {
             message: format!("invalid JSON: {message}"),

@@ -163,7 +163,7 @@ mod tests {
         let plain = |name: &str| EntityTypeDef {
             name: ety(name),
             member_of: Default::default(),
-            attrs: RecordType::default(),
+            attrs: Default::default(),
             tags: None,
             enum_ids: None,
         };
@@ -193,7 +193,8 @@ mod tests {
                 ]
                 .into_iter()
                 .collect(),
-            },
+            }
+            .into(),
         };
         Schema {
             stamp: Default::default(),

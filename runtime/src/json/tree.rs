@@ -4,6 +4,7 @@
 //! entity data, so the text is read through this module's own visitor. Numbers keep whether they
 //! fit an `i64` (the only numbers Cedar accepts) and their text otherwise, for error messages.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -193,6 +194,9 @@ pub(crate) fn top_level_position(src: &str) -> (usize, usize) {
     (line, column)
 }
 
+/// Objects with more keys than this find repeated keys through an index.
+const SCANNED_KEYS: usize = 16;
+
 #[derive(Clone, Copy)]
 struct Seed(Duplicates);
 
@@ -260,9 +264,16 @@ impl<'de> Visitor<'de> for Seed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let mut entries: Vec<(String, Json)> = Vec::new();
+        // Repeated keys are found by a scan while the object is small (most are), then by an
+        // index of its keys, so that reading an object stays linear in its size.
+        let mut index: Option<HashMap<String, usize>> = None;
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(self)?;
-            match entries.iter_mut().find(|(k, _)| *k == key) {
+            let existing = match &index {
+                Some(index) => index.get(&key).copied(),
+                None => entries.iter().position(|(k, _)| *k == key),
+            };
+            match existing.and_then(|i| entries.get_mut(i)) {
                 Some(existing) => match self.0 {
                     Duplicates::Reject => {
                         return Err(de::Error::custom(format_args!(
@@ -272,7 +283,21 @@ impl<'de> Visitor<'de> for Seed {
                     }
                     Duplicates::LastWins => existing.1 = value,
                 },
-                None => entries.push((key, value)),
+                None => {
+                    if let Some(index) = &mut index {
+                        index.insert(key.clone(), entries.len());
+                    }
+                    entries.push((key, value));
+                    if index.is_none() && entries.len() > SCANNED_KEYS {
+                        index = Some(
+                            entries
+                                .iter()
+                                .enumerate()
+                                .map(|(i, (k, _))| (k.clone(), i))
+                                .collect(),
+                        );
+                    }
+                }
             }
         }
         Ok(Json::Object(entries))
@@ -321,6 +346,6 @@ mod tests {
         assert!(parse("[1] x", Duplicates::Reject).is_err());
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         let err = parse(&deep, Duplicates::Reject).unwrap_err();
-        assert!(err.message.contains("recursion"), "{err}");
+        assert!(err.message.contains("nested too deeply"), "{err}");
     }
 }

@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::limits::{MAX_CONTEXT_BYTES, too_long};
 use crate::ext::ExtFn;
 use crate::name::EntityType;
 use crate::schema::{RecordType, Schema, SchemaType};
@@ -32,6 +33,14 @@ use super::tree::{self, Duplicates, Json};
 /// Reads one Cedar value from JSON text. With `expected`, the value is read as that type (so the
 /// escapes may be implicit) and must conform to it.
 pub fn value_from_json_str(src: &str, expected: Option<&SchemaType>) -> Result<Value, JsonError> {
+    if src.len() > MAX_CONTEXT_BYTES {
+        return Err(too_long(
+            "value",
+            src.len(),
+            MAX_CONTEXT_BYTES,
+            "MAX_CONTEXT_BYTES",
+        ));
+    }
     let json = tree::parse(src, Duplicates::Reject)?;
     value_from_tree(&json, expected)
 }
@@ -620,9 +629,9 @@ mod tests {
 
     #[test]
     fn reads_typed_values() {
-        let ty = SchemaType::Record(rec_type(&[
+        let ty = SchemaType::record(rec_type(&[
             ("owner", SchemaType::Entity(ety("User")), true),
-            ("tags", SchemaType::Set(Box::new(SchemaType::String)), false),
+            ("tags", SchemaType::set_of(SchemaType::String), false),
             ("age", SchemaType::Long, true),
         ]));
         let v = value_from_json_str(
@@ -682,15 +691,15 @@ mod tests {
         let set: crate::value::Set = [Value::Long(1)].into_iter().collect();
         assert!(value_conforms(
             &Value::Set(set.clone()),
-            &SchemaType::Set(Box::new(SchemaType::Long))
+            &SchemaType::set_of(SchemaType::Long)
         ));
         assert!(!value_conforms(
             &Value::Set(set),
-            &SchemaType::Set(Box::new(SchemaType::String))
+            &SchemaType::set_of(SchemaType::String)
         ));
         assert!(value_conforms(
             &Value::Set(crate::value::Set::default()),
-            &SchemaType::Set(Box::new(SchemaType::String))
+            &SchemaType::set_of(SchemaType::String)
         ));
     }
 }

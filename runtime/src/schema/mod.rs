@@ -1,9 +1,16 @@
 //! The schema data model: which entity types, attributes, tags and actions exist, and their types.
 //!
 //! This is the resolved form the rest of Thuja reads — every type name already points at a
-//! declared entity type, a primitive or an extension type, and every common type is expanded.
+//! declared entity type, a primitive or an extension type, and every common type is resolved.
 //! The compiler's schema readers (the `.cedarschema` text and the JSON format) produce it; the
 //! JSON data readers use it to type entities and contexts; request validation checks against it.
+//!
+//! Types are shared, not copied: a set's element type and a record type are behind an [`Arc`],
+//! and a common type is resolved once and referred to wherever it is named. A type is a DAG as
+//! large as the schema text, even when, written out as a tree, it would be exponentially larger
+//! (`type A0 = {x: A1, y: A1}; type A1 = {x: A2, y: A2}; ...`); its nesting is bounded by the
+//! schema readers. Walks over a type follow a value (finite) or stop early; printing one is
+//! bounded ([`MAX_SHOWN_TYPE`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -15,14 +22,14 @@ use crate::name::EntityType;
 use crate::uid::EntityUid;
 
 /// The type of an attribute, tag, context or set element.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum SchemaType {
     Bool,
     Long,
     String,
     Entity(EntityType),
-    Set(Box<SchemaType>),
-    Record(RecordType),
+    Set(Arc<SchemaType>),
+    Record(Arc<RecordType>),
     /// An extension type by its Cedar name: `decimal`, `ipaddr`, `datetime` or `duration`.
     Ext(&'static str),
 }
@@ -50,7 +57,7 @@ pub struct EntityTypeDef {
     pub name: EntityType,
     /// Entity types that entities of this type may have as parents.
     pub member_of: BTreeSet<EntityType>,
-    pub attrs: RecordType,
+    pub attrs: Arc<RecordType>,
     /// The type of every tag, if entities of this type may have tags.
     pub tags: Option<SchemaType>,
     /// For an enumerated entity type, the only ids its entities may have.
@@ -67,7 +74,7 @@ pub struct ActionDef {
     pub principals: BTreeSet<EntityType>,
     /// Resource types the action applies to (empty: it applies to no request).
     pub resources: BTreeSet<EntityType>,
-    pub context: RecordType,
+    pub context: Arc<RecordType>,
 }
 
 /// A resolved schema.
@@ -191,30 +198,102 @@ impl Schema {
     }
 }
 
+/// How many characters of a type are printed at most (in error messages, say); a longer type
+/// prints its beginning and `…`.
+pub const MAX_SHOWN_TYPE: usize = 2000;
+
+impl SchemaType {
+    /// The set type of `elem`.
+    pub fn set_of(elem: SchemaType) -> SchemaType {
+        SchemaType::Set(Arc::new(elem))
+    }
+
+    /// The record type of `rec`.
+    pub fn record(rec: RecordType) -> SchemaType {
+        SchemaType::Record(Arc::new(rec))
+    }
+}
+
+/// Writes types, stopping after [`MAX_SHOWN_TYPE`] characters: a shared type can be far larger
+/// written out than it is in memory.
+struct Bounded<'f, 'a> {
+    f: &'f mut fmt::Formatter<'a>,
+    left: usize,
+}
+
+impl Bounded<'_, '_> {
+    /// Writes `s`, or what fits of it and `…`; false once the budget is spent.
+    fn put(&mut self, s: &str) -> Result<bool, fmt::Error> {
+        if self.left == 0 {
+            return Ok(false);
+        }
+        if s.len() <= self.left {
+            self.left -= s.len();
+            self.f.write_str(s)?;
+            return Ok(true);
+        }
+        let mut cut = self.left;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.f.write_str(&s[..cut])?;
+        self.f.write_str("…")?;
+        self.left = 0;
+        Ok(false)
+    }
+
+    fn ty(&mut self, ty: &SchemaType) -> Result<bool, fmt::Error> {
+        match ty {
+            SchemaType::Bool => self.put("Bool"),
+            SchemaType::Long => self.put("Long"),
+            SchemaType::String => self.put("String"),
+            SchemaType::Entity(name) => self.put(&name.to_string()),
+            SchemaType::Set(elem) => Ok(self.put("Set<")? && self.ty(elem)? && self.put(">")?),
+            SchemaType::Record(rec) => self.record(rec),
+            SchemaType::Ext(name) => self.put(name),
+        }
+    }
+
+    fn record(&mut self, rec: &RecordType) -> Result<bool, fmt::Error> {
+        if !self.put("{")? {
+            return Ok(false);
+        }
+        for (i, (name, attr)) in rec.attrs.iter().enumerate() {
+            let optional = if attr.required { "" } else { "?" };
+            let sep = if i > 0 { ", " } else { "" };
+            if !(self.put(&format!("{sep}{name:?}{optional}: "))? && self.ty(&attr.ty)?) {
+                return Ok(false);
+            }
+        }
+        self.put("}")
+    }
+}
+
 impl fmt::Display for SchemaType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SchemaType::Bool => f.write_str("Bool"),
-            SchemaType::Long => f.write_str("Long"),
-            SchemaType::String => f.write_str("String"),
-            SchemaType::Entity(name) => write!(f, "{name}"),
-            SchemaType::Set(elem) => write!(f, "Set<{elem}>"),
-            SchemaType::Record(rec) => write!(f, "{rec}"),
-            SchemaType::Ext(name) => f.write_str(name),
+        Bounded {
+            f,
+            left: MAX_SHOWN_TYPE,
         }
+        .ty(self)
+        .map(|_| ())
+    }
+}
+
+/// As [`Display`](fmt::Display): a derived `Debug` would write a shared type out in full.
+impl fmt::Debug for SchemaType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
 impl fmt::Display for RecordType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("{")?;
-        for (i, (name, attr)) in self.attrs.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            let optional = if attr.required { "" } else { "?" };
-            write!(f, "{name:?}{optional}: {}", attr.ty)?;
+        Bounded {
+            f,
+            left: MAX_SHOWN_TYPE,
         }
-        f.write_str("}")
+        .record(self)
+        .map(|_| ())
     }
 }
