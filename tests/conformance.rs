@@ -5,10 +5,10 @@
 
 mod support;
 
-use thuja::Engine;
+use thuja::Evaluator;
 use thuja_conformance::{Options, Summary, run};
 
-fn run_tests(dir: &std::path::Path, path: &str, engine: Engine) -> Summary {
+fn run_tests(dir: &std::path::Path, path: &str, engine: Evaluator) -> Summary {
     let options = Options {
         root: dir.to_path_buf(),
         engine,
@@ -36,7 +36,7 @@ fn hand_written_tests_pass_on_the_interpreter() {
     let Some(dir) = support::conformance_dir() else {
         return;
     };
-    let summary = run_tests(&dir, "tests", Engine::Interp);
+    let summary = run_tests(&dir, "tests", Evaluator::Interp);
     assert_eq!(summary.requests.failed, 0);
     assert!(
         summary.requests.passed >= 74,
@@ -51,7 +51,7 @@ fn corpus_dev_tests_pass_on_the_interpreter() {
     let Some(dir) = support::conformance_dir() else {
         return;
     };
-    let summary = run_tests(&dir, "corpus-dev.tar.gz", Engine::Interp);
+    let summary = run_tests(&dir, "corpus-dev.tar.gz", Evaluator::Interp);
     assert_eq!(summary.requests.failed, 0);
     assert!(
         summary.requests.passed >= 31_656,
@@ -66,7 +66,7 @@ fn hand_written_tests_pass_on_the_vm() {
     let Some(dir) = support::conformance_dir() else {
         return;
     };
-    let summary = run_tests(&dir, "tests", Engine::Vm);
+    let summary = run_tests(&dir, "tests", Evaluator::Vm);
     assert_eq!(summary.requests.failed, 0);
     assert!(summary.requests.passed >= 74);
 }
@@ -76,7 +76,7 @@ fn corpus_dev_tests_pass_on_the_vm() {
     let Some(dir) = support::conformance_dir() else {
         return;
     };
-    let summary = run_tests(&dir, "corpus-dev.tar.gz", Engine::Vm);
+    let summary = run_tests(&dir, "corpus-dev.tar.gz", Evaluator::Vm);
     assert_eq!(summary.requests.failed, 0);
     assert!(summary.requests.passed >= 31_656);
 }
@@ -86,7 +86,7 @@ fn hand_written_tests_pass_on_the_jit() {
     let Some(dir) = support::conformance_dir() else {
         return;
     };
-    let summary = run_tests(&dir, "tests", Engine::Jit);
+    let summary = run_tests(&dir, "tests", Evaluator::Jit);
     assert_eq!(summary.requests.failed, 0);
     assert!(summary.requests.passed >= 74);
 }
@@ -96,7 +96,7 @@ fn corpus_dev_tests_pass_on_the_jit() {
     let Some(dir) = support::conformance_dir() else {
         return;
     };
-    let summary = run_tests(&dir, "corpus-dev.tar.gz", Engine::Jit);
+    let summary = run_tests(&dir, "corpus-dev.tar.gz", Evaluator::Jit);
     assert_eq!(summary.requests.failed, 0);
     assert!(summary.requests.passed >= 31_656);
 }

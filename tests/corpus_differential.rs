@@ -34,8 +34,7 @@ fn thuja_outcomes(files: &BTreeMap<String, String>, test: &Json, cases: &[Case])
                 &c.action,
                 &c.resource,
                 &c.context,
-                Some(&schema),
-                Some(&schema),
+                thuja::input::RequestSchema::Validated(&schema),
             )
             .map_err(|_| ())?;
             let r = authorizer.is_authorized_compiled(&request, &policies, &entities);

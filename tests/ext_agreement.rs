@@ -13,12 +13,7 @@ use thuja_runtime::{Entities, EntityType, EntityUid, Request, Value};
 /// The outcome of a probe, in a form both engines can be reduced to.
 fn thuja_eval(text: &str) -> Result<String, ()> {
     let uid = |t: &str| EntityUid::new(EntityType::new_unchecked(t), "x");
-    let request = Request {
-        principal: uid("P"),
-        action: uid("Action"),
-        resource: uid("R"),
-        context: Default::default(),
-    };
+    let request = Request::new(uid("P"), uid("Action"), uid("R"), Default::default());
     let entities = Entities::default();
     let expr = parse_expr(Source::new("probe", text)).map_err(|_| ())?;
     match Evaluator::new(&request, &entities, None).eval(&expr) {

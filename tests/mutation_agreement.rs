@@ -414,8 +414,7 @@ fn mutated_request_contexts_are_judged_like_cedar() {
                 &request["action"],
                 &request["resource"],
                 &context,
-                Some(&ours_schema),
-                Some(&ours_schema),
+                thuja::input::RequestSchema::Validated(&ours_schema),
             )
             .is_ok();
             let theirs = (|| {

@@ -52,12 +52,12 @@ fn expected(
 }
 
 fn request(principal: &EntityUid, action: &EntityUid, resource: &EntityUid) -> Request {
-    Request {
-        principal: principal.clone(),
-        action: action.clone(),
-        resource: resource.clone(),
-        context: Record::default(),
-    }
+    Request::new(
+        principal.clone(),
+        action.clone(),
+        resource.clone(),
+        Record::default(),
+    )
 }
 
 /// Pushes `uid` unless it is there already or `list` holds `cap` uids.
@@ -103,14 +103,13 @@ fn load_corpus() -> Option<Vec<Loaded>> {
                     &r["action"],
                     &r["resource"],
                     &context,
-                    None,
-                    None,
+                    thuja::input::RequestSchema::None,
                 ) else {
                     continue;
                 };
-                push_unique(&mut principals, &req.principal, 24);
-                push_unique(&mut actions, &req.action, 24);
-                push_unique(&mut resources, &req.resource, 24);
+                push_unique(&mut principals, req.principal(), 24);
+                push_unique(&mut actions, req.action(), 24);
+                push_unique(&mut resources, req.resource(), 24);
                 requests.push(req);
             }
             let own = requests.len();
@@ -164,7 +163,10 @@ fn check_all(
             if got != want {
                 mismatches.push(format!(
                     "{}: {} {} {}: index {got:?}, interpreter {want:?}",
-                    test.name, req.principal, req.action, req.resource
+                    test.name,
+                    req.principal(),
+                    req.action(),
+                    req.resource()
                 ));
             }
         }
@@ -263,8 +265,7 @@ fn candidates_are_exact_and_few_on_a_10_000_policy_rbac_store() {
             &r.action,
             &r.resource,
             &r.context,
-            Some(&schema),
-            Some(&schema),
+            thuja::input::RequestSchema::Validated(&schema),
         )
         .expect("a valid request");
         let got = index.candidates(&req, &entities);
@@ -272,9 +273,9 @@ fn candidates_are_exact_and_few_on_a_10_000_policy_rbac_store() {
             got,
             expected(&set, &scopes, &req, &entities),
             "{} {} {}",
-            req.principal,
-            req.action,
-            req.resource
+            req.principal(),
+            req.action(),
+            req.resource()
         );
         total += got.len();
         max = max.max(got.len());

@@ -11,7 +11,7 @@
 
 mod support;
 
-use thuja::{Authorizer, Engine, Request, input};
+use thuja::{Authorizer, Evaluator, Request, input};
 use thuja_benches::{Workload, abac, rbac, tinytodo};
 
 /// How much of the compiled code was specialised on types.
@@ -36,9 +36,9 @@ fn compare(
     disagreements: &mut Vec<String>,
     specialised: &mut Specialised,
 ) -> usize {
-    let interp = Authorizer::with_engine(Engine::Interp);
-    let vm = Authorizer::with_engine(Engine::Vm);
-    let jit = Authorizer::with_engine(Engine::Jit);
+    let interp = Authorizer::with_engine(Evaluator::Interp);
+    let vm = Authorizer::with_engine(Evaluator::Vm);
+    let jit = Authorizer::with_engine(Evaluator::Jit);
     let compiled = vm.compile(policies);
     let typed = vm.compile_for_schema(policies, schema);
     specialised.policies += compiled.program().policies.len();
@@ -71,7 +71,9 @@ fn compare(
                 if expected != actual {
                     disagreements.push(format!(
                         "{what}: {} {} {}:\n  interp    {expected:?}\n  {engine}{how} {actual:?}",
-                        request.principal, request.action, request.resource
+                        request.principal(),
+                        request.action(),
+                        request.resource()
                     ));
                 }
             }
@@ -121,8 +123,7 @@ fn vm_agrees_with_the_interpreter_on_the_corpus() {
                     &c.action,
                     &c.resource,
                     &c.context,
-                    Some(&schema),
-                    Some(&schema),
+                    thuja::input::RequestSchema::Validated(&schema),
                 )
                 .ok()
             })
@@ -163,8 +164,7 @@ fn workload_disagreements(w: &Workload) -> (usize, Vec<String>) {
                 &r.action,
                 &r.resource,
                 &r.context,
-                Some(&schema),
-                Some(&schema),
+                thuja::input::RequestSchema::Validated(&schema),
             )
             .expect("requests are valid for the schema")
         })

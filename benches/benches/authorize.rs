@@ -41,8 +41,7 @@ fn thuja_inputs(w: &Workload) -> ThujaInputs {
                 &r.action,
                 &r.resource,
                 &r.context,
-                Some(&schema),
-                Some(&schema),
+                thuja::input::RequestSchema::Validated(&schema),
             )
             .expect("request")
         })
@@ -103,7 +102,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload, slow: bool) {
             black_box(cedar.is_authorized(r, &theirs.policies, &theirs.entities))
         })
     });
-    let interp = thuja::Authorizer::with_engine(thuja::Engine::Interp);
+    let interp = thuja::Authorizer::with_engine(thuja::Evaluator::Interp);
     group.bench_function("thuja-interp", |b| {
         let mut i = 0;
         b.iter(|| {
@@ -114,7 +113,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload, slow: bool) {
     });
     // As `thuja authorize --requests` runs with a schema: requests validated against it when
     // read, the policies compiled specialised on their types and bound to the entities.
-    let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+    let vm = thuja::Authorizer::with_engine(thuja::Evaluator::Vm);
     let compiled = vm.compile_for_schema(&ours.policies, &ours.schema);
     let bound = vm.bind(&compiled, &ours.entities);
     group.bench_function("thuja-vm", |b| {
@@ -135,7 +134,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload, slow: bool) {
         })
     });
     // The same program with its policies as native code, bound.
-    let jit = thuja::Authorizer::with_engine(thuja::Engine::Jit);
+    let jit = thuja::Authorizer::with_engine(thuja::Evaluator::Jit);
     let native = jit.compile_for_schema(&ours.policies, &ours.schema);
     let bound = jit.bind(&native, &ours.entities);
     group.bench_function("thuja-jit", |b| {
@@ -171,7 +170,7 @@ fn load(c: &mut Criterion) {
     });
     // Parsing and compiling (scope index and bytecode; without a schema) together.
     group.bench_function("policies_rbac_10000/thuja-compile", |b| {
-        let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+        let vm = thuja::Authorizer::with_engine(thuja::Evaluator::Vm);
         b.iter(|| {
             let policies = thuja::input::policies_from_str("p", &store.policies).expect("policies");
             black_box(vm.compile(&policies))
@@ -179,7 +178,7 @@ fn load(c: &mut Criterion) {
     });
     // Binding the compiled policies to the store's entities (10,000 of them).
     group.bench_function("bind_rbac_10000/thuja", |b| {
-        let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+        let vm = thuja::Authorizer::with_engine(thuja::Evaluator::Vm);
         let schema = thuja::input::schema_from_str("s", &store.schema).expect("schema");
         let policies = thuja::input::policies_from_str("p", &store.policies).expect("policies");
         let entities =
@@ -189,7 +188,7 @@ fn load(c: &mut Criterion) {
     });
     // Parsing and compiling, and native code for every policy.
     group.bench_function("policies_rbac_10000/thuja-jit-compile", |b| {
-        let jit = thuja::Authorizer::with_engine(thuja::Engine::Jit);
+        let jit = thuja::Authorizer::with_engine(thuja::Evaluator::Jit);
         b.iter(|| {
             let policies = thuja::input::policies_from_str("p", &store.policies).expect("policies");
             black_box(jit.compile(&policies))
@@ -200,7 +199,7 @@ fn load(c: &mut Criterion) {
     let attrs = abac(2_000, 3_000, 1, 2);
     let attrs_schema = thuja::input::schema_from_str("s", &attrs.schema).expect("schema");
     let attrs_policies = thuja::input::policies_from_str("p", &attrs.policies).expect("policies");
-    for engine in [thuja::Engine::Vm, thuja::Engine::Jit] {
+    for engine in [thuja::Evaluator::Vm, thuja::Evaluator::Jit] {
         let authorizer = thuja::Authorizer::with_engine(engine);
         group.bench_function(format!("compile_abac/thuja-{engine}"), |b| {
             b.iter(|| black_box(authorizer.compile_for_schema(&attrs_policies, &attrs_schema)))

@@ -99,7 +99,7 @@ fn main() {
     );
     let set = thuja::input::policies_from_str("p", &policies_text).expect("policies");
     let types = thuja_compiler_types(&schema, &set, reps);
-    let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+    let vm = thuja::Authorizer::with_engine(thuja::Evaluator::Vm);
     let untyped = time(reps, || vm.compile(&set));
     show("thuja compile (untyped)", untyped);
     let typed = time(reps, || vm.compile_for_schema(&set, &schema));

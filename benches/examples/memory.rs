@@ -31,7 +31,7 @@ fn measure(w: &Workload) -> (String, String) {
     let schema = thuja::input::schema_from_str("schema", &w.schema).expect("schema");
     let (policies, ours_policies) = held(|| {
         let policies = thuja::input::policies_from_str("policies", &w.policies).expect("policies");
-        let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+        let vm = thuja::Authorizer::with_engine(thuja::Evaluator::Vm);
         vm.compile_for_schema(&policies, &schema)
     });
     let (entities, ours_entities) = held(|| {
@@ -63,13 +63,12 @@ fn measure(w: &Workload) -> (String, String) {
                 &r.action,
                 &r.resource,
                 &r.context,
-                Some(&schema),
-                Some(&schema),
+                thuja::input::RequestSchema::Validated(&schema),
             )
             .expect("request")
         })
         .collect();
-    let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
+    let vm = thuja::Authorizer::with_engine(thuja::Evaluator::Vm);
     let region = Region::new(GLOBAL);
     for r in &requests {
         std::hint::black_box(vm.is_authorized_compiled(r, &policies, &entities));

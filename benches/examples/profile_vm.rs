@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use thuja::{Authorizer, Engine, input};
+use thuja::{Authorizer, Evaluator, input};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -39,15 +39,14 @@ fn main() {
                 &r.action,
                 &r.resource,
                 &r.context,
-                Some(&schema),
-                Some(&schema),
+                input::RequestSchema::Validated(&schema),
             )
             .expect("request")
         })
         .collect();
     let engine = match std::env::var("ENGINE").as_deref() {
-        Ok("jit") => Engine::Jit,
-        _ => Engine::Vm,
+        Ok("jit") => Evaluator::Jit,
+        _ => Evaluator::Vm,
     };
     let vm = Authorizer::with_engine(engine);
     let compiled = if std::env::var_os("UNTYPED").is_some() {

@@ -154,8 +154,7 @@ fn thuja_request(schema: &thuja::Schema, r: &RequestJson) -> thuja::Request {
         &r.action,
         &r.resource,
         &r.context,
-        Some(schema),
-        Some(schema),
+        thuja::input::RequestSchema::Validated(schema),
     )
     .expect("request")
 }
@@ -218,9 +217,9 @@ fn run(o: &Options, name: &str) {
         .collect();
     drop(w);
 
-    let vm = thuja::Authorizer::with_engine(thuja::Engine::Vm);
-    let jit = thuja::Authorizer::with_engine(thuja::Engine::Jit);
-    let interp = thuja::Authorizer::with_engine(thuja::Engine::Interp);
+    let vm = thuja::Authorizer::with_engine(thuja::Evaluator::Vm);
+    let jit = thuja::Authorizer::with_engine(thuja::Evaluator::Jit);
+    let interp = thuja::Authorizer::with_engine(thuja::Evaluator::Interp);
     let vm_compiled = vm.compile_for_schema(&set, &schema);
     let vm_bound = vm.bind(&vm_compiled, &store);
     let wants = |e: &str| o.engines.iter().any(|x| x == e);

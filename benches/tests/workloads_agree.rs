@@ -26,8 +26,7 @@ fn thuja_outcomes(w: &Workload) -> Vec<Outcome> {
                 &r.action,
                 &r.resource,
                 &r.context,
-                Some(&schema),
-                Some(&schema),
+                thuja::input::RequestSchema::Validated(&schema),
             )
             .expect("requests are valid for the schema");
             let response = authorizer.is_authorized_compiled(&request, &policies, &entities);

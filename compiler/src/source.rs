@@ -1,29 +1,8 @@
 //! Source text and byte spans into it.
 
-use std::ops::Range;
 use std::sync::Arc;
 
-/// A byte range in one source text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Span {
-    pub fn new(start: usize, end: usize) -> Self {
-        Span { start, end }
-    }
-
-    /// The smallest span covering both.
-    pub fn to(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
-    }
-
-    pub fn range(self) -> Range<usize> {
-        self.start..self.end
-    }
-}
+pub use thuja_runtime::Span;
 
 /// A named source text (a file, or `<arg>` for text given on the command line).
 #[derive(Clone, Debug, PartialEq, Eq)]

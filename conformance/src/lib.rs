@@ -20,7 +20,7 @@ use serde::Serialize;
 use files::TestFiles;
 use format::{ExpectedDecision, TestFile, TestRequest};
 use thuja::input::{self, InputError};
-use thuja::{Authorizer, Decision, Engine, Response};
+use thuja::{Authorizer, Decision, Evaluator, Response};
 use thuja_compiler::validator::{self, ValidationOptions, WarningKind};
 
 /// How to run the tests.
@@ -28,7 +28,7 @@ use thuja_compiler::validator::{self, ValidationOptions, WarningKind};
 pub struct Options {
     /// Paths inside tests resolve against this directory.
     pub root: PathBuf,
-    pub engine: Engine,
+    pub engine: Evaluator,
     /// Worker threads (at least 1).
     pub threads: usize,
 }
@@ -99,7 +99,7 @@ pub fn run(paths: &[PathBuf], options: &Options) -> Result<Summary, InputError> 
 }
 
 /// Runs one test file; problems loading it count as failures of all its requests.
-fn run_test(name: &str, text: &str, files: &TestFiles, engine: Engine) -> Summary {
+fn run_test(name: &str, text: &str, files: &TestFiles, engine: Evaluator) -> Summary {
     let mut summary = Summary::default();
     let test: TestFile = match serde_json::from_str(text) {
         Ok(t) => t,
@@ -225,8 +225,7 @@ fn request_of(request: &TestRequest, schema: &thuja::Schema) -> Result<thuja::Re
         &request.action,
         &request.resource,
         &request.context,
-        Some(schema),
-        request.validate_request.then_some(schema),
+        input::RequestSchema::of(Some(schema), request.validate_request),
     )
 }
 

@@ -243,8 +243,7 @@ fn thuja_load(case: &Case, policy_text: &str) -> Result<ThujaInputs, String> {
                 &r.action,
                 &r.resource,
                 &r.context,
-                schema.as_ref(),
-                schema.as_ref(),
+                thuja::input::RequestSchema::of(schema.as_ref(), true),
             )
             .ok()
         })
@@ -288,7 +287,7 @@ struct Sink {
 /// The engine's answers, collecting into `sink`.
 fn thuja_answers(
     inputs: &ThujaInputs,
-    engine: thuja::Engine,
+    engine: thuja::Evaluator,
     rename: &dyn Fn(&str) -> String,
     sink: &mut Sink,
 ) -> Vec<Outcome> {
@@ -300,7 +299,7 @@ fn thuja_answers(
 /// The engine's responses (VM or JIT), into `sink`, on code specialised on the validator's
 /// types (requests are validated against the schema, which that code needs); none without a
 /// schema.
-fn typed_responses(inputs: &ThujaInputs, engine: thuja::Engine, sink: &mut Sink) {
+fn typed_responses(inputs: &ThujaInputs, engine: thuja::Evaluator, sink: &mut Sink) {
     if let Some(schema) = inputs.schema.as_ref() {
         let authorizer = thuja::Authorizer::with_engine(engine);
         let compiled = authorizer.compile_for_schema(&inputs.policies, schema);
@@ -439,15 +438,15 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
             let valid = validation.as_ref().map(|v| v.errors.is_empty());
             let mut interp_sink = Sink::default();
             let mut vm_sink = Sink::default();
-            let interp = thuja_answers(&inputs, thuja::Engine::Interp, &same, &mut interp_sink);
-            let again = thuja_answers(&inputs, thuja::Engine::Interp, &same, &mut ignored);
-            let vm = thuja_answers(&inputs, thuja::Engine::Vm, &same, &mut vm_sink);
+            let interp = thuja_answers(&inputs, thuja::Evaluator::Interp, &same, &mut interp_sink);
+            let again = thuja_answers(&inputs, thuja::Evaluator::Interp, &same, &mut ignored);
+            let vm = thuja_answers(&inputs, thuja::Evaluator::Vm, &same, &mut vm_sink);
             let mut typed_sink = Sink::default();
-            typed_responses(&inputs, thuja::Engine::Vm, &mut typed_sink);
+            typed_responses(&inputs, thuja::Evaluator::Vm, &mut typed_sink);
             let mut jit_sink = Sink::default();
-            thuja_answers(&inputs, thuja::Engine::Jit, &same, &mut jit_sink);
+            thuja_answers(&inputs, thuja::Evaluator::Jit, &same, &mut jit_sink);
             let mut typed_jit_sink = Sink::default();
-            typed_responses(&inputs, thuja::Engine::Jit, &mut typed_jit_sink);
+            typed_responses(&inputs, thuja::Evaluator::Jit, &mut typed_jit_sink);
             if valid == Some(true) {
                 unsound = interp_sink.unsound;
             }
@@ -486,7 +485,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
                             .is_valid()
                     }),
                     validation: None,
-                    requests: thuja_answers(&again, thuja::Engine::Interp, &same, &mut ignored),
+                    requests: thuja_answers(&again, thuja::Evaluator::Interp, &same, &mut ignored),
                 },
             };
             let cedar_reads = cedar_policy::PolicySet::from_str(&text).is_ok();
@@ -524,7 +523,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
             load: Ok(()),
             valid: interp.valid,
             validation: interp.validation.clone(),
-            requests: thuja_answers(&inputs, thuja::Engine::Interp, &rename, &mut ignored),
+            requests: thuja_answers(&inputs, thuja::Evaluator::Interp, &rename, &mut ignored),
         },
     };
     ThujaRuns {

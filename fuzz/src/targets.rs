@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use thuja::input;
-use thuja::{Authorizer, Engine, Entities, EntityUid, Request, Schema};
+use thuja::{Authorizer, Entities, EntityUid, Evaluator, Request, Schema};
 use thuja_compiler::ast::{
     ActionConstraint, Expr, ExprKind, Policy, PolicySet, ScopeConstraint, SlotId,
 };
@@ -169,19 +169,19 @@ fn fixture() -> &'static Fixture {
             ("mallory", "d2"),
             ("nobody", "d3"),
         ] {
-            requests.push(Request {
-                principal: uid("App::User", p),
-                action: view.clone(),
-                resource: uid("App::Doc", r),
-                context: context.clone(),
-            });
+            requests.push(Request::new(
+                uid("App::User", p),
+                view.clone(),
+                uid("App::Doc", r),
+                context.clone(),
+            ));
         }
-        requests.push(Request {
-            principal: uid("App::User", "alice"),
-            action: uid("App::Action", "edit"),
-            resource: uid("App::Group", "g"),
-            context: Record::default(),
-        });
+        requests.push(Request::new(
+            uid("App::User", "alice"),
+            uid("App::Action", "edit"),
+            uid("App::Group", "g"),
+            Record::default(),
+        ));
         Fixture {
             schema,
             policies,
@@ -377,9 +377,9 @@ fn link_templates(set: &mut PolicySet) {
 /// and with the JIT (the same program as native code), each also bound to the entities: the
 /// responses must be equal.
 fn same_answers(set: &PolicySet, entities: &Entities, requests: &[Request]) {
-    let interp = Authorizer::with_engine(Engine::Interp);
-    let vm = Authorizer::with_engine(Engine::Vm);
-    let jit = Authorizer::with_engine(Engine::Jit);
+    let interp = Authorizer::with_engine(Evaluator::Interp);
+    let vm = Authorizer::with_engine(Evaluator::Vm);
+    let jit = Authorizer::with_engine(Evaluator::Jit);
     let compiled = vm.compile(set);
     let _ = compiled.program().to_string();
     let bound = vm.bind(&compiled, entities);
@@ -675,12 +675,12 @@ fn use_schema(schema: &Schema) {
         let principal = action.principals.iter().next();
         let resource = action.resources.iter().next();
         if let (Some(p), Some(r)) = (principal, resource) {
-            let request = Request {
-                principal: EntityUid::new(p.clone(), "p"),
-                action: action.uid.clone(),
-                resource: EntityUid::new(r.clone(), "r"),
-                context: Record::default(),
-            };
+            let request = Request::new(
+                EntityUid::new(p.clone(), "p"),
+                action.uid.clone(),
+                EntityUid::new(r.clone(), "r"),
+                Record::default(),
+            );
             let _ = validate_request(schema, &request);
         }
     }
@@ -707,12 +707,12 @@ pub fn entities_json(data: &[u8]) {
                     entities.iter().take(3).map(|e| e.uid().clone()).collect();
                 for p in &uids {
                     for r in &uids {
-                        requests.push(Request {
-                            principal: p.clone(),
-                            action: uid("App::Action", "view"),
-                            resource: r.clone(),
-                            context: fx.requests[0].context.clone(),
-                        });
+                        requests.push(Request::new(
+                            p.clone(),
+                            uid("App::Action", "view"),
+                            r.clone(),
+                            fx.requests[0].context().clone(),
+                        ));
                     }
                 }
                 same_answers(&fx.policies, &entities, &requests);
@@ -737,8 +737,13 @@ pub fn request_json(data: &[u8]) {
     let answer = |request: Request| {
         same_answers(&fx.policies, &fx.entities, std::slice::from_ref(&request));
     };
-    for (typed, validated) in [(None, None), (schema, None), (schema, schema)] {
-        match input::request_json_from_str("request.json", &text, typed, validated) {
+    let readings = [
+        (input::RequestSchema::None, None),
+        (input::RequestSchema::Typed(&fx.schema), None),
+        (input::RequestSchema::Validated(&fx.schema), schema),
+    ];
+    for (reading, validated) in readings {
+        match input::request_json_from_str("request.json", &text, reading) {
             Ok(request) => {
                 if let Some(s) = validated {
                     assert!(
@@ -763,7 +768,13 @@ pub fn request_json(data: &[u8]) {
     let mut lines = text.splitn(4, '\n');
     if let (Some(p), Some(a), Some(r)) = (lines.next(), lines.next(), lines.next()) {
         let context = lines.next().map(|c| ("context.json", c));
-        match input::request_from_parts(p, a, r, context, schema, schema) {
+        match input::request_from_parts(
+            p,
+            a,
+            r,
+            context,
+            input::RequestSchema::Validated(&fx.schema),
+        ) {
             Ok(request) => answer(request),
             Err(e) => {
                 let _ = e.render();
@@ -812,7 +823,7 @@ mod tests {
         assert_eq!(fx.requests.len(), 5);
         assert!(!fx.entities.is_empty());
         assert!(!fx.policies.links().is_empty());
-        let interp = Authorizer::with_engine(Engine::Interp);
+        let interp = Authorizer::with_engine(Evaluator::Interp);
         let decisions: Vec<_> = fx
             .requests
             .iter()

@@ -68,7 +68,7 @@ fn written_cases_replay_with_the_conformance_runner() {
         let path = shrink::write_conformance(&case, &dir, &format!("case{seed}")).expect("written");
         paths.push(path);
     }
-    for engine in [thuja::Engine::Interp, thuja::Engine::Vm] {
+    for engine in [thuja::Evaluator::Interp, thuja::Evaluator::Vm] {
         let options = thuja_conformance::Options {
             root: dir.clone(),
             engine,

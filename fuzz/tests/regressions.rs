@@ -24,7 +24,7 @@ fn regressions_replay() {
         .collect();
     paths.sort();
     assert!(!paths.is_empty());
-    for engine in [thuja::Engine::Interp, thuja::Engine::Vm] {
+    for engine in [thuja::Evaluator::Interp, thuja::Evaluator::Vm] {
         let options = thuja_conformance::Options {
             root: dir.clone(),
             engine,

@@ -567,7 +567,12 @@ fn hand_written_seeds_are_read_as_intended() {
         .iter()
         .filter(|r| {
             let text = std::str::from_utf8(r).expect("UTF-8");
-            thuja::input::request_json_from_str("r", text, Some(&fixed), Some(&fixed)).is_ok()
+            thuja::input::request_json_from_str(
+                "r",
+                text,
+                thuja::input::RequestSchema::Validated(&fixed),
+            )
+            .is_ok()
         })
         .count();
     assert!(ok >= 2, "{ok} hand-written requests validate");

@@ -15,7 +15,8 @@ use thuja_runtime::{
     Decision, Entities, EntityUid, EvalError, PolicyError, PolicyIds, Request, Response,
 };
 
-use crate::eval::{EvalFailure, Evaluator};
+use crate::eval::Evaluator;
+use thuja_runtime::EvalFailure;
 
 /// Authorizes `request` against every static policy and template link in `policies`.
 pub fn is_authorized(policies: &PolicySet, request: &Request, entities: &Entities) -> Response {
@@ -32,11 +33,7 @@ pub fn is_authorized(policies: &PolicySet, request: &Request, entities: &Entitie
                     Effect::Forbid => satisfied_forbids.insert(id),
                 };
             }
-            Err(failure) => errors.push(PolicyError {
-                policy_id: active.id.clone(),
-                error: failure.error,
-                span: Some(failure.span.range()),
-            }),
+            Err(failure) => errors.push(PolicyError::new(active.id.clone(), failure)),
         }
     }
     let (decision, reasons) = if !satisfied_permits.is_empty() && satisfied_forbids.is_empty() {
@@ -65,7 +62,7 @@ pub fn is_satisfied(
                     EntityRef::Uid(uid) => Ok(uid.clone()),
                     EntityRef::Slot(slot) => slot_value(active.slots, *slot).ok_or(EvalFailure {
                         error: EvalError::UnlinkedSlot(slot.name()),
-                        span: policy.span,
+                        span: Some(policy.span),
                     }),
                 }
             };
@@ -81,14 +78,14 @@ pub fn is_satisfied(
         };
     let action_holds = match &policy.action {
         ActionConstraint::Any => true,
-        ActionConstraint::Eq(a) => request.action == *a,
+        ActionConstraint::Eq(a) => request.action() == a,
         ActionConstraint::In(groups) => groups
             .iter()
-            .any(|g| entity_in(entities, &request.action, g)),
+            .any(|g| entity_in(entities, request.action(), g)),
     };
-    if !scope_holds(&policy.principal, &request.principal)?
+    if !scope_holds(&policy.principal, request.principal())?
         || !action_holds
-        || !scope_holds(&policy.resource, &request.resource)?
+        || !scope_holds(&policy.resource, request.resource())?
     {
         return Ok(false);
     }

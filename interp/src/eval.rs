@@ -11,14 +11,9 @@ use thuja_compiler::Span;
 use thuja_compiler::ast::{BinaryOp, Expr, ExprKind, Literal, SlotId, UnaryOp, Var};
 pub use thuja_runtime::error::MAX_EVAL_DEPTH;
 use thuja_runtime::ops::{self, ArithOp, CmpOp};
-use thuja_runtime::{Entities, EntityUid, EvalError, Record, Request, Set, Value, access};
-
-/// An evaluation error and where it was raised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EvalFailure {
-    pub error: EvalError,
-    pub span: Span,
-}
+use thuja_runtime::{
+    Entities, EntityUid, EvalError, EvalFailure, Record, Request, Set, Value, access,
+};
 
 type EResult<T> = Result<T, EvalFailure>;
 
@@ -72,10 +67,10 @@ impl<'a> Evaluator<'a> {
                 Literal::Entity(uid) => Value::Entity(uid.clone()),
             }),
             ExprKind::Var(var) => Ok(match var {
-                Var::Principal => Value::Entity(self.request.principal.clone()),
-                Var::Action => Value::Entity(self.request.action.clone()),
-                Var::Resource => Value::Entity(self.request.resource.clone()),
-                Var::Context => Value::Record(self.request.context.clone()),
+                Var::Principal => Value::Entity(self.request.principal().clone()),
+                Var::Action => Value::Entity(self.request.action().clone()),
+                Var::Resource => Value::Entity(self.request.resource().clone()),
+                Var::Context => Value::Record(self.request.context().clone()),
             }),
             ExprKind::Slot(slot) => self
                 .slots
@@ -185,7 +180,10 @@ impl<'a> Evaluator<'a> {
 }
 
 fn fail(error: EvalError, span: Span) -> EvalFailure {
-    EvalFailure { error, span }
+    EvalFailure {
+        error,
+        span: Some(span),
+    }
 }
 
 fn unary(op: UnaryOp, v: &Value) -> Result<Value, EvalError> {

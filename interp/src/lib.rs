@@ -12,7 +12,8 @@ pub mod authorizer;
 pub mod eval;
 
 pub use authorizer::{is_authorized, is_satisfied};
-pub use eval::{EvalFailure, Evaluator};
+pub use eval::Evaluator;
+pub use thuja_runtime::EvalFailure;
 
 #[cfg(test)]
 mod tests;

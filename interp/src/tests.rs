@@ -26,12 +26,12 @@ fn uid(text: &str) -> EntityUid {
 }
 
 fn request(principal: &str, action: &str, resource: &str, context: &str) -> Request {
-    Request {
-        principal: uid(principal),
-        action: uid(action),
-        resource: uid(resource),
-        context: context_from_json_str(context, None).unwrap(),
-    }
+    Request::new(
+        uid(principal),
+        uid(action),
+        uid(resource),
+        context_from_json_str(context, None).unwrap(),
+    )
 }
 
 fn entities() -> Entities {

@@ -19,71 +19,112 @@
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use thuja_compiler::ast::{BinaryOp, UnaryOp};
+use thuja_compiler::ast::{BinaryOp, UnaryOp, Var};
 use thuja_compiler::program::Op;
 use thuja_runtime::{EvalError, Record, Set, Value, access, ops};
 use thuja_vm::{Machine, Operand};
 
 /// A boolean answer: false. Also "done" for helpers that store a value.
-pub const FALSE: u32 = 0;
+pub(crate) const FALSE: u32 = 0;
 /// A boolean answer: true.
-pub const TRUE: u32 = 1;
+pub(crate) const TRUE: u32 = 1;
 /// The operation raised an evaluation error: the VM must run the policy.
-pub const BAIL: u32 = 2;
+pub(crate) const BAIL: u32 = 2;
 /// An internal failure (a bug): deny the request with a diagnostic.
-pub const INTERNAL: u32 = 3;
+pub(crate) const INTERNAL: u32 = 3;
 
-/// Operand references: the top two bits say where the value is, the rest where in it.
-pub mod operand {
-    use thuja_compiler::ast::Var;
+/// An operand reference: how native code names a value that is not in a register. A `u32`
+/// (what native code passes to helpers): the top two bits say where the value is, the rest
+/// where in it. Made by [`OperandRef::slot`], [`constant`](OperandRef::constant),
+/// [`var`](OperandRef::var) and [`attr`](OperandRef::attr); read back by
+/// [`OperandRef::site`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct OperandRef(u32);
 
+/// Where an [`OperandRef`] points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Site {
     /// A slot of the machine's stack, by index.
-    pub const SLOT: u32 = 0;
+    Slot(usize),
     /// A value of the program's constant pool, by index.
-    pub const CONSTANT: u32 = 1 << 30;
-    /// A request variable (0 principal, 1 action, 2 resource, 3 context).
-    pub const VAR: u32 = 2 << 30;
-    /// An attribute of a request variable, memoized per request: bits 0–1 the variable, 2–13
-    /// its entry in the machine's memo, 14–29 the attribute's name in the program's name pool.
-    pub const ATTR: u32 = 3 << 30;
-    pub const INDEX: u32 = (1 << 30) - 1;
-    /// How many memo entries and names an attribute reference can say.
-    pub const MEMO_ENTRIES: u32 = 1 << 12;
-    pub const NAMES: u32 = 1 << 16;
+    Constant(usize),
+    /// A request variable.
+    Var(Var),
+    /// An attribute of a request variable, memoized per request in entry `memo` of the
+    /// machine's memo; its name is entry `name` of the program's name pool.
+    Attr { var: Var, memo: usize, name: usize },
+}
 
-    pub fn slot(i: usize) -> u32 {
-        SLOT | (i as u32 & INDEX)
+impl OperandRef {
+    const SLOT: u32 = 0;
+    const CONSTANT: u32 = 1 << 30;
+    const VAR: u32 = 2 << 30;
+    const ATTR: u32 = 3 << 30;
+    const INDEX: u32 = (1 << 30) - 1;
+    /// How many memo entries and names an attribute reference can say: bits 0–1 of an
+    /// attribute reference are the variable, 2–13 the memo entry, 14–29 the name.
+    const MEMO_ENTRIES: u32 = 1 << 12;
+    const NAMES: u32 = 1 << 16;
+
+    pub(crate) fn slot(i: usize) -> Self {
+        OperandRef(Self::SLOT | (i as u32 & Self::INDEX))
     }
 
-    pub fn constant(i: u32) -> u32 {
-        CONSTANT | (i & INDEX)
+    pub(crate) fn constant(i: u32) -> Self {
+        OperandRef(Self::CONSTANT | (i & Self::INDEX))
     }
 
-    pub fn var(v: Var) -> u32 {
-        VAR | var_bits(v)
+    pub(crate) fn var(v: Var) -> Self {
+        OperandRef(Self::VAR | var_bits(v))
     }
 
     /// Attribute `name` of `v`, memoized in entry `memo`; `None` past the encoding's limits.
-    pub fn attr(v: Var, memo: u32, name: u32) -> Option<u32> {
-        (memo < MEMO_ENTRIES && name < NAMES).then(|| ATTR | var_bits(v) | memo << 2 | name << 14)
+    pub(crate) fn attr(v: Var, memo: u32, name: u32) -> Option<Self> {
+        (memo < Self::MEMO_ENTRIES && name < Self::NAMES)
+            .then(|| OperandRef(Self::ATTR | var_bits(v) | memo << 2 | name << 14))
     }
 
-    fn var_bits(v: Var) -> u32 {
-        match v {
-            Var::Principal => 0,
-            Var::Action => 1,
-            Var::Resource => 2,
-            Var::Context => 3,
-        }
+    /// What native code passes for it.
+    pub(crate) fn bits(self) -> u32 {
+        self.0
     }
 
-    pub fn var_of(bits: u32) -> Var {
-        match bits & 3 {
-            0 => Var::Principal,
-            1 => Var::Action,
-            2 => Var::Resource,
-            _ => Var::Context,
+    /// The reference native code passed.
+    pub(crate) fn from_bits(bits: u32) -> Self {
+        OperandRef(bits)
+    }
+
+    /// Where it points.
+    pub(crate) fn site(self) -> Site {
+        let index = self.0 & Self::INDEX;
+        match self.0 & !Self::INDEX {
+            Self::SLOT => Site::Slot(index as usize),
+            Self::CONSTANT => Site::Constant(index as usize),
+            Self::VAR => Site::Var(var_of(index)),
+            _ => Site::Attr {
+                var: var_of(index),
+                memo: ((index >> 2) & (Self::MEMO_ENTRIES - 1)) as usize,
+                name: ((index >> 14) & (Self::NAMES - 1)) as usize,
+            },
         }
+    }
+}
+
+fn var_bits(v: Var) -> u32 {
+    match v {
+        Var::Principal => 0,
+        Var::Action => 1,
+        Var::Resource => 2,
+        Var::Context => 3,
+    }
+}
+
+fn var_of(bits: u32) -> Var {
+    match bits & 3 {
+        0 => Var::Principal,
+        1 => Var::Action,
+        2 => Var::Resource,
+        _ => Var::Context,
     }
 }
 
@@ -109,16 +150,22 @@ static EMPTY: Value = Value::Bool(false);
 
 /// Runs a helper's body on the machine behind `m`, turning its outcome into a status. A panic
 /// (which would be a bug in an operator) is caught here: it must not unwind into native code.
-fn with_machine(
+///
+/// # Safety
+///
+/// `m` must be null (an internal error is returned) or point to a live `Machine` that nothing
+/// else uses until this returns: native code is only ever called by `native::call`, with a
+/// pointer made from a `&mut Machine` held for the call, and passes it on unchanged to the
+/// helpers it calls, one at a time.
+unsafe fn with_machine(
     m: *mut Machine<'_>,
     body: impl FnOnce(&mut Machine<'_>) -> Result<u32, Stop>,
 ) -> u32 {
     if m.is_null() {
         return INTERNAL;
     }
-    // SAFETY: native code is only ever called by `native::call`, with a pointer made from a live
-    // `&mut Machine` that is not used otherwise until the call returns; native code passes it
-    // on unchanged to the helpers it calls, one at a time.
+    // SAFETY: the caller's promise: `m` is not null (checked) and points to a live machine used
+    // by nothing else meanwhile.
     let machine = unsafe { &mut *m };
     match catch_unwind(AssertUnwindSafe(|| body(machine))) {
         Ok(Ok(status)) => status,
@@ -137,36 +184,37 @@ enum Place<'a> {
 
 /// Where operand `r` is, reading (and memoizing) a variable's attribute if it is one.
 fn place<'a>(m: &mut Machine<'a>, r: u32) -> Result<Place<'a>, Stop> {
-    let index = r & operand::INDEX;
-    match r & !operand::INDEX {
-        operand::SLOT => Ok(Place::Slot(index as usize)),
-        operand::CONSTANT => m
+    match OperandRef::from_bits(r).site() {
+        Site::Slot(i) => Ok(Place::Slot(i)),
+        Site::Constant(i) => m
             .program()
             .constants
             .values
-            .get(index as usize)
+            .get(i)
             .map(Place::Value)
             .ok_or(Stop::Internal),
-        operand::VAR => Ok(Place::Value(m.vars().var(operand::var_of(index)))),
+        Site::Var(v) => Ok(Place::Value(m.vars().var(v))),
         // An absent attribute is an error: the VM raises it.
-        _ => var_attr(m, r)?.map(Place::Value).ok_or(Stop::Bail),
+        Site::Attr { .. } => var_attr(m, r)?.map(Place::Value).ok_or(Stop::Bail),
     }
 }
 
-/// The attribute an [`operand::ATTR`] reference names, or `None` if the variable does not
-/// have it; read once per request and memoized in the machine.
+/// The attribute an attribute reference names, or `None` if the variable does not have it;
+/// read once per request and memoized in the machine.
 fn var_attr<'a>(m: &mut Machine<'a>, r: u32) -> Result<Option<&'a Value>, Stop> {
-    let memo = ((r >> 2) & (operand::MEMO_ENTRIES - 1)) as usize;
+    let Site::Attr { var, memo, name } = OperandRef::from_bits(r).site() else {
+        return Err(Stop::Internal);
+    };
     if let Some(Some(found)) = m.memo_mut().get(memo) {
         return Ok(*found);
     }
     let vars = m.vars();
-    let base = vars.var(operand::var_of(r));
+    let base = vars.var(var);
     let name = m
         .program()
         .constants
         .names
-        .get(((r >> 14) & (operand::NAMES - 1)) as usize)
+        .get(name)
         .ok_or(Stop::Internal)?;
     let found = access::find_attr(vars, base, name)?;
     let entries = m.memo_mut();
@@ -235,7 +283,7 @@ fn op_at(m: &Machine<'_>, pc: u32) -> Result<Op, Stop> {
 }
 
 fn status(b: bool) -> u32 {
-    u32::from(b)
+    if b { TRUE } else { FALSE }
 }
 
 /// Applies `f` to operands `l` and `r`.
@@ -251,87 +299,143 @@ fn with_two<T>(
 }
 
 /// Operand `r` as a boolean (a type error bails).
-pub extern "C" fn as_bool(m: *mut Machine<'_>, r: u32) -> u32 {
-    with_machine(m, |m| with_one(m, r, |v, _| Ok(status(v.as_bool()?))))
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn as_bool(m: *mut Machine<'_>, r: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe { with_machine(m, |m| with_one(m, r, |v, _| Ok(status(v.as_bool()?)))) }
 }
 
 /// Stores a boolean into slot `pos`.
-pub extern "C" fn store_bool(m: *mut Machine<'_>, pos: u32, b: u32) -> u32 {
-    with_machine(m, |m| put(m, pos, Cow::Owned(Value::Bool(b != 0))))
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn store_bool(m: *mut Machine<'_>, pos: u32, b: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe { with_machine(m, |m| put(m, pos, Cow::Owned(Value::Bool(b != 0)))) }
 }
 
 /// Stores a long into slot `pos`.
-pub extern "C" fn store_long(m: *mut Machine<'_>, pos: u32, v: i64) -> u32 {
-    with_machine(m, |m| put(m, pos, Cow::Owned(Value::Long(v))))
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn store_long(m: *mut Machine<'_>, pos: u32, v: i64) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe { with_machine(m, |m| put(m, pos, Cow::Owned(Value::Long(v)))) }
 }
 
 /// Copies operand `r` into slot `pos`.
-pub extern "C" fn load(m: *mut Machine<'_>, r: u32, pos: u32) -> u32 {
-    with_machine(m, |m| {
-        let v = operand(m, r)?;
-        put(m, pos, v)
-    })
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn load(m: *mut Machine<'_>, r: u32, pos: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let v = operand(m, r)?;
+            put(m, pos, v)
+        })
+    }
 }
 
 /// The binary operator at `pc`, whose result is a boolean, on operands `l` and `r`.
-pub extern "C" fn binary_bool(m: *mut Machine<'_>, pc: u32, l: u32, r: u32) -> u32 {
-    with_machine(m, |m| {
-        let Op::Binary(op) = op_at(m, pc)? else {
-            return Err(Stop::Internal);
-        };
-        match with_two(m, l, r, |a, b, vars| {
-            Ok(thuja_vm::machine::binary(op, a, b, vars)?)
-        })? {
-            Value::Bool(b) => Ok(status(b)),
-            _ => Err(Stop::Internal),
-        }
-    })
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn binary_bool(m: *mut Machine<'_>, pc: u32, l: u32, r: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let Op::Binary(op) = op_at(m, pc)? else {
+                return Err(Stop::Internal);
+            };
+            match with_two(m, l, r, |a, b, vars| {
+                Ok(thuja_vm::machine::binary(op, a, b, vars)?)
+            })? {
+                Value::Bool(b) => Ok(status(b)),
+                _ => Err(Stop::Internal),
+            }
+        })
+    }
 }
 
 /// The binary operator at `pc` on operands `l` and `r`, its value stored in slot `dst`.
-pub extern "C" fn binary_value(m: *mut Machine<'_>, pc: u32, l: u32, r: u32, dst: u32) -> u32 {
-    with_machine(m, |m| {
-        let Op::Binary(op) = op_at(m, pc)? else {
-            return Err(Stop::Internal);
-        };
-        let value = if op == BinaryOp::GetTag {
-            // Tags of stored entities are borrowed from the store, as the VM borrows them.
-            let vars = m.vars();
-            let e = operand(m, l)?;
-            let tag = operand(m, r)?;
-            Cow::Borrowed(access::tag_of(vars, &e, &tag)?)
-        } else {
-            Cow::Owned(with_two(m, l, r, |a, b, vars| {
-                Ok(thuja_vm::machine::binary(op, a, b, vars)?)
-            })?)
-        };
-        put(m, dst, value)
-    })
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn binary_value(
+    m: *mut Machine<'_>,
+    pc: u32,
+    l: u32,
+    r: u32,
+    dst: u32,
+) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let Op::Binary(op) = op_at(m, pc)? else {
+                return Err(Stop::Internal);
+            };
+            let value = if op == BinaryOp::GetTag {
+                // Tags of stored entities are borrowed from the store, as the VM borrows them.
+                let vars = m.vars();
+                let e = operand(m, l)?;
+                let tag = operand(m, r)?;
+                Cow::Borrowed(access::tag_of(vars, &e, &tag)?)
+            } else {
+                Cow::Owned(with_two(m, l, r, |a, b, vars| {
+                    Ok(thuja_vm::machine::binary(op, a, b, vars)?)
+                })?)
+            };
+            put(m, dst, value)
+        })
+    }
 }
 
 /// The unary operator at `pc` (`!` or `isEmpty`), whose result is a boolean, on operand `r`.
-pub extern "C" fn unary_bool(m: *mut Machine<'_>, pc: u32, r: u32) -> u32 {
-    with_machine(m, |m| {
-        let Op::Unary(op) = op_at(m, pc)? else {
-            return Err(Stop::Internal);
-        };
-        with_one(m, r, |v, _| {
-            let result = match op {
-                UnaryOp::Not => ops::not(v)?,
-                UnaryOp::IsEmpty => ops::is_empty(v)?,
-                UnaryOp::Neg => return Err(Stop::Internal),
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn unary_bool(m: *mut Machine<'_>, pc: u32, r: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let Op::Unary(op) = op_at(m, pc)? else {
+                return Err(Stop::Internal);
             };
-            Ok(status(result.as_bool()?))
+            with_one(m, r, |v, _| {
+                let result = match op {
+                    UnaryOp::Not => ops::not(v)?,
+                    UnaryOp::IsEmpty => ops::is_empty(v)?,
+                    UnaryOp::Neg => return Err(Stop::Internal),
+                };
+                Ok(status(result.as_bool()?))
+            })
         })
-    })
+    }
 }
 
 /// Negation of operand `r`, stored in slot `dst`.
-pub extern "C" fn negate(m: *mut Machine<'_>, r: u32, dst: u32) -> u32 {
-    with_machine(m, |m| {
-        let v = with_one(m, r, |v, _| Ok(ops::negate(v)?))?;
-        put(m, dst, Cow::Owned(v))
-    })
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn negate(m: *mut Machine<'_>, r: u32, dst: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let v = with_one(m, r, |v, _| Ok(ops::negate(v)?))?;
+            put(m, dst, Cow::Owned(v))
+        })
+    }
 }
 
 /// Applies the extension function called at `pc` to operands `a` and (for two arguments) `b`.
@@ -358,230 +462,282 @@ fn call(m: &mut Machine<'_>, pc: u32, a: u32, b: u32) -> Result<Value, Stop> {
 }
 
 /// The extension function called at `pc`, whose result is a boolean, on operands `a` (and `b`).
-pub extern "C" fn call_bool(m: *mut Machine<'_>, pc: u32, a: u32, b: u32) -> u32 {
-    with_machine(m, |m| Ok(status(call(m, pc, a, b)?.as_bool()?)))
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn call_bool(m: *mut Machine<'_>, pc: u32, a: u32, b: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe { with_machine(m, |m| Ok(status(call(m, pc, a, b)?.as_bool()?))) }
 }
 
 /// The extension function called at `pc` on operands `a` (and `b`), its value stored in slot
 /// `dst`.
-pub extern "C" fn call_value(m: *mut Machine<'_>, pc: u32, a: u32, b: u32, dst: u32) -> u32 {
-    with_machine(m, |m| {
-        let v = call(m, pc, a, b)?;
-        put(m, dst, Cow::Owned(v))
-    })
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn call_value(
+    m: *mut Machine<'_>,
+    pc: u32,
+    a: u32,
+    b: u32,
+    dst: u32,
+) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let v = call(m, pc, a, b)?;
+            put(m, dst, Cow::Owned(v))
+        })
+    }
 }
 
-/// Whether the variable's attribute an [`operand::ATTR`] reference names exists.
-pub extern "C" fn has_var_attr(m: *mut Machine<'_>, r: u32) -> u32 {
-    with_machine(m, |m| Ok(status(var_attr(m, r)?.is_some())))
+/// Whether the variable's attribute an attribute reference ([`OperandRef::attr`]) names exists.
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn has_var_attr(m: *mut Machine<'_>, r: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe { with_machine(m, |m| Ok(status(var_attr(m, r)?.is_some()))) }
 }
 
 /// Attribute `names[name]` of operand `r`, stored in slot `dst`.
-pub extern "C" fn get_attr(m: *mut Machine<'_>, r: u32, name: u32, dst: u32) -> u32 {
-    with_machine(m, |m| {
-        let vars = m.vars();
-        let attr = pool(&m.program().constants.names, name)?;
-        let value = match operand(m, r)? {
-            Cow::Borrowed(v) => Cow::Borrowed(access::attr_of(vars, v, attr)?),
-            Cow::Owned(v) => Cow::Owned(access::attr_of(vars, &v, attr)?.clone()),
-        };
-        put(m, dst, value)
-    })
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn get_attr(m: *mut Machine<'_>, r: u32, name: u32, dst: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let vars = m.vars();
+            let attr = pool(&m.program().constants.names, name)?;
+            let value = match operand(m, r)? {
+                Cow::Borrowed(v) => Cow::Borrowed(access::attr_of(vars, v, attr)?),
+                Cow::Owned(v) => Cow::Owned(access::attr_of(vars, &v, attr)?.clone()),
+            };
+            put(m, dst, value)
+        })
+    }
 }
 
 /// Whether operand `r` has the attribute path `name_lists[i]`.
-pub extern "C" fn has_attrs(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
-    with_machine(m, |m| {
-        let attrs = pool(&m.program().constants.name_lists, i)?;
-        with_one(m, r, |v, vars| {
-            Ok(status(access::has_attrs(vars, v, attrs)?))
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn has_attrs(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let attrs = pool(&m.program().constants.name_lists, i)?;
+            with_one(m, r, |v, vars| {
+                Ok(status(access::has_attrs(vars, v, attrs)?))
+            })
         })
-    })
+    }
 }
 
 /// Whether operand `r` matches `patterns[i]`.
-pub extern "C" fn like(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
-    with_machine(m, |m| {
-        let pattern = pool(&m.program().constants.patterns, i)?;
-        with_one(m, r, |v, _| Ok(status(ops::like(v, pattern)?.as_bool()?)))
-    })
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn like(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let pattern = pool(&m.program().constants.patterns, i)?;
+            with_one(m, r, |v, _| Ok(status(ops::like(v, pattern)?.as_bool()?)))
+        })
+    }
 }
 
 /// Whether operand `r` is an entity of type `types[i]`.
-pub extern "C" fn is_type(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
-    with_machine(m, |m| {
-        let ty = pool(&m.program().constants.types, i)?;
-        with_one(m, r, |v, _| Ok(status(ops::is_type(v, ty)?)))
-    })
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn is_type(m: *mut Machine<'_>, r: u32, i: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let ty = pool(&m.program().constants.types, i)?;
+            with_one(m, r, |v, _| Ok(status(ops::is_type(v, ty)?)))
+        })
+    }
 }
 
 /// Whether the entity operand `e` is in operand `t` (the second half of `is T in E`).
-pub extern "C" fn in_target(m: *mut Machine<'_>, e: u32, t: u32) -> u32 {
-    with_machine(m, |m| {
-        with_two(m, e, t, |e, t, vars| {
-            Ok(status(access::is_in(vars, e.as_entity()?, t)?))
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn in_target(m: *mut Machine<'_>, e: u32, t: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            with_two(m, e, t, |e, t, vars| {
+                Ok(status(access::is_in(vars, e.as_entity()?, t)?))
+            })
         })
-    })
+    }
 }
 
 /// The set of the `n` values in slots `base..`, stored in slot `base`.
-pub extern "C" fn make_set(m: *mut Machine<'_>, base: u32, n: u32) -> u32 {
-    with_machine(m, |m| {
-        let (start, end) = (base as usize, base as usize + n as usize);
-        let set: Set = m
-            .stack_mut()
-            .get(start..end)
-            .ok_or(Stop::Internal)?
-            .iter()
-            .map(|v| (**v).clone())
-            .collect();
-        put(m, base, Cow::Owned(Value::Set(set)))
-    })
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn make_set(m: *mut Machine<'_>, base: u32, n: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let (start, end) = (base as usize, base as usize + n as usize);
+            let set: Set = m
+                .stack_mut()
+                .get(start..end)
+                .ok_or(Stop::Internal)?
+                .iter()
+                .map(|v| (**v).clone())
+                .collect();
+            put(m, base, Cow::Owned(Value::Set(set)))
+        })
+    }
 }
 
 /// The record of the values in slots `base..` under the keys `name_lists[i]`, stored in slot
 /// `base`.
-pub extern "C" fn make_record(m: *mut Machine<'_>, base: u32, i: u32) -> u32 {
-    with_machine(m, |m| {
-        let keys = pool(&m.program().constants.name_lists, i)?;
-        let (start, end) = (base as usize, base as usize + keys.len());
-        let record: Record = keys
-            .iter()
-            .cloned()
-            .zip(
-                m.stack_mut()
-                    .get(start..end)
-                    .ok_or(Stop::Internal)?
-                    .iter()
-                    .map(|v| (**v).clone()),
-            )
-            .collect();
-        put(m, base, Cow::Owned(Value::Record(record)))
-    })
-}
-
-/// The helpers native code may call: their symbol names, addresses and parameters after the
-/// machine pointer (each returns a `u32` status).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Helper {
-    AsBool,
-    StoreBool,
-    StoreLong,
-    Load,
-    BinaryBool,
-    BinaryValue,
-    UnaryBool,
-    Negate,
-    CallBool,
-    CallValue,
-    GetAttr,
-    HasAttrs,
-    HasVarAttr,
-    Like,
-    IsType,
-    InTarget,
-    MakeSet,
-    MakeRecord,
+///
+/// # Safety
+///
+/// `m` must be null or the machine pointer native code was called with (see [`with_machine`]).
+pub(crate) unsafe extern "C" fn make_record(m: *mut Machine<'_>, base: u32, i: u32) -> u32 {
+    // SAFETY: passed on from the caller, under the same contract.
+    unsafe {
+        with_machine(m, |m| {
+            let keys = pool(&m.program().constants.name_lists, i)?;
+            let (start, end) = (base as usize, base as usize + keys.len());
+            let record: Record = keys
+                .iter()
+                .cloned()
+                .zip(
+                    m.stack_mut()
+                        .get(start..end)
+                        .ok_or(Stop::Internal)?
+                        .iter()
+                        .map(|v| (**v).clone()),
+                )
+                .collect();
+            put(m, base, Cow::Owned(Value::Record(record)))
+        })
+    }
 }
 
 /// A helper's parameter after the machine pointer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Param {
+pub(crate) enum Param {
     U32,
     I64,
 }
 
-impl Helper {
-    pub const ALL: [Helper; 18] = [
-        Helper::AsBool,
-        Helper::StoreBool,
-        Helper::StoreLong,
-        Helper::Load,
-        Helper::BinaryBool,
-        Helper::BinaryValue,
-        Helper::UnaryBool,
-        Helper::Negate,
-        Helper::CallBool,
-        Helper::CallValue,
-        Helper::GetAttr,
-        Helper::HasAttrs,
-        Helper::HasVarAttr,
-        Helper::Like,
-        Helper::IsType,
-        Helper::InTarget,
-        Helper::MakeSet,
-        Helper::MakeRecord,
-    ];
+/// The Rust type of a [`Param`].
+macro_rules! param_type {
+    (U32) => {
+        u32
+    };
+    (I64) => {
+        i64
+    };
+}
 
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Helper::AsBool => "thuja_as_bool",
-            Helper::StoreBool => "thuja_store_bool",
-            Helper::StoreLong => "thuja_store_long",
-            Helper::Load => "thuja_load",
-            Helper::BinaryBool => "thuja_binary_bool",
-            Helper::BinaryValue => "thuja_binary_value",
-            Helper::UnaryBool => "thuja_unary_bool",
-            Helper::Negate => "thuja_negate",
-            Helper::CallBool => "thuja_call_bool",
-            Helper::CallValue => "thuja_call_value",
-            Helper::GetAttr => "thuja_get_attr",
-            Helper::HasAttrs => "thuja_has_attrs",
-            Helper::HasVarAttr => "thuja_has_var_attr",
-            Helper::Like => "thuja_like",
-            Helper::IsType => "thuja_is_type",
-            Helper::InTarget => "thuja_in_target",
-            Helper::MakeSet => "thuja_make_set",
-            Helper::MakeRecord => "thuja_make_record",
+/// The helpers native code may call, written once: each one's name, function, symbol and
+/// parameters after the machine pointer (each returns a `u32` status).
+macro_rules! helpers {
+    ($($helper:ident => $function:ident($($param:ident),*) as $symbol:literal;)*) => {
+        /// A helper native code may call.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum Helper {
+            $($helper,)*
         }
-    }
 
-    pub fn params(self) -> &'static [Param] {
-        use Param::{I64, U32};
-        match self {
-            Helper::AsBool | Helper::HasVarAttr => &[U32],
-            Helper::StoreLong => &[U32, I64],
-            Helper::BinaryBool | Helper::GetAttr | Helper::CallBool => &[U32, U32, U32],
-            Helper::BinaryValue | Helper::CallValue => &[U32, U32, U32, U32],
-            Helper::StoreBool
-            | Helper::Load
-            | Helper::UnaryBool
-            | Helper::Negate
-            | Helper::HasAttrs
-            | Helper::Like
-            | Helper::IsType
-            | Helper::InTarget
-            | Helper::MakeSet
-            | Helper::MakeRecord => &[U32, U32],
-        }
-    }
+        impl Helper {
+            pub(crate) const ALL: &'static [Helper] = &[$(Helper::$helper,)*];
 
-    /// Where the helper's code is.
-    pub fn address(self) -> *const u8 {
-        type H1 = extern "C" fn(*mut Machine<'static>, u32) -> u32;
-        type H2 = extern "C" fn(*mut Machine<'static>, u32, u32) -> u32;
-        type H3 = extern "C" fn(*mut Machine<'static>, u32, u32, u32) -> u32;
-        type H4 = extern "C" fn(*mut Machine<'static>, u32, u32, u32, u32) -> u32;
-        type HL = extern "C" fn(*mut Machine<'static>, u32, i64) -> u32;
-        match self {
-            Helper::AsBool => as_bool as H1 as *const u8,
-            Helper::StoreBool => store_bool as H2 as *const u8,
-            Helper::StoreLong => store_long as HL as *const u8,
-            Helper::Load => load as H2 as *const u8,
-            Helper::BinaryBool => binary_bool as H3 as *const u8,
-            Helper::BinaryValue => binary_value as H4 as *const u8,
-            Helper::UnaryBool => unary_bool as H2 as *const u8,
-            Helper::Negate => negate as H2 as *const u8,
-            Helper::CallBool => call_bool as H3 as *const u8,
-            Helper::CallValue => call_value as H4 as *const u8,
-            Helper::GetAttr => get_attr as H3 as *const u8,
-            Helper::HasAttrs => has_attrs as H2 as *const u8,
-            Helper::HasVarAttr => has_var_attr as H1 as *const u8,
-            Helper::Like => like as H2 as *const u8,
-            Helper::IsType => is_type as H2 as *const u8,
-            Helper::InTarget => in_target as H2 as *const u8,
-            Helper::MakeSet => make_set as H2 as *const u8,
-            Helper::MakeRecord => make_record as H2 as *const u8,
+            /// The symbol native code imports it by.
+            pub(crate) fn symbol(self) -> &'static str {
+                match self {
+                    $(Helper::$helper => $symbol,)*
+                }
+            }
+
+            /// Its parameters after the machine pointer.
+            pub(crate) fn params(self) -> &'static [Param] {
+                match self {
+                    $(Helper::$helper => &[$(Param::$param),*],)*
+                }
+            }
+
+            /// Where its code is.
+            pub(crate) fn address(self) -> *const u8 {
+                match self {
+                    $(Helper::$helper => {
+                        $function as unsafe extern "C" fn(*mut Machine<'static>, $(param_type!($param)),*) -> u32
+                            as *const u8
+                    })*
+                }
+            }
         }
+    };
+}
+
+helpers! {
+    AsBool => as_bool(U32) as "thuja_as_bool";
+    StoreBool => store_bool(U32, U32) as "thuja_store_bool";
+    StoreLong => store_long(U32, I64) as "thuja_store_long";
+    Load => load(U32, U32) as "thuja_load";
+    BinaryBool => binary_bool(U32, U32, U32) as "thuja_binary_bool";
+    BinaryValue => binary_value(U32, U32, U32, U32) as "thuja_binary_value";
+    UnaryBool => unary_bool(U32, U32) as "thuja_unary_bool";
+    Negate => negate(U32, U32) as "thuja_negate";
+    CallBool => call_bool(U32, U32, U32) as "thuja_call_bool";
+    CallValue => call_value(U32, U32, U32, U32) as "thuja_call_value";
+    GetAttr => get_attr(U32, U32, U32) as "thuja_get_attr";
+    HasAttrs => has_attrs(U32, U32) as "thuja_has_attrs";
+    HasVarAttr => has_var_attr(U32) as "thuja_has_var_attr";
+    Like => like(U32, U32) as "thuja_like";
+    IsType => is_type(U32, U32) as "thuja_is_type";
+    InTarget => in_target(U32, U32) as "thuja_in_target";
+    MakeSet => make_set(U32, U32) as "thuja_make_set";
+    MakeRecord => make_record(U32, U32) as "thuja_make_record";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operand_references_decode_to_what_they_were_made_from() {
+        let vars = [Var::Principal, Var::Action, Var::Resource, Var::Context];
+        for i in [0, 1, 77, (1 << 30) - 1] {
+            assert_eq!(OperandRef::slot(i).site(), Site::Slot(i));
+            assert_eq!(OperandRef::constant(i as u32).site(), Site::Constant(i));
+        }
+        for var in vars {
+            assert_eq!(OperandRef::var(var).site(), Site::Var(var));
+            for (memo, name) in [(0, 0), (5, 9), (4095, 65535)] {
+                let r = OperandRef::attr(var, memo, name).expect("within the limits");
+                let site = Site::Attr {
+                    var,
+                    memo: memo as usize,
+                    name: name as usize,
+                };
+                assert_eq!(OperandRef::from_bits(r.bits()).site(), site);
+            }
+        }
+        assert_eq!(OperandRef::attr(Var::Context, 4096, 0), None);
+        assert_eq!(OperandRef::attr(Var::Context, 0, 65536), None);
     }
 }

@@ -22,6 +22,7 @@ type NativeFn = unsafe extern "C" fn(*mut u8) -> u32;
 
 /// How a policy runs.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Tier {
     /// Its conditions are native code.
     Native(Function),

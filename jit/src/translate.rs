@@ -11,7 +11,7 @@
 //! parameter; where they do not, each edge stores its value into the position's slot first.
 //!
 //! The function returns [`SATISFIED`], [`UNSATISFIED`], [`BAIL`] (an evaluation error: the VM
-//! runs the policy and raises it) or [`INTERNAL`].
+//! runs the policy and raises it) or `INTERNAL`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,17 +22,16 @@ use cranelift_frontend::FunctionBuilder;
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Module};
 
-use thuja_compiler::ast::{BinaryOp, UnaryOp};
+use thuja_compiler::ast::{BinaryOp, UnaryOp, Var};
 use thuja_compiler::program::{CompiledPolicy, Op, Program};
 use thuja_runtime::{ExtFn, Value};
 
-use crate::helpers::{BAIL, Helper, Param, operand};
+use crate::helpers::{BAIL, Helper, OperandRef, Param, Site};
 
 /// The policy's conditions hold.
 pub const SATISFIED: u32 = 1;
 /// A condition does not hold.
 pub const UNSATISFIED: u32 = 0;
-pub use crate::helpers::INTERNAL;
 
 /// Why a policy is left to the VM.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +44,7 @@ pub const MAX_CODE: usize = 4096;
 /// machine's per-request memo ([`thuja_vm::Memo`]) they are kept in. Shared by all the
 /// program's policies, so that each attribute is looked up at most once per request.
 pub struct Memos {
-    entries: HashMap<(u32, u32), u32>,
+    entries: HashMap<(Var, u32), u32>,
     /// The first index of each attribute name in the program's name pool.
     names: HashMap<Arc<str>, u32>,
 }
@@ -62,24 +61,28 @@ impl Memos {
         }
     }
 
-    /// The reference for attribute `name` of variable `var` (a [`operand::VAR`] reference).
-    fn attr(&mut self, var: u32, name: &str) -> Option<u32> {
+    /// The reference for attribute `name` of variable `var`.
+    fn attr(&mut self, var: Var, name: &str) -> Option<OperandRef> {
         let name = *self.names.get(name)?;
         let next = u32::try_from(self.entries.len()).ok()?;
         let memo = *self.entries.entry((var, name)).or_insert(next);
-        operand::attr(operand::var_of(var), memo, name)
+        OperandRef::attr(var, memo, name)
     }
 }
 
-fn is_var(kind: Kind) -> Option<u32> {
+/// The request variable the item refers to, if it is one.
+fn is_var(kind: Kind) -> Option<Var> {
     match kind {
-        Kind::Ref(r) if r & !operand::INDEX == operand::VAR => Some(r),
+        Kind::Ref(r) => match r.site() {
+            Site::Var(v) => Some(v),
+            _ => None,
+        },
         _ => None,
     }
 }
 
 fn is_attr(kind: Kind) -> bool {
-    matches!(kind, Kind::Ref(r) if r & !operand::INDEX == operand::ATTR)
+    matches!(kind, Kind::Ref(r) if matches!(r.site(), Site::Attr { .. }))
 }
 
 /// How a stack position's value is held.
@@ -87,8 +90,8 @@ fn is_attr(kind: Kind) -> bool {
 enum Kind {
     Bool,
     Long,
-    /// An operand reference (see [`operand`]).
-    Ref(u32),
+    /// An operand reference.
+    Ref(OperandRef),
 }
 
 /// A stack position during translation: its kind and, for registers, the IR value.
@@ -109,7 +112,7 @@ impl Item {
         }
     }
 
-    fn reference(r: u32) -> Self {
+    fn reference(r: OperandRef) -> Self {
         Item {
             kind: Kind::Ref(r),
             value: None,
@@ -161,15 +164,15 @@ fn pops(op: Op, program: &Program) -> Result<usize, Declined> {
 
 /// The kind of an instruction's result, given its operands' kinds and the position it lands at.
 fn result_kind(op: Op, operands: &[Kind], pos: usize, program: &Program) -> Kind {
-    let slot = Kind::Ref(operand::slot(pos));
+    let slot = Kind::Ref(OperandRef::slot(pos));
     let all_long = operands.iter().all(|k| *k == Kind::Long);
     match op {
         Op::Push(i) => match program.constants.values.get(i as usize) {
             Some(Value::Bool(_)) => Kind::Bool,
             Some(Value::Long(_)) => Kind::Long,
-            _ => Kind::Ref(operand::constant(i)),
+            _ => Kind::Ref(OperandRef::constant(i)),
         },
-        Op::Var(v) => Kind::Ref(operand::var(v)),
+        Op::Var(v) => Kind::Ref(OperandRef::var(v)),
         Op::Unary(UnaryOp::Neg) if all_long => Kind::Long,
         Op::Unary(UnaryOp::Neg) => slot,
         Op::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul) if all_long => Kind::Long,
@@ -193,7 +196,7 @@ fn join(a: &[Kind], b: &[Kind]) -> Result<Vec<Kind>, Declined> {
             if x == y {
                 *x
             } else {
-                Kind::Ref(operand::slot(i))
+                Kind::Ref(OperandRef::slot(i))
             }
         })
         .collect())
@@ -479,7 +482,7 @@ impl Translator<'_, '_> {
         match (item.kind, item.value) {
             (Kind::Bool, Some(v)) => Ok(v),
             (Kind::Ref(r), _) => {
-                let r = self.u32(r);
+                let r = self.u32(r.bits());
                 self.boolean(Helper::AsBool, &[r])
             }
             _ => {
@@ -496,18 +499,18 @@ impl Translator<'_, '_> {
     /// The item as an operand reference, storing a register value into slot `pos` if needed.
     fn ref_of(&mut self, item: Item, pos: usize) -> Result<ir::Value, Declined> {
         if let Some(c) = item.constant {
-            return Ok(self.u32(operand::constant(c)));
+            return Ok(self.u32(OperandRef::constant(c).bits()));
         }
         match (item.kind, item.value) {
-            (Kind::Ref(r), _) => Ok(self.u32(r)),
+            (Kind::Ref(r), _) => Ok(self.u32(r.bits())),
             (Kind::Bool, Some(v)) => {
-                let p = self.u32(operand::slot(pos));
+                let p = self.u32(OperandRef::slot(pos).bits());
                 let b = self.builder.ins().uextend(types::I32, v);
                 self.checked(Helper::StoreBool, &[p, b])?;
                 Ok(p)
             }
             (Kind::Long, Some(v)) => {
-                let p = self.u32(operand::slot(pos));
+                let p = self.u32(OperandRef::slot(pos).bits());
                 self.checked(Helper::StoreLong, &[p, v])?;
                 Ok(p)
             }
@@ -517,16 +520,19 @@ impl Translator<'_, '_> {
 
     /// Puts the item's value into slot `pos` (for helpers that read consecutive slots).
     fn materialize(&mut self, item: Item, pos: usize) -> Result<(), Declined> {
-        let slot = operand::slot(pos);
+        let slot = OperandRef::slot(pos);
         if item.kind == Kind::Ref(slot) {
             return Ok(());
         }
         if let Kind::Ref(r) = item.kind {
-            let (r, p) = (self.u32(r), self.u32(slot));
+            let (r, p) = (self.u32(r.bits()), self.u32(slot.bits()));
             return self.checked(Helper::Load, &[r, p]);
         }
         if let Some(c) = item.constant {
-            let (r, p) = (self.u32(operand::constant(c)), self.u32(slot));
+            let (r, p) = (
+                self.u32(OperandRef::constant(c).bits()),
+                self.u32(slot.bits()),
+            );
             return self.checked(Helper::Load, &[r, p]);
         }
         self.ref_of(item, pos).map(|_| ())
@@ -538,7 +544,7 @@ impl Translator<'_, '_> {
         for (pos, item) in items.iter_mut().enumerate() {
             if is_attr(item.kind) {
                 self.materialize(*item, pos)?;
-                *item = Item::reference(operand::slot(pos));
+                *item = Item::reference(OperandRef::slot(pos));
             }
         }
         Ok(())
@@ -565,7 +571,7 @@ impl Translator<'_, '_> {
                     if item.kind == Kind::Ref(*r) {
                         continue;
                     }
-                    if *r != operand::slot(pos) {
+                    if *r != OperandRef::slot(pos) {
                         return Err(declined("a join that is not a slot"));
                     }
                     self.materialize(*item, pos)?;
@@ -640,15 +646,15 @@ impl Translator<'_, '_> {
                         constant: Some(i),
                         ..Item::reg(Kind::Long, self.builder.ins().iconst(types::I64, *l))
                     },
-                    Some(_) => Item::reference(operand::constant(i)),
+                    Some(_) => Item::reference(OperandRef::constant(i)),
                     None => return Err(declined("constant out of range")),
                 };
                 items.push(item);
             }
-            Op::Var(v) => items.push(Item::reference(operand::var(v))),
+            Op::Var(v) => items.push(Item::reference(OperandRef::var(v))),
             // A variable's attribute is read when (and if) it is used, and once per request.
             Op::GetAttr(name) if is_var(kinds[0]).is_some() => {
-                let var = is_var(kinds[0]).unwrap_or_default();
+                let var = is_var(kinds[0]).unwrap_or(Var::Principal);
                 let attr = match self.program.constants.names.get(name as usize) {
                     Some(n) => self.memos.attr(var, n),
                     None => None,
@@ -657,9 +663,9 @@ impl Translator<'_, '_> {
                     Some(a) => items.push(Item::reference(a)),
                     None => {
                         let value =
-                            self.compute(op, pc32, &operands, at, Kind::Ref(operand::slot(at)))?;
+                            self.compute(op, pc32, &operands, at, Kind::Ref(OperandRef::slot(at)))?;
                         debug_assert!(value.is_none());
-                        items.push(Item::reference(operand::slot(at)));
+                        items.push(Item::reference(OperandRef::slot(at)));
                     }
                 }
             }
@@ -738,7 +744,7 @@ impl Translator<'_, '_> {
         pos: usize,
         kind: Kind,
     ) -> Result<Option<ir::Value>, Declined> {
-        let dst = || operand::slot(pos);
+        let dst = || OperandRef::slot(pos).bits();
         let reg = |o: &Item| {
             o.value
                 .filter(|_| matches!(o.kind, Kind::Bool | Kind::Long))
@@ -823,7 +829,7 @@ impl Translator<'_, '_> {
                         .map(Vec::as_slice)
                     && let Some(a) = self.memos.attr(var, name) =>
             {
-                let a = self.u32(a);
+                let a = self.u32(a.bits());
                 Ok(Some(self.boolean(Helper::HasVarAttr, &[a])?))
             }
             Op::HasAttrs(i) | Op::Like(i) | Op::Is(i) => {
@@ -907,7 +913,7 @@ impl Translator<'_, '_> {
         if kind == Kind::Bool {
             Ok(Some(self.boolean(Helper::BinaryBool, &[p, a, b])?))
         } else {
-            let d = self.u32(operand::slot(pos));
+            let d = self.u32(OperandRef::slot(pos).bits());
             self.checked(Helper::BinaryValue, &[p, a, b, d])?;
             Ok(None)
         }

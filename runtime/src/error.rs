@@ -7,6 +7,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::ops::ArithOp;
+use crate::span::Span;
 use crate::uid::EntityUid;
 use crate::value::ValueType;
 
@@ -36,7 +38,7 @@ pub enum EvalError {
         advice: Option<&'static str>,
     },
     #[error("integer overflow: {0}")]
-    Overflow(String),
+    Overflow(Overflow),
     #[error("error while evaluating `{function}` extension function: {message}")]
     Extension {
         function: &'static str,
@@ -58,6 +60,46 @@ pub enum EvalError {
     /// request is denied (fail closed).
     #[error("internal error in the compiled program: {0}")]
     Internal(&'static str),
+}
+
+/// An arithmetic operation whose result does not fit in a Long, with its operands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// `left op right`.
+    Binary { op: ArithOp, left: i64, right: i64 },
+    /// `-operand`.
+    Negate(i64),
+}
+
+impl fmt::Display for Overflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Overflow::Binary { op, left, right } => {
+                let verb = match op {
+                    ArithOp::Add => "add",
+                    ArithOp::Sub => "subtract",
+                    ArithOp::Mul => "multiply",
+                };
+                write!(
+                    f,
+                    "integer overflow while attempting to {verb} the values `{left}` and `{right}`"
+                )
+            }
+            Overflow::Negate(operand) => write!(
+                f,
+                "integer overflow while attempting to negate the value `{operand}`"
+            ),
+        }
+    }
+}
+
+/// An evaluation error and where it was raised: the span, in the policy's source, of the
+/// expression that raised it. Every tier (interpreter, VM, native code) reports its errors in
+/// this shape. The span is `None` only for an internal error raised outside any expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalFailure {
+    pub error: EvalError,
+    pub span: Option<Span>,
 }
 
 impl EvalError {

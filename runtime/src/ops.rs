@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 
-use crate::error::EvalError;
+use crate::error::{EvalError, Overflow};
 use crate::name::EntityType;
 use crate::pattern::Pattern;
 use crate::uid::EntityUid;
@@ -24,25 +24,22 @@ pub enum ArithOp {
 
 /// `a + b`, `a - b` or `a * b` on 64-bit integers; overflow is an error.
 pub fn arith(op: ArithOp, a: i64, b: i64) -> Result<i64, EvalError> {
-    let (result, verb) = match op {
-        ArithOp::Add => (a.checked_add(b), "add"),
-        ArithOp::Sub => (a.checked_sub(b), "subtract"),
-        ArithOp::Mul => (a.checked_mul(b), "multiply"),
+    let result = match op {
+        ArithOp::Add => a.checked_add(b),
+        ArithOp::Sub => a.checked_sub(b),
+        ArithOp::Mul => a.checked_mul(b),
     };
-    result.ok_or_else(|| {
-        EvalError::Overflow(format!(
-            "integer overflow while attempting to {verb} the values `{a}` and `{b}`"
-        ))
-    })
+    result.ok_or(EvalError::Overflow(Overflow::Binary {
+        op,
+        left: a,
+        right: b,
+    }))
 }
 
 /// Unary `-`; negating the most negative Long is an error.
 pub fn neg(a: i64) -> Result<i64, EvalError> {
-    a.checked_neg().ok_or_else(|| {
-        EvalError::Overflow(format!(
-            "integer overflow while attempting to negate the value `{a}`"
-        ))
-    })
+    a.checked_neg()
+        .ok_or(EvalError::Overflow(Overflow::Negate(a)))
 }
 
 /// `a + b`, `a - b` or `a * b` on values, which must be Longs.

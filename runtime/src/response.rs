@@ -2,12 +2,13 @@
 //! the policies whose evaluation failed.
 
 use std::fmt;
-use std::ops::Range;
+use std::sync::Arc;
 
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 
-use crate::error::EvalError;
+use crate::error::{EvalError, EvalFailure};
+use crate::span::Span;
 
 /// A policy's id, or a template link's: stored inline up to 23 bytes, so that copying one into a
 /// response writes no shared reference count and reads no other memory.
@@ -34,8 +35,39 @@ impl fmt::Display for Decision {
 pub struct PolicyError {
     pub policy_id: PolicyId,
     pub error: EvalError,
-    /// Byte range, in the policy's source text, of the expression that raised the error.
-    pub span: Option<Range<usize>>,
+    /// Where, in the policy's source text, the expression that raised the error is (`None`
+    /// only for an internal error raised outside any expression).
+    pub span: Option<Span>,
+    /// Where that expression starts: its file, line and column. Filled in by the engines that
+    /// keep the policies' sources (the facade's `Engine`); `None` from the bare evaluators.
+    pub location: Option<Location>,
+}
+
+impl PolicyError {
+    /// The `failure` of policy `policy_id`, not yet located.
+    pub fn new(policy_id: PolicyId, failure: EvalFailure) -> Self {
+        PolicyError {
+            policy_id,
+            error: failure.error,
+            span: failure.span,
+            location: None,
+        }
+    }
+}
+
+/// A position in a policy file: the file's name, and a 1-based line and column (in
+/// characters).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
 }
 
 impl fmt::Display for PolicyError {

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::ext::ExtValue;
+use crate::error::EvalError;
+use crate::ext::{ExtFn, ExtValue};
 use crate::uid::{EntityUid, write_escaped};
 
 /// A Cedar runtime value.
@@ -63,6 +64,36 @@ impl Value {
         Value::String(s.into())
     }
 
+    /// A set of `values` (repeats kept once).
+    pub fn set(values: impl IntoIterator<Item = Value>) -> Value {
+        Value::Set(values.into_iter().collect())
+    }
+
+    /// A record of `(name, value)` attributes (of a repeated name, the last kept).
+    pub fn record<K: Into<Arc<str>>>(attrs: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Record(attrs.into_iter().collect())
+    }
+
+    /// A `decimal` value, parsed as Cedar's `decimal("...")` parses its argument.
+    pub fn decimal(text: &str) -> Result<Value, EvalError> {
+        ExtFn::Decimal.call(&[Value::string(text)])
+    }
+
+    /// An `ipaddr` value, parsed as Cedar's `ip("...")` parses its argument.
+    pub fn ipaddr(text: &str) -> Result<Value, EvalError> {
+        ExtFn::Ip.call(&[Value::string(text)])
+    }
+
+    /// A `datetime` value, parsed as Cedar's `datetime("...")` parses its argument.
+    pub fn datetime(text: &str) -> Result<Value, EvalError> {
+        ExtFn::Datetime.call(&[Value::string(text)])
+    }
+
+    /// A `duration` value, parsed as Cedar's `duration("...")` parses its argument.
+    pub fn duration(text: &str) -> Result<Value, EvalError> {
+        ExtFn::Duration.call(&[Value::string(text)])
+    }
+
     pub fn value_type(&self) -> ValueType {
         match self {
             Value::Bool(_) => ValueType::Bool,
@@ -85,6 +116,30 @@ impl From<bool> for Value {
 impl From<i64> for Value {
     fn from(i: i64) -> Self {
         Value::Long(i)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.into())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s.into())
+    }
+}
+
+impl From<Set> for Value {
+    fn from(set: Set) -> Self {
+        Value::Set(set)
+    }
+}
+
+impl From<Record> for Value {
+    fn from(record: Record) -> Self {
+        Value::Record(record)
     }
 }
 
@@ -166,9 +221,12 @@ impl From<BTreeMap<Arc<str>, Value>> for Record {
     }
 }
 
-impl FromIterator<(Arc<str>, Value)> for Record {
-    fn from_iter<I: IntoIterator<Item = (Arc<str>, Value)>>(iter: I) -> Self {
-        Record(Arc::new(iter.into_iter().collect()))
+/// A record from `(name, value)` pairs, the name an `Arc<str>`, `&str` or `String`.
+impl<K: Into<Arc<str>>> FromIterator<(K, Value)> for Record {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
+        Record(Arc::new(
+            iter.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        ))
     }
 }
 

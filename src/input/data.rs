@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use thuja_compiler::Source;
-use thuja_runtime::json::{self as data_json, validate_request};
+use thuja_runtime::json as data_json;
 use thuja_runtime::value::Record;
 use thuja_runtime::{Entities, EntityType, EntityUid, Request, Schema};
 
@@ -26,6 +26,18 @@ pub fn entities_from_str(
         .map_err(|e| data_error(&Source::new(name, text), &e))
 }
 
+/// Parses an entities file as a list of entities (typed and checked by `schema` when given),
+/// without making a store of them: for [`Engine::upsert_entities`](crate::Engine::upsert_entities).
+pub fn entity_list_from_str(
+    name: &str,
+    text: &str,
+    schema: Option<&Schema>,
+) -> Result<Vec<thuja_runtime::Entity>, InputError> {
+    data_json::entity_list_from_json_str(text, schema)
+        .map_err(|e| data_error(&Source::new(name, text), &e))
+}
+
+/// Reads an entities file: [`entities_from_str`] on the file's text.
 pub fn entities_from_file(path: &Path, schema: Option<&Schema>) -> Result<Entities, InputError> {
     entities_from_str(&path.display().to_string(), &read_file(path)?, schema)
 }
@@ -41,24 +53,63 @@ pub fn context_from_str(
         .map_err(|e| data_error(&Source::new(name, text), &e))
 }
 
-/// Builds a request from uids written as in policies and an optional context file's
-/// `(name, text)`; validates it against `validate_with` when given.
+/// How a request is read: without a schema; with a schema typing its context (strings become
+/// extension values and `{"type", "id"}` records entity references where the action's context
+/// type says so); or typed by a schema and validated against it, as Cedar validates a request
+/// built with a schema (the request then remembers it: see [`Request::is_valid_for`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub enum RequestSchema<'a> {
+    /// No schema: the context as written.
+    #[default]
+    None,
+    /// The context typed by the schema; the request not validated.
+    Typed(&'a Schema),
+    /// The context typed by the schema, and the request validated against it.
+    Validated(&'a Schema),
+}
+
+impl<'a> RequestSchema<'a> {
+    /// `schema`, validating against it or not.
+    pub fn of(schema: Option<&'a Schema>, validate: bool) -> Self {
+        match (schema, validate) {
+            (None, _) => RequestSchema::None,
+            (Some(s), false) => RequestSchema::Typed(s),
+            (Some(s), true) => RequestSchema::Validated(s),
+        }
+    }
+
+    /// The schema typing the context.
+    pub fn schema(self) -> Option<&'a Schema> {
+        match self {
+            RequestSchema::None => None,
+            RequestSchema::Typed(s) | RequestSchema::Validated(s) => Some(s),
+        }
+    }
+
+    /// The schema to validate against.
+    fn validating(self) -> Option<&'a Schema> {
+        match self {
+            RequestSchema::Validated(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Builds a request from uids written as in policies (`User::"alice"`) and an optional
+/// context file's `(name, text)`, read as `schema` says.
 pub fn request_from_parts(
     principal: &str,
     action: &str,
     resource: &str,
     context: Option<(&str, &str)>,
-    schema: Option<&Schema>,
-    validate_with: Option<&Schema>,
+    schema: RequestSchema<'_>,
 ) -> Result<Request, InputError> {
     let principal = entity_uid_from_str("principal", principal)?;
     let action = entity_uid_from_str("action", action)?;
     let resource = entity_uid_from_str("resource", resource)?;
-    let context = match context {
-        Some((name, text)) => context_from_str(name, text, schema, &action)?,
-        None => context_from_str("context", "{}", schema, &action)?,
-    };
-    finish_request(principal, action, resource, context, validate_with)
+    let (name, text) = context.unwrap_or(("context", "{}"));
+    let context = context_from_str(name, text, schema.schema(), &action)?;
+    finish_request(principal, action, resource, context, schema)
 }
 
 /// The `cedar` CLI's request file.
@@ -72,12 +123,12 @@ struct RequestJson {
     context: Option<serde_json::Value>,
 }
 
-/// Parses a request file: `{"principal", "action", "resource", "context"}`.
+/// Parses a request file: `{"principal", "action", "resource", "context"}`, read as `schema`
+/// says.
 pub fn request_json_from_str(
     name: &str,
     text: &str,
-    schema: Option<&Schema>,
-    validate_with: Option<&Schema>,
+    schema: RequestSchema<'_>,
 ) -> Result<Request, InputError> {
     let source = Source::new(name, text);
     let json: RequestJson = serde_json::from_str(text).map_err(|e| json_error(&source, &e))?;
@@ -88,7 +139,6 @@ pub fn request_json_from_str(
         &json.resource,
         &context,
         schema,
-        validate_with,
     )
     .map_err(|e| match e {
         InputError::Data { what, message } => InputError::Data {
@@ -99,34 +149,30 @@ pub fn request_json_from_str(
     })
 }
 
+/// Reads a request file: [`request_json_from_str`] on the file's text.
 pub fn request_json_from_file(
     path: &Path,
-    schema: Option<&Schema>,
-    validate_with: Option<&Schema>,
+    schema: RequestSchema<'_>,
 ) -> Result<Request, InputError> {
-    request_json_from_str(
-        &path.display().to_string(),
-        &read_file(path)?,
-        schema,
-        validate_with,
-    )
+    request_json_from_str(&path.display().to_string(), &read_file(path)?, schema)
 }
 
-/// Builds a request from JSON values, as Cedar's integration tests and request files give them.
+/// Builds a request from JSON values, as Cedar's integration tests and request files give
+/// them, read as `schema` says.
 pub fn request_from_json_values(
     principal: &serde_json::Value,
     action: &serde_json::Value,
     resource: &serde_json::Value,
     context: &serde_json::Value,
-    schema: Option<&Schema>,
-    validate_with: Option<&Schema>,
+    schema: RequestSchema<'_>,
 ) -> Result<Request, InputError> {
     let principal = uid_from_json("principal", principal)?;
     let action = uid_from_json("action", action)?;
     let resource = uid_from_json("resource", resource)?;
-    let context = data_json::context_from_json_value(context, schema.map(|s| (s, &action)))
-        .map_err(|e| InputError::data("context", &e.message))?;
-    finish_request(principal, action, resource, context, validate_with)
+    let context =
+        data_json::context_from_json_value(context, schema.schema().map(|s| (s, &action)))
+            .map_err(|e| InputError::data("context", &e.message))?;
+    finish_request(principal, action, resource, context, schema)
 }
 
 fn finish_request(
@@ -134,16 +180,12 @@ fn finish_request(
     action: EntityUid,
     resource: EntityUid,
     context: Record,
-    validate_with: Option<&Schema>,
+    schema: RequestSchema<'_>,
 ) -> Result<Request, InputError> {
-    let request = Request {
-        principal,
-        action,
-        resource,
-        context,
-    };
-    if let Some(schema) = validate_with {
-        validate_request(schema, &request)
+    let mut request = Request::new(principal, action, resource, context);
+    if let Some(schema) = schema.validating() {
+        request
+            .validate(schema)
             .map_err(|e| InputError::data("request is not valid for the schema", e))?;
     }
     Ok(request)

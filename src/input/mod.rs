@@ -15,8 +15,8 @@ use thuja_compiler::{Diagnostic, Source, SourceErrors, Span};
 use thuja_interp::EvalFailure;
 
 pub use data::{
-    context_from_str, entities_from_file, entities_from_str, request_from_json_values,
-    request_from_parts, request_json_from_file, request_json_from_str,
+    RequestSchema, context_from_str, entities_from_file, entities_from_str, entity_list_from_str,
+    request_from_json_values, request_from_parts, request_json_from_file, request_json_from_str,
 };
 pub use policies::{
     entity_uid_from_str, links_from_file, links_from_str, policies_from_file, policies_from_str,
@@ -29,24 +29,38 @@ pub use schema::{
 
 /// Anything that can go wrong reading inputs.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum InputError {
     /// A file could not be read.
-    Io { path: String, error: std::io::Error },
+    Io {
+        /// The file.
+        path: String,
+        /// Why it could not be read.
+        error: std::io::Error,
+    },
     /// Located problems in a text (policies, schema, JSON, an entity uid argument).
     Source(SourceErrors),
     /// A problem with the meaning of some data, named by what it concerns.
-    Data { what: String, message: String },
+    Data {
+        /// What the data is (a file, `context`, `principal`, ...).
+        what: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The command line does not describe a complete input.
     Usage(String),
     /// Evaluating an expression failed (for `evaluate`).
     Evaluation {
+        /// The expression's text.
         source: Source,
-        /// Boxed: an evaluation error holds values, and the other variants are small.
+        /// The error and where in `source` it was raised. Boxed: an evaluation error holds
+        /// values, and the other variants are small.
         failure: Box<EvalFailure>,
     },
 }
 
 impl InputError {
+    /// The error of reading the file at `path`.
     pub fn io(path: &Path, error: std::io::Error) -> Self {
         InputError::Io {
             path: path.display().to_string(),
@@ -67,7 +81,7 @@ impl InputError {
             InputError::Source(errs) => errs.render(),
             InputError::Evaluation { source, failure } => SourceErrors::single(
                 source.clone(),
-                Diagnostic::new(failure.error.to_string(), failure.span),
+                Diagnostic::new(failure.error.to_string(), failure.span.unwrap_or_default()),
             )
             .render(),
             other => format!("error: {other}\n"),

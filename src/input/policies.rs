@@ -17,6 +17,7 @@ pub fn policies_from_str(name: &str, text: &str) -> Result<PolicySet, InputError
     ))?)
 }
 
+/// Reads a policy file: [`policies_from_str`] on the file's text.
 pub fn policies_from_file(path: &Path) -> Result<PolicySet, InputError> {
     policies_from_str(&path.display().to_string(), &read_file(path)?)
 }
@@ -83,6 +84,7 @@ pub fn links_from_str(name: &str, text: &str, policies: &mut PolicySet) -> Resul
     Ok(())
 }
 
+/// Reads a template links file: [`links_from_str`] on the file's text.
 pub fn links_from_file(path: &Path, policies: &mut PolicySet) -> Result<(), InputError> {
     links_from_str(&path.display().to_string(), &read_file(path)?, policies)
 }

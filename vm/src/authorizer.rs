@@ -65,13 +65,15 @@ pub fn decide(
     for n in candidates.iter() {
         let Some(policy) = program.policies.get(n as usize) else {
             internal = true;
-            errors.push(PolicyError {
-                policy_id: index
+            errors.push(PolicyError::new(
+                index
                     .policy(n)
                     .map_or_else(|| "<unknown>".into(), |p| p.id.clone()),
-                error: EvalError::Internal("an indexed policy has no code"),
-                span: None,
-            });
+                Failure {
+                    error: EvalError::Internal("an indexed policy has no code"),
+                    span: None,
+                },
+            ));
             continue;
         };
         match run(&mut machine, n as usize, policy) {
@@ -85,11 +87,7 @@ pub fn decide(
             }
             Err(failure) => {
                 internal |= matches!(failure.error, EvalError::Internal(_));
-                errors.push(PolicyError {
-                    policy_id: policy.id.clone(),
-                    error: failure.error,
-                    span: failure.span.map(|s| s.range()),
-                });
+                errors.push(PolicyError::new(policy.id.clone(), failure));
             }
         }
     }

@@ -11,21 +11,18 @@ use std::cell::OnceCell;
 
 use smallvec::SmallVec;
 
-use thuja_compiler::Span;
 use thuja_compiler::ast::{BinaryOp, UnaryOp, Var};
 use thuja_compiler::program::{CompiledPolicy, Op, Program};
 use thuja_runtime::ops::{self, ArithOp, CmpOp};
 use thuja_runtime::{
-    Entities, Entity, EntityLookup, EntityUid, EvalError, Record, Request, Set, Value, access,
+    Entities, Entity, EntityLookup, EntityUid, EvalError, EvalFailure, Record, Request, Set, Value,
+    access,
 };
 
-/// An error raised by a policy's code and the span of the expression that raised it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub error: EvalError,
-    /// `None` only for an internal error outside any instruction.
-    pub span: Option<Span>,
-}
+/// An error raised by a policy's code and the span of the expression that raised it (`None`
+/// only for an internal error outside any instruction): the runtime's [`EvalFailure`], the
+/// shape every tier reports errors in.
+pub type Failure = EvalFailure;
 
 /// The request's variables, with the entities of the principal, action and resource looked
 /// up once in the store. A variable becomes a [`Value`] (a copy of the request's uid or a
@@ -49,9 +46,9 @@ impl<'e> RequestValues<'e> {
             values: Default::default(),
             store,
             found: [
-                store.get(&request.principal),
-                store.get(&request.action),
-                store.get(&request.resource),
+                store.get(request.principal()),
+                store.get(request.action()),
+                store.get(request.resource()),
             ],
         }
     }
@@ -60,10 +57,10 @@ impl<'e> RequestValues<'e> {
     pub fn var(&self, var: Var) -> &Value {
         let r = self.request;
         match var {
-            Var::Principal => self.values[0].get_or_init(|| Value::Entity(r.principal.clone())),
-            Var::Action => self.values[1].get_or_init(|| Value::Entity(r.action.clone())),
-            Var::Resource => self.values[2].get_or_init(|| Value::Entity(r.resource.clone())),
-            Var::Context => self.values[3].get_or_init(|| Value::Record(r.context.clone())),
+            Var::Principal => self.values[0].get_or_init(|| Value::Entity(r.principal().clone())),
+            Var::Action => self.values[1].get_or_init(|| Value::Entity(r.action().clone())),
+            Var::Resource => self.values[2].get_or_init(|| Value::Entity(r.resource().clone())),
+            Var::Context => self.values[3].get_or_init(|| Value::Record(r.context().clone())),
         }
     }
 
@@ -73,10 +70,10 @@ impl<'e> RequestValues<'e> {
     pub fn var_attr(&self, var: Var, attr: &str) -> Result<&'e Value, EvalError> {
         let r = self.request;
         let (i, uid) = match var {
-            Var::Principal => (0, &r.principal),
-            Var::Action => (1, &r.action),
-            Var::Resource => (2, &r.resource),
-            Var::Context => return access::record_attr(&r.context, attr),
+            Var::Principal => (0, r.principal()),
+            Var::Action => (1, r.action()),
+            Var::Resource => (2, r.resource()),
+            Var::Context => return access::record_attr(r.context(), attr),
         };
         access::entity_attr(self.found[i], uid, attr)
     }
@@ -86,10 +83,10 @@ impl<'e> RequestValues<'e> {
     pub fn var_equals(&self, var: Var, v: &Value) -> bool {
         let r = self.request;
         let uid = match var {
-            Var::Principal => &r.principal,
-            Var::Action => &r.action,
-            Var::Resource => &r.resource,
-            Var::Context => return matches!(v, Value::Record(c) if *c == r.context),
+            Var::Principal => r.principal(),
+            Var::Action => r.action(),
+            Var::Resource => r.resource(),
+            Var::Context => return matches!(v, Value::Record(c) if c == r.context()),
         };
         matches!(v, Value::Entity(u) if u == uid)
     }
@@ -97,7 +94,7 @@ impl<'e> RequestValues<'e> {
     /// The principal's, action's and resource's uids.
     pub fn scope_uids(&self) -> [&'e EntityUid; 3] {
         let r = self.request;
-        [&r.principal, &r.action, &r.resource]
+        [r.principal(), r.action(), r.resource()]
     }
 }
 

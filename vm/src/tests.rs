@@ -59,7 +59,7 @@ fn errors_carry_the_interpreters_span() {
     let snippets: Vec<&str> = vm
         .errors
         .iter()
-        .map(|e| &text[e.span.clone().unwrap()])
+        .map(|e| &text[e.span.unwrap().range()])
         .collect();
     assert_eq!(snippets, ["principal.nope", "1 + 2", "context.s.nope"]);
 }

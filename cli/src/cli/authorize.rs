@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use thuja::input::{self, InputError};
-use thuja::{Authorizer, Decision, PolicyError, PolicySet, Response, Schema};
+use thuja::{BuildError, Decision, Engine, PolicySet, Response, Schema};
 
 use super::exit;
 use super::request_args::RequestArgs;
@@ -30,8 +30,8 @@ pub struct AuthorizeArgs {
     pub template_linked: Option<PathBuf>,
     /// Engine that answers: `vm` (compiled bytecode), `jit` (native code, the VM for what it does
     /// not compile) or `interp` (the reference interpreter)
-    #[arg(long, value_name = "ENGINE", default_value_t = thuja::Engine::Vm)]
-    pub engine: thuja::Engine,
+    #[arg(long, value_name = "ENGINE", default_value_t = thuja::Evaluator::Vm)]
+    pub engine: thuja::Evaluator,
     /// Also print the policies that determined the decision
     #[arg(short, long)]
     pub verbose: bool,
@@ -60,28 +60,47 @@ pub fn run(args: &AuthorizeArgs) -> i32 {
         };
     }
     match decide(args) {
-        Ok((policies, response)) => {
-            print_response(&policies, &response, args.verbose);
+        Ok(response) => {
+            print_response(&response, args.verbose);
             match response.decision {
                 Decision::Allow => exit::SUCCESS,
                 Decision::Deny => exit::DENY,
             }
         }
         Err(e) => {
-            super::report(&e);
+            super::report_build(&e);
             exit::FAILURE
         }
     }
 }
 
-fn decide(args: &AuthorizeArgs) -> Result<(PolicySet, Response), InputError> {
+fn decide(args: &AuthorizeArgs) -> Result<Response, BuildError> {
     let policies = load_policies(args)?;
     let schema = load_schema(args)?;
-    let entities = input::entities_from_file(&args.entities, schema.as_ref())?;
-    let request = args.request.request(schema.as_ref())?;
-    let response =
-        Authorizer::with_engine(args.engine).is_authorized(&request, &policies, &entities);
-    Ok((policies, response))
+    let engine = load_engine(args, policies, schema)?;
+    let request = args.request.request(engine.schema())?;
+    // The request was validated as it was read (unless validation is off).
+    engine
+        .decide(&request)
+        .map_err(|e| InputError::Usage(format!("request is not valid for the schema: {e}")).into())
+}
+
+/// The engine the arguments describe: policies, schema, entities and evaluator.
+pub(super) fn load_engine(
+    args: &AuthorizeArgs,
+    policies: PolicySet,
+    schema: Option<Schema>,
+) -> Result<Engine, BuildError> {
+    let entities_text = input::read_file(&args.entities)?;
+    let mut builder = Engine::builder()
+        .policies(policies)
+        .entities_json(args.entities.display().to_string(), entities_text)
+        .evaluator(args.engine)
+        .request_validation(args.request.request_validation);
+    if let Some(schema) = schema {
+        builder = builder.schema(schema);
+    }
+    builder.build()
 }
 
 /// The policy file with its template links; as with `cedar`, a policy annotated `@id("...")`
@@ -102,7 +121,7 @@ pub(super) fn load_schema(args: &AuthorizeArgs) -> Result<Option<Schema>, InputE
         .transpose()
 }
 
-fn print_response(policies: &PolicySet, response: &Response, verbose: bool) {
+fn print_response(response: &Response, verbose: bool) {
     println!(
         "{}",
         match response.decision {
@@ -114,7 +133,7 @@ fn print_response(policies: &PolicySet, response: &Response, verbose: bool) {
         println!();
         for err in &response.errors {
             println!("{err}");
-            if let Some(location) = error_location(policies, err) {
+            if let Some(location) = &err.location {
                 println!("  --> {location}");
             }
         }
@@ -130,13 +149,4 @@ fn print_response(policies: &PolicySet, response: &Response, verbose: bool) {
             }
         }
     }
-}
-
-/// `file:line:col` of the expression whose evaluation failed.
-fn error_location(policies: &PolicySet, err: &PolicyError) -> Option<String> {
-    let span = err.span.as_ref()?;
-    let active = policies.active().find(|p| *p.id == err.policy_id)?;
-    let source = &active.policy.source;
-    let (line, col) = source.line_col(span.start);
-    Some(format!("{}:{line}:{col}", source.name))
 }

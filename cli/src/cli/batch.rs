@@ -121,7 +121,7 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
 
     if args.stats {
         let native = match args.engine {
-            thuja::Engine::Jit => policies.native().ok(),
+            thuja::Evaluator::Jit => policies.native().ok(),
             _ => None,
         };
         let decided = requests.iter().filter(|r| r.is_ok()).count();
@@ -138,7 +138,7 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
             p50_ns: quantile(0.5),
             p99_ns: quantile(0.99),
             max_ns: times.last().copied().unwrap_or(0),
-            bind_ms: (args.engine != thuja::Engine::Interp).then_some(bind_ms),
+            bind_ms: (args.engine != thuja::Evaluator::Interp).then_some(bind_ms),
             jit_compile_ms: native.map(|c| c.compile_time().as_secs_f64() * 1e3),
             jit_native_policies: native.map(thuja::NativeCode::native_count),
         };
@@ -175,8 +175,7 @@ fn parse_line(
         &parsed.action,
         &parsed.resource,
         &context,
-        schema,
-        validate_with,
+        input::RequestSchema::of(schema, validate_with.is_some()),
     )
     .map_err(|e| at(e.summary()))
 }

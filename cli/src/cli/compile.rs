@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use thuja::input::{self, InputError};
-use thuja::{Authorizer, CompiledPolicies, Engine, Tier};
+use thuja::{Authorizer, CompiledPolicies, Evaluator, Tier};
 
 use super::exit;
 
@@ -31,8 +31,8 @@ pub struct CompileArgs {
     #[arg(long)]
     pub listing: bool,
     /// `vm` (bytecode only) or `jit` (also native code; the listing says which policies are native)
-    #[arg(long, value_name = "ENGINE", default_value_t = Engine::Vm)]
-    pub engine: Engine,
+    #[arg(long, value_name = "ENGINE", default_value_t = Evaluator::Vm)]
+    pub engine: Evaluator,
 }
 
 pub fn run(args: &CompileArgs) -> i32 {
@@ -48,7 +48,7 @@ pub fn run(args: &CompileArgs) -> i32 {
                     program.code.len()
                 );
             }
-            if args.engine == Engine::Jit {
+            if args.engine == Evaluator::Jit {
                 print_tiers(&compiled, args.listing);
             }
             exit::SUCCESS
@@ -67,8 +67,8 @@ fn compile(args: &CompileArgs) -> Result<CompiledPolicies, InputError> {
         input::links_from_file(links, &mut policies)?;
     }
     let engine = match args.engine {
-        Engine::Jit => Engine::Jit,
-        _ => Engine::Vm,
+        Evaluator::Jit => Evaluator::Jit,
+        _ => Evaluator::Vm,
     };
     let authorizer = Authorizer::with_engine(engine);
     Ok(match &args.schema {
@@ -104,7 +104,7 @@ fn print_tiers(compiled: &CompiledPolicies, listing: bool) {
             Some(Tier::Native(_)) => "native".to_owned(),
             Some(Tier::Empty) => "native (no conditions to run)".to_owned(),
             Some(Tier::Vm(why)) => format!("vm: {why}"),
-            None => "vm: no native code".to_owned(),
+            Some(_) | None => "vm: no native code".to_owned(),
         };
         println!("  {} {how}", policy.id);
     }

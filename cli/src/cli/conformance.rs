@@ -17,8 +17,8 @@ pub struct ConformanceArgs {
     pub json: Option<PathBuf>,
     /// Engine that answers the requests: `interp` (the reference interpreter), `vm` (bytecode) or
     /// `jit` (native code)
-    #[arg(long, value_name = "ENGINE", default_value_t = thuja::Engine::Interp)]
-    pub engine: thuja::Engine,
+    #[arg(long, value_name = "ENGINE", default_value_t = thuja::Evaluator::Interp)]
+    pub engine: thuja::Evaluator,
     /// Worker threads (default: the number of CPUs)
     #[arg(long)]
     pub threads: Option<usize>,

@@ -94,10 +94,5 @@ fn first_request_variable(expr: &Expr) -> Option<&Expr> {
 /// A request for expressions that do not read it (checked by [`first_request_variable`]).
 fn unused_request() -> Request {
     let uid = EntityUid::new(EntityType::new_unchecked("Unspecified"), "");
-    Request {
-        principal: uid.clone(),
-        action: uid.clone(),
-        resource: uid,
-        context: Default::default(),
-    }
+    Request::new(uid.clone(), uid.clone(), uid, Default::default())
 }

@@ -80,3 +80,11 @@ pub fn run() -> i32 {
 pub fn report(err: &thuja::input::InputError) {
     eprint!("{}", err.render());
 }
+
+/// Prints why an engine could not be built to stderr.
+pub fn report_build(err: &thuja::BuildError) {
+    match err {
+        thuja::BuildError::Input(e) => report(e),
+        other => eprintln!("error: {other}"),
+    }
+}

@@ -42,9 +42,9 @@ impl RequestArgs {
     /// Reads the request, parsing the context with `schema` and validating against it when
     /// asked.
     pub fn request(&self, schema: Option<&Schema>) -> Result<Request, InputError> {
-        let validate_with = schema.filter(|_| self.request_validation);
+        let schema = input::RequestSchema::of(schema, self.request_validation);
         if let Some(path) = &self.request_json {
-            return input::request_json_from_file(path, schema, validate_with);
+            return input::request_json_from_file(path, schema);
         }
         match (&self.principal, &self.action, &self.resource) {
             (Some(p), Some(a), Some(r)) => {
@@ -58,7 +58,6 @@ impl RequestArgs {
                     r,
                     context.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
                     schema,
-                    validate_with,
                 )
             }
             _ => Err(InputError::Usage(

@@ -148,6 +148,15 @@ impl PolicySet {
         PolicySet::default()
     }
 
+    /// How many policies can apply to a request: static policies and template links.
+    pub fn len(&self) -> usize {
+        self.active().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.active().next().is_none()
+    }
+
     pub fn policies(&self) -> &[Policy] {
         &self.policies
     }

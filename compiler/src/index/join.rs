@@ -15,6 +15,9 @@
 //! each key's policy numbers and then each policy's keys — two dependent cache misses fewer
 //! per request in a large store.
 
+use std::sync::Arc;
+
+use thuja_runtime::entity::Updated;
 use thuja_runtime::{Entities, Entity};
 
 use super::matched::Matched;
@@ -22,15 +25,35 @@ use super::side::{ANY, ActionKeys, KeyId};
 use super::{SMALL, ScopeIndex};
 
 /// The keys each entity of one store matches on each side of the index; made by
-/// [`ScopeIndex::join`](super::ScopeIndex::join).
+/// [`ScopeIndex::join`](super::ScopeIndex::join), and for an [updated](Entities::update) store
+/// by [`EntityKeys::update`] from the old store's, sharing its entries.
+///
+/// Laid out as the store is: entries for the entities the store was built with (shared by
+/// every update of it), and entries for the entities changed since, at the positions after
+/// those.
 #[derive(Clone, Debug, Default)]
 pub struct EntityKeys {
-    /// Entry `n` is for the entity at position `n`.
-    entries: Vec<Entry>,
-    /// The parts too long to be held in their entry.
-    spill: Vec<u32>,
-    /// The [stamp](Entities::stamp) of the store it was made from.
+    /// Entry `n` is for the entity at position `n`, for `n` below the store's
+    /// [built positions](Entities::built_positions).
+    base: Arc<Entries>,
+    /// Entry `n` of chunk `c` is for the entity at position `base.entries.len() + c * CHUNK +
+    /// n`: in chunks, each with its own spill, so that an update copies the chunks it writes
+    /// to and shares the others.
+    changes: Vec<Arc<Entries>>,
+    /// How many positions it has entries for.
+    positions: usize,
+    /// The [stamp](Entities::stamp) of the store it was made for.
     store: u64,
+}
+
+/// Entries per chunk of the entries for changed entities.
+const CHUNK: usize = 64;
+
+/// Entries, and the parts too long to be held in them.
+#[derive(Clone, Debug, Default)]
+struct Entries {
+    entries: Vec<Entry>,
+    spill: Vec<u32>,
 }
 
 /// Which side of the index a request entity is looked up on.
@@ -127,52 +150,162 @@ impl Entry {
 impl EntityKeys {
     /// Finds the keys of every entity of `entities` on each side of `index`.
     pub(super) fn build(index: &ScopeIndex, entities: &Entities) -> EntityKeys {
+        let built = entities.built_positions();
         let mut joined = EntityKeys {
-            entries: vec![Entry::default(); entities.len()],
-            spill: Vec::new(),
+            base: Arc::new(Entries {
+                entries: vec![Entry::default(); built],
+                spill: Vec::new(),
+            }),
+            changes: Vec::new(),
+            positions: built,
             store: entities.stamp(),
         };
-        let sides = [&index.principal, &index.action, &index.resource];
-        let list = index.len() > SMALL;
-        let mut parts: [Vec<u32>; 3] = Default::default();
-        let mut numbers = Vec::new();
+        joined.cover(entities.positions());
+        let mut scratch = Scratch::default();
         for entity in entities.iter() {
-            let mut listed = false;
-            for (role, side) in sides.iter().enumerate() {
-                let keys = &mut parts[role];
-                keys.clear();
-                keys.push(ANY);
-                side.each_match(entity.uid(), entities, &mut |key| keys.push(key));
-                keys.sort_unstable();
-                let selected = Matched::joined(keys);
-                if role == Role::Principal as usize && list && side.size(&selected) <= LIST_AT_MOST
-                {
-                    numbers.clear();
-                    side.each_number(&selected, &mut |n| numbers.push(n));
-                    numbers.sort_unstable();
-                    keys.clear();
-                    for &number in &numbers {
-                        if let Some(policy) = index.keys.get(number as usize) {
-                            let listed = Listed {
-                                number,
-                                resource: policy.resource,
-                                action: policy.action,
-                            };
-                            keys.extend_from_slice(&listed.words());
-                        }
-                    }
-                    listed = true;
+            joined.set(index, entity, entities, &mut scratch);
+        }
+        joined
+    }
+
+    /// The keys of `updated.entities`, an update of `old` (the store these keys were made
+    /// for), sharing these keys' entries for every entity the update did not change; built
+    /// anew when the update rebuilt the store, or these keys are not for `old`.
+    pub fn update(&self, index: &ScopeIndex, old: &Entities, updated: &Updated) -> EntityKeys {
+        let new = &updated.entities;
+        let changed = match &updated.changed {
+            Some(changed)
+                if self.is_for(old)
+                    && new.shares_base_with(old)
+                    && self.base.entries.len() == new.built_positions() =>
+            {
+                changed
+            }
+            _ => return EntityKeys::build(index, new),
+        };
+        let mut joined = EntityKeys {
+            base: Arc::clone(&self.base),
+            changes: self.changes.clone(),
+            positions: self.positions,
+            store: new.stamp(),
+        };
+        joined.cover(new.positions());
+        let mut scratch = Scratch::default();
+        for uid in changed {
+            match new.get(uid) {
+                Some(entity) if entity.position() >= new.built_positions() => {
+                    joined.set(index, entity, new, &mut scratch);
                 }
-            }
-            let mut entry = joined.pack(&parts);
-            if listed {
-                entry.flags |= PRINCIPAL_LISTED;
-            }
-            if let Some(slot) = joined.entries.get_mut(entity.position()) {
-                *slot = entry;
+                _ => return EntityKeys::build(index, new),
             }
         }
         joined
+    }
+
+    /// Adds chunks of changed entities' entries up to `positions`.
+    fn cover(&mut self, positions: usize) {
+        self.positions = self.positions.max(positions);
+        let needed = positions
+            .saturating_sub(self.base.entries.len())
+            .div_ceil(CHUNK);
+        while self.changes.len() < needed {
+            self.changes.push(Arc::new(Entries {
+                entries: vec![Entry::default(); CHUNK],
+                spill: Vec::new(),
+            }));
+        }
+    }
+
+    /// Finds `entity`'s keys and puts them at its position, copying the chunk it is in if
+    /// other keys share it.
+    fn set(
+        &mut self,
+        index: &ScopeIndex,
+        entity: &Entity,
+        entities: &Entities,
+        scratch: &mut Scratch,
+    ) {
+        let position = entity.position();
+        let (part, at) = match position.checked_sub(self.base.entries.len()) {
+            None => match Arc::get_mut(&mut self.base) {
+                Some(base) => (base, position),
+                None => return,
+            },
+            Some(offset) => match self.changes.get_mut(offset / CHUNK) {
+                Some(chunk) => (Arc::make_mut(chunk), offset % CHUNK),
+                None => return,
+            },
+        };
+        let entry = part.entry_of(index, entity, entities, scratch);
+        if let Some(slot) = part.entries.get_mut(at) {
+            *slot = entry;
+        }
+    }
+
+    /// The entry of the entity at `position`, and the spill its parts may be in.
+    #[inline]
+    fn entry(&self, position: usize) -> Option<(&Entry, &[u32])> {
+        match self.base.entries.get(position) {
+            Some(entry) => Some((entry, &self.base.spill)),
+            None => {
+                let offset = position - self.base.entries.len();
+                let chunk = self.changes.get(offset / CHUNK)?;
+                Some((chunk.entries.get(offset % CHUNK)?, &chunk.spill))
+            }
+        }
+    }
+}
+
+/// Buffers reused from entity to entity while finding keys.
+#[derive(Default)]
+struct Scratch {
+    parts: [Vec<u32>; 3],
+    numbers: Vec<u32>,
+}
+
+impl Entries {
+    /// The entry of `entity` (of `entities`), its long parts added to this spill.
+    fn entry_of(
+        &mut self,
+        index: &ScopeIndex,
+        entity: &Entity,
+        entities: &Entities,
+        scratch: &mut Scratch,
+    ) -> Entry {
+        let sides = [&index.principal, &index.action, &index.resource];
+        let list = index.len() > SMALL;
+        let Scratch { parts, numbers } = scratch;
+        let mut listed = false;
+        for (role, side) in sides.iter().enumerate() {
+            let keys = &mut parts[role];
+            keys.clear();
+            keys.push(ANY);
+            side.each_match(entity.uid(), entities, &mut |key| keys.push(key));
+            keys.sort_unstable();
+            let selected = Matched::joined(keys);
+            if role == Role::Principal as usize && list && side.size(&selected) <= LIST_AT_MOST {
+                numbers.clear();
+                side.each_number(&selected, &mut |n| numbers.push(n));
+                numbers.sort_unstable();
+                keys.clear();
+                for &number in numbers.iter() {
+                    if let Some(policy) = index.keys.get(number as usize) {
+                        let listed = Listed {
+                            number,
+                            resource: policy.resource,
+                            action: policy.action,
+                        };
+                        keys.extend_from_slice(&listed.words());
+                    }
+                }
+                listed = true;
+            }
+        }
+        let mut entry = self.pack(parts);
+        if listed {
+            entry.flags |= PRINCIPAL_LISTED;
+        }
+        entry
     }
 
     /// An entry holding `parts`: inline while they fit, the longest moved to the spill
@@ -214,26 +347,28 @@ impl EntityKeys {
         }
         entry
     }
+}
 
+impl EntityKeys {
     /// The keys `entity` (of the store it was made from) matches as `role`; `None` for an
     /// entity beyond that store, or one whose principal policies are [listed](Self::listed).
     #[inline]
     pub(super) fn matched(&self, entity: &Entity, role: Role) -> Option<Matched<'_>> {
-        let entry = self.entries.get(entity.position())?;
+        let (entry, spill) = self.entry(entity.position())?;
         if role == Role::Principal && entry.flags & PRINCIPAL_LISTED != 0 {
             return None;
         }
-        Some(Matched::joined(entry.part(role, &self.spill)?))
+        Some(Matched::joined(entry.part(role, spill)?))
     }
 
     /// The policies `entity` (of the store it was made from) selects as a principal, when
     /// they are few enough to be listed.
     pub(super) fn listed(&self, entity: &Entity) -> Option<ListedPolicies<'_>> {
-        let entry = self.entries.get(entity.position())?;
+        let (entry, spill) = self.entry(entity.position())?;
         if entry.flags & PRINCIPAL_LISTED == 0 {
             return None;
         }
-        let words = entry.part(Role::Principal, &self.spill)?;
+        let words = entry.part(Role::Principal, spill)?;
         Some(ListedPolicies(words))
     }
 
@@ -242,8 +377,10 @@ impl EntityKeys {
     #[cfg(test)]
     pub(super) fn listed_entities(&self) -> (usize, usize) {
         let listed = self
+            .base
             .entries
             .iter()
+            .chain(self.changes.iter().flat_map(|c| &c.entries))
             .filter(|e| e.flags & PRINCIPAL_LISTED != 0);
         let spilled = listed.clone().filter(|e| e.flags & 1 != 0).count();
         (listed.count() - spilled, spilled)
@@ -254,12 +391,13 @@ impl EntityKeys {
         self.store == entities.stamp()
     }
 
-    /// How many entities it has keys for (the size of the store it was made from).
+    /// How many entries it has: the [positions](Entities::positions) of the store it was made
+    /// for.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.positions
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }

@@ -170,9 +170,9 @@ impl ScopeIndex {
     /// giving the ancestors of its principal, action and resource.
     pub fn candidates(&self, request: &Request, entities: &Entities) -> Candidates {
         self.candidates_of(
-            &request.principal,
-            &request.action,
-            &request.resource,
+            request.principal(),
+            request.action(),
+            request.resource(),
             entities,
         )
     }

@@ -30,12 +30,7 @@ fn store(entries: &[(&str, &[&str])]) -> Entities {
 }
 
 fn request(p: &str, a: &str, r: &str) -> Request {
-    Request {
-        principal: uid(p),
-        action: uid(a),
-        resource: uid(r),
-        context: Record::default(),
-    }
+    Request::new(uid(p), uid(a), uid(r), Record::default())
 }
 
 /// The ids of the candidates.
@@ -73,12 +68,12 @@ fn brute_force(set: &PolicySet, request: &Request, entities: &Entities) -> Roari
         };
         let action = match &active.policy.action {
             ActionConstraint::Any => true,
-            ActionConstraint::Eq(a) => request.action == *a,
-            ActionConstraint::In(gs) => gs.iter().any(|g| is_in(&request.action, g)),
+            ActionConstraint::Eq(a) => request.action() == a,
+            ActionConstraint::In(gs) => gs.iter().any(|g| is_in(request.action(), g)),
         };
-        if holds(&active.policy.principal, &request.principal) == Some(true)
+        if holds(&active.policy.principal, request.principal()) == Some(true)
             && action
-            && holds(&active.policy.resource, &request.resource) == Some(true)
+            && holds(&active.policy.resource, request.resource()) == Some(true)
         {
             out.insert(u32::try_from(n).unwrap());
         }
@@ -90,9 +85,23 @@ fn brute_force(set: &PolicySet, request: &Request, entities: &Entities) -> Roari
 fn check_exhaustively(set: &PolicySet, entities: &Entities, uids: &[&str], actions: &[&str]) {
     let index = ScopeIndex::build(set);
     let joined = index.join(entities);
-    assert_eq!(joined.len(), entities.len());
+    assert_eq!(joined.len(), entities.positions());
     assert!(joined.is_for(entities) && joined.is_for(&entities.clone()));
     assert!(!joined.is_for(&store(HIERARCHY)));
+    check_joined(set, &index, &joined, entities, uids, actions);
+}
+
+/// Checks the index, and the index with `joined` (made for `entities`), against the brute
+/// force for every combination of the given uids.
+fn check_joined(
+    set: &PolicySet,
+    index: &ScopeIndex,
+    joined: &EntityKeys,
+    entities: &Entities,
+    uids: &[&str],
+    actions: &[&str],
+) {
+    assert!(joined.is_for(entities));
     for p in uids {
         for a in actions {
             for r in uids {
@@ -101,16 +110,21 @@ fn check_exhaustively(set: &PolicySet, entities: &Entities, uids: &[&str], actio
                 assert_eq!(index.candidates(&req, entities), want, "{p} {a} {r}");
                 // Small sets take the machine-word path: the roaring one must agree too.
                 assert_eq!(
-                    index.candidates_roaring(&req.principal, &req.action, &req.resource, entities),
+                    index.candidates_roaring(
+                        req.principal(),
+                        req.action(),
+                        req.resource(),
+                        entities
+                    ),
                     want,
                     "{p} {a} {r}"
                 );
                 // And with the keys of the store's entities found beforehand.
                 let joined = index.candidates_joined(
-                    &joined,
-                    &req.principal,
-                    &req.action,
-                    &req.resource,
+                    joined,
+                    req.principal(),
+                    req.action(),
+                    req.resource(),
                     entities,
                 );
                 assert_eq!(joined, want, "joined: {p} {a} {r}");
@@ -596,5 +610,82 @@ fn keys_of_few_and_many_types_are_all_found() {
             let set = policies(&text);
             check_exhaustively(&set, &entities, &uids, &["Action::read"]);
         }
+    }
+}
+
+/// A join updated with its store (entities upserted and removed, hierarchies changed) answers
+/// as the brute force does on the updated store, in small and large policy sets.
+#[test]
+fn an_updated_join_agrees_with_the_brute_force() {
+    let entity = |child: &str, parents: &[&str]| {
+        Entity::new(
+            uid(child),
+            BTreeMap::new(),
+            parents.iter().map(|p| uid(p)).collect(),
+            BTreeMap::new(),
+        )
+    };
+    let small_text = "permit (principal in Group::\"staff\", action in Action::\"readOnly\", resource in Folder::\"root\");
+         forbid (principal == User::\"bob\", action, resource is Doc in Folder::\"ghost\");
+         permit (principal is User in Group::\"admins\", action == Action::\"write\", resource);";
+    let small = policies(small_text);
+    let mut large = String::new();
+    for i in 0..70 {
+        large.push_str(&format!(
+            "permit (principal == User::\"x{i}\", action, resource);\n"
+        ));
+    }
+    let large = policies(&format!("{large}{small_text}"));
+    assert!(large.policies().len() > 64);
+    // Each step: upserts, removals.
+    let steps: Vec<(Vec<Entity>, Vec<&str>)> = vec![
+        (vec![entity("User::alice", &["Group::staff"])], vec![]),
+        (
+            vec![
+                entity("Doc::d3", &["Folder::ghost"]),
+                entity("Folder::ghost", &["Folder::root"]),
+            ],
+            vec![],
+        ),
+        (vec![entity("Group::admins", &[])], vec!["User::bob"]),
+        (
+            vec![
+                entity("User::bob", &["Group::admins"]),
+                entity("User::alice", &["Group::admins"]),
+            ],
+            vec!["Folder::f1"],
+        ),
+        (vec![entity("Action::write", &["Action::readOnly"])], vec![]),
+        (vec![], vec!["Folder::ghost", "Group::staff"]),
+    ];
+    for set in [&small, &large] {
+        let index = ScopeIndex::build(set);
+        let mut entities = store(HIERARCHY);
+        let mut joined = index.join(&entities);
+        for (upserts, removals) in &steps {
+            let updated = entities
+                .update(upserts.iter().cloned(), removals.iter().map(|r| uid(r)))
+                .unwrap();
+            joined = joined.update(&index, &entities, &updated);
+            entities = updated.entities;
+            assert_eq!(joined.len(), entities.positions());
+            check_joined(set, &index, &joined, &entities, UIDS, ACTIONS);
+        }
+        // Many more changes: changed entities fill several chunks of entries.
+        for round in 0..150 {
+            let group = ["Group::admins", "Group::staff", "Group::nobody"][round % 3];
+            let user = ["User::alice", "User::bob", "User::stranger"][round % 3];
+            let upserts = [
+                entity(user, &[group]),
+                entity(&format!("Doc::n{round}"), &[]),
+            ];
+            let updated = entities.update(upserts, []).unwrap();
+            joined = joined.update(&index, &entities, &updated);
+            entities = updated.entities;
+            if round % 25 == 24 {
+                check_joined(set, &index, &joined, &entities, UIDS, ACTIONS);
+            }
+        }
+        assert!(entities.positions() > entities.built_positions() + 128);
     }
 }

@@ -117,6 +117,7 @@ mod tests {
             },
         };
         Schema {
+            stamp: Default::default(),
             entity_types: Default::default(),
             actions: [(action.uid.clone(), action)].into_iter().collect(),
         }

@@ -57,7 +57,25 @@ pub fn entities_from_json_value(
     entities_from_tree(&Json::from_value(json), schema)
 }
 
-fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, JsonError> {
+/// Reads an entities file as a list of entities, each checked against `schema` if one is given
+/// (as [`entities_from_json_str`] checks them), without making a store of them: for adding
+/// them to one ([`Entities::update`]). Their ancestors are their parents until then.
+pub fn entity_list_from_json_str(
+    src: &str,
+    schema: Option<&Schema>,
+) -> Result<Vec<Entity>, JsonError> {
+    let json = tree::parse(src, Duplicates::Reject)?;
+    entity_list(&json, schema).map_err(|e| match e.entity {
+        Some(i) if e.line.is_none() => match tree::top_level_element_positions(src).get(i) {
+            Some(&position) => e.at(position),
+            None => e,
+        },
+        _ => e,
+    })
+}
+
+/// The entities of an entities file, each checked against the schema.
+fn entity_list(json: &Json, schema: Option<&Schema>) -> Result<Vec<Entity>, JsonError> {
     let Json::Array(items) = json else {
         return Err(JsonError::new(format!(
             "entities must be a JSON array of entity objects, but found {}",
@@ -71,14 +89,19 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
         .map(|(i, item)| parse_entity(item, i, schema, &mut names).map_err(|e| e.in_entity(i)))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(schema) = schema {
-        // Non-action entities are checked against the schema before the hierarchy is closed,
-        // so their ancestors are their parents.
         for (i, entity) in entities.iter().enumerate() {
             if !entity.uid().is_action() {
                 check_entity(schema, entity).map_err(|e| e.in_entity(i))?;
             }
         }
     }
+    Ok(entities)
+}
+
+fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, JsonError> {
+    // Non-action entities are checked against the schema before the hierarchy is closed, so
+    // their ancestors are their parents.
+    let entities = entity_list(json, schema)?;
     let json_actions: Vec<EntityUid> = entities
         .iter()
         .filter(|e| e.uid().is_action())
@@ -251,7 +274,11 @@ fn parse_entity(
 }
 
 /// Checks a non-action entity against its declared type (Cedar's `validate_entity`).
-fn check_entity(schema: &Schema, entity: &Entity) -> Result<(), JsonError> {
+/// Checks a non-action entity against `schema`: its type declared (and, for an enumerated
+/// type, its id listed), its attributes and tags of their declared types (required ones
+/// present, no undeclared ones), its parents of types it may be in, and entity references in
+/// its values valid. The error names the entity and attribute at fault.
+pub fn check_entity(schema: &Schema, entity: &Entity) -> Result<(), JsonError> {
     let uid = entity.uid();
     let def = schema.entity_type(uid.entity_type()).ok_or_else(|| {
         JsonError::new(format!(
@@ -416,6 +443,7 @@ mod tests {
             context: RecordType::default(),
         };
         Schema {
+            stamp: Default::default(),
             entity_types: [user, group, color]
                 .into_iter()
                 .map(|d| (d.name.clone(), d))

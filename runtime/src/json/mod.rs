@@ -28,7 +28,9 @@ pub mod write;
 use std::fmt;
 
 pub use context::{context_from_json_str, context_from_json_value};
-pub use entities::{entities_from_json_str, entities_from_json_value};
+pub use entities::{
+    check_entity, entities_from_json_str, entities_from_json_value, entity_list_from_json_str,
+};
 pub use request::{RequestValidationError, validate_request};
 pub use value::{typecheck_value, value_conforms, value_from_json_str, value_from_json_value};
 pub use write::{

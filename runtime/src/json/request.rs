@@ -48,35 +48,38 @@ pub enum RequestValidationError {
 pub fn validate_request(schema: &Schema, request: &Request) -> Result<(), RequestValidationError> {
     check_scope_entity(
         schema,
-        &request.principal,
+        request.principal(),
         RequestValidationError::UndeclaredPrincipalType,
     )?;
     check_scope_entity(
         schema,
-        &request.resource,
+        request.resource(),
         RequestValidationError::UndeclaredResourceType,
     )?;
     let action = schema
-        .action(&request.action)
-        .ok_or_else(|| RequestValidationError::UndeclaredAction(request.action.clone()))?;
-    if !action.principals.contains(request.principal.entity_type()) {
+        .action(request.action())
+        .ok_or_else(|| RequestValidationError::UndeclaredAction(request.action().clone()))?;
+    if !action
+        .principals
+        .contains(request.principal().entity_type())
+    {
         return Err(RequestValidationError::InvalidPrincipalType {
-            principal_ty: request.principal.entity_type().clone(),
-            action: request.action.clone(),
+            principal_ty: request.principal().entity_type().clone(),
+            action: request.action().clone(),
         });
     }
-    if !action.resources.contains(request.resource.entity_type()) {
+    if !action.resources.contains(request.resource().entity_type()) {
         return Err(RequestValidationError::InvalidResourceType {
-            resource_ty: request.resource.entity_type().clone(),
-            action: request.action.clone(),
+            resource_ty: request.resource().entity_type().clone(),
+            action: request.action().clone(),
         });
     }
-    let context = Value::Record(request.context.clone());
+    let context = Value::Record(request.context().clone());
     check_context_uids(schema, &context)?;
-    context_mismatch(&request.context, &action.context).map_or(Ok(()), |reason| {
+    context_mismatch(request.context(), &action.context).map_or(Ok(()), |reason| {
         Err(RequestValidationError::InvalidContext {
-            context: request.context.clone(),
-            action: request.action.clone(),
+            context: request.context().clone(),
+            action: request.action().clone(),
             reason,
         })
     })
@@ -193,6 +196,7 @@ mod tests {
             },
         };
         Schema {
+            stamp: Default::default(),
             entity_types: [plain("User"), plain("Doc"), color]
                 .into_iter()
                 .map(|d| (d.name.clone(), d))
@@ -202,15 +206,14 @@ mod tests {
     }
 
     fn request(p: EntityUid, a: EntityUid, r: EntityUid, ctx: &[(&str, Value)]) -> Request {
-        Request {
-            principal: p,
-            action: a,
-            resource: r,
-            context: ctx
-                .iter()
+        Request::new(
+            p,
+            a,
+            r,
+            ctx.iter()
                 .map(|(k, v)| (Arc::from(*k), v.clone()))
                 .collect::<Record>(),
-        }
+        )
     }
 
     #[test]

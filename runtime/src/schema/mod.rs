@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::entity::Entity;
 use crate::name::EntityType;
@@ -70,13 +71,59 @@ pub struct ActionDef {
 }
 
 /// A resolved schema.
+///
+/// Each schema carries a [stamp](Schema::stamp): a number no other schema built in this process
+/// has, kept by clones. A [`Request`](crate::Request) validated against the schema records it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Schema {
     pub entity_types: BTreeMap<EntityType, EntityTypeDef>,
     pub actions: BTreeMap<EntityUid, ActionDef>,
+    pub stamp: Stamp,
 }
 
+/// A schema's identity: see [`Schema::stamp`]. A new one (`default`) differs from every other
+/// made before in this process; all stamps are equal as far as comparing schemas goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Stamp(u64);
+
+/// The last stamp given to a schema.
+static STAMPS: AtomicU64 = AtomicU64::new(0);
+
+impl Default for Stamp {
+    fn default() -> Self {
+        Stamp(STAMPS.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
+
+/// Schemas are compared by what they declare, not by where they were made.
+impl PartialEq for Stamp {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Stamp {}
+
 impl Schema {
+    /// A schema of these declarations, with a new [stamp](Self::stamp).
+    pub fn new(
+        entity_types: BTreeMap<EntityType, EntityTypeDef>,
+        actions: BTreeMap<EntityUid, ActionDef>,
+    ) -> Self {
+        Schema {
+            entity_types,
+            actions,
+            stamp: Stamp::default(),
+        }
+    }
+
+    /// The number telling this schema (and its clones) apart from every other schema made in
+    /// this process; never 0. Changing a schema's declarations after validating requests
+    /// against it is not tracked: give the changed schema a new stamp (`Stamp::default()`).
+    pub fn stamp(&self) -> u64 {
+        self.stamp.0
+    }
+
     pub fn entity_type(&self, name: &EntityType) -> Option<&EntityTypeDef> {
         self.entity_types.get(name)
     }

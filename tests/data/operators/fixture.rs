@@ -14,13 +14,8 @@ fn uid(text: &str) -> EntityUid {
 }
 
 fn request() -> Request {
-    Request {
-        principal: uid(r#"User::"alice""#),
-        action: uid(r#"Action::"view""#),
-        resource: uid(r#"Photo::"p""#),
-        context: context_from_json_str(r#"{"n": 5, "s": "hello", "r": {"x": {"y": 1}}}"#, None)
-            .unwrap(),
-    }
+    Request::new(uid(r#"User::"alice""#), uid(r#"Action::"view""#), uid(r#"Photo::"p""#), context_from_json_str(r#"{"n": 5, "s": "hello", "r": {"x": {"y": 1}}}"#, None)
+            .unwrap())
 }
 
 fn entities() -> Entities {

@@ -6,8 +6,8 @@
 //! just has no ancestors of its own).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use foldhash::HashSet;
 use hashbrown::HashTable;
@@ -17,6 +17,11 @@ use crate::ancestors::Ancestors;
 use crate::attrs::Attrs;
 use crate::uid::EntityUid;
 use crate::value::Value;
+
+mod update;
+
+pub use update::Updated;
+use update::{Changes, ChildIndex};
 
 /// One entity: its identifier, attributes, tags, direct parents and (once in a store) ancestors.
 ///
@@ -164,16 +169,37 @@ pub enum EntitiesError {
 
 /// A store of entities with their transitive ancestors computed, each numbered by its
 /// [`position`](Entity::position).
+///
+/// Cheap to clone: the entities are shared. A store can be [updated](Entities::update) with
+/// entities upserted and removed into a new store that shares every unchanged entity with this
+/// one (see the `update` module).
 #[derive(Clone, Debug, Default)]
 pub struct Entities {
-    /// Entities by their uid's precomputed hash: an entry is the entity itself, its uid the key.
-    table: HashTable<Entity>,
+    /// The entities as built.
+    base: Arc<Base>,
+    /// What changed since `base` was built; `None` when nothing did.
+    changes: Option<Arc<Changes>>,
+    /// How many entities it holds.
+    len: usize,
     /// See [`Entities::stamp`].
     stamp: u64,
 }
 
+/// The entities of a store as built, by their uid's precomputed hash: an entry is the entity
+/// itself, its uid the key.
+#[derive(Clone, Debug, Default)]
+struct Base {
+    table: HashTable<Entity>,
+    /// Who lists whom as a parent, made when an update first needs it.
+    children: OnceLock<ChildIndex>,
+}
+
 /// The last stamp given to a store.
 static STAMPS: AtomicU64 = AtomicU64::new(0);
+
+fn new_stamp() -> u64 {
+    STAMPS.fetch_add(1, Ordering::Relaxed) + 1
+}
 
 impl Entities {
     /// Builds a store, computing the transitive closure of the parent relation. Identical
@@ -181,9 +207,9 @@ impl Entities {
     pub fn from_entities(
         entities: impl IntoIterator<Item = Entity>,
     ) -> Result<Self, EntitiesError> {
-        let mut store = Entities::default();
+        let mut table: HashTable<Entity> = HashTable::new();
         for entity in entities {
-            match store.entry(&entity.uid) {
+            match entry(&mut table, &entity.uid) {
                 Entry::Occupied(existing) => {
                     if !existing.get().same_data(&entity) {
                         return Err(EntitiesError::Duplicate(entity.uid));
@@ -194,39 +220,57 @@ impl Entities {
                 }
             }
         }
-        let closures: Vec<(EntityUid, Ancestors)> = store
+        let parents_of = |uid: &EntityUid| {
+            table
+                .find(uid.precomputed_hash(), |e| e.uid == *uid)
+                .map(|e| &e.parents)
+        };
+        let closures: Vec<(EntityUid, Ancestors)> = table
             .iter()
-            .map(|e| Ok((e.uid.clone(), ancestors_of(&e.uid, &store)?)))
+            .map(|e| Ok((e.uid.clone(), ancestors_of(&e.uid, &parents_of)?)))
             .collect::<Result<_, EntitiesError>>()?;
         for (uid, ancestors) in closures {
-            if let Entry::Occupied(mut entity) = store.entry(&uid) {
+            if let Entry::Occupied(mut entity) = entry(&mut table, &uid) {
                 entity.get_mut().ancestors = ancestors;
             }
         }
-        store.number();
-        Ok(store)
+        Ok(Entities::with_base(table))
     }
 
-    fn entry(&mut self, uid: &EntityUid) -> Entry<'_, Entity> {
-        self.table.entry(
-            uid.precomputed_hash(),
-            |e| e.uid == *uid,
-            |e| e.uid.precomputed_hash(),
-        )
+    /// A store of `table`'s entities, numbered in the table's order, with a new stamp.
+    fn with_base(mut table: HashTable<Entity>) -> Self {
+        for (n, entity) in table.iter_mut().enumerate() {
+            // A store never holds 2³² entities (each takes more than a cache line).
+            entity.position = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        Entities {
+            len: table.len(),
+            base: Arc::new(Base {
+                table,
+                children: OnceLock::new(),
+            }),
+            changes: None,
+            stamp: new_stamp(),
+        }
     }
 
     /// Adds entities whose ancestors are already complete (e.g. a schema's action hierarchy),
-    /// replacing any entity with the same uid.
+    /// replacing any entity with the same uid. The store is renumbered: use
+    /// [`update`](Self::update) to change a store others share.
     pub fn extend_closed(&mut self, entities: impl IntoIterator<Item = Entity>) {
+        let mut table = match (self.changes.is_some(), Arc::get_mut(&mut self.base)) {
+            (false, Some(base)) => std::mem::take(&mut base.table),
+            _ => self.iter().cloned().collect_table(),
+        };
         for entity in entities {
-            match self.entry(&entity.uid) {
+            match entry(&mut table, &entity.uid) {
                 Entry::Occupied(mut existing) => *existing.get_mut() = entity,
                 Entry::Vacant(slot) => {
                     slot.insert(entity);
                 }
             }
         }
-        self.number();
+        *self = Entities::with_base(table);
     }
 
     /// Tells this store's entities and their positions apart from other stores': a store gets
@@ -238,48 +282,102 @@ impl Entities {
         self.stamp
     }
 
-    /// Numbers the entities `0..len` in the table's order, and stamps the store anew.
-    fn number(&mut self) {
-        self.stamp = STAMPS.fetch_add(1, Ordering::Relaxed) + 1;
-        for (n, entity) in self.table.iter_mut().enumerate() {
-            // A store never holds 2³² entities (each takes more than a cache line).
-            entity.position = u32::try_from(n).unwrap_or(u32::MAX);
+    /// The entity `uid` names, if it is in the store.
+    #[inline]
+    pub fn get(&self, uid: &EntityUid) -> Option<&Entity> {
+        let found = self
+            .base
+            .table
+            .find(uid.precomputed_hash(), |e| e.uid == *uid);
+        match &self.changes {
+            None => found,
+            Some(changes) => changes.get(uid, found),
         }
     }
 
-    pub fn get(&self, uid: &EntityUid) -> Option<&Entity> {
-        self.table.find(uid.precomputed_hash(), |e| e.uid == *uid)
-    }
-
+    /// Every entity, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Entity> {
-        self.table.iter()
+        let changes = self.changes.as_deref();
+        self.base
+            .table
+            .iter()
+            .filter(move |e| changes.is_none_or(|c| !c.hides(e.position)))
+            .chain(changes.into_iter().flat_map(Changes::iter))
     }
 
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.len == 0
+    }
+
+    /// One more than the largest [position](Entity::position) of an entity in the store: data
+    /// kept per entity beside the store fits in an array this long. Equal to
+    /// [`len`](Self::len) for a store as built; an [updated](Self::update) one numbers changed
+    /// entities after the others, leaving gaps where entities were changed or removed.
+    pub fn positions(&self) -> usize {
+        self.changes
+            .as_ref()
+            .map_or(self.base.table.len(), |c| c.end as usize)
+    }
+
+    /// How many entities the store was built with: they are at positions `0..` this (less
+    /// those changed or removed since); an [update](Self::update) places every entity it adds
+    /// or changes after them, so data kept per entity beside a store can share the part for
+    /// these between the store and its updates.
+    pub fn built_positions(&self) -> usize {
+        self.base.table.len()
     }
 }
 
-/// Walks the parent relation from `start`, returning every ancestor; reaching `start` again is a
-/// cycle.
-fn ancestors_of(start: &EntityUid, store: &Entities) -> Result<Ancestors, EntitiesError> {
+fn entry<'t>(table: &'t mut HashTable<Entity>, uid: &EntityUid) -> Entry<'t, Entity> {
+    table.entry(
+        uid.precomputed_hash(),
+        |e| e.uid == *uid,
+        |e| e.uid.precomputed_hash(),
+    )
+}
+
+/// Collecting entities into a table keyed by uid (the last of equal uids kept).
+trait CollectTable {
+    fn collect_table(self) -> HashTable<Entity>;
+}
+
+impl<I: Iterator<Item = Entity>> CollectTable for I {
+    fn collect_table(self) -> HashTable<Entity> {
+        let mut table = HashTable::with_capacity(self.size_hint().0);
+        for entity in self {
+            match entry(&mut table, &entity.uid) {
+                Entry::Occupied(mut existing) => *existing.get_mut() = entity,
+                Entry::Vacant(slot) => {
+                    slot.insert(entity);
+                }
+            }
+        }
+        table
+    }
+}
+
+/// Walks the parent relation (`parents_of`) from `start`, returning every ancestor; reaching
+/// `start` again is a cycle.
+fn ancestors_of<'a>(
+    start: &EntityUid,
+    parents_of: &impl Fn(&EntityUid) -> Option<&'a BTreeSet<EntityUid>>,
+) -> Result<Ancestors, EntitiesError> {
     let mut seen: HashSet<EntityUid> = HashSet::default();
-    let mut stack: Vec<&EntityUid> = store
-        .get(start)
-        .map(|e| e.parents.iter().collect())
+    let mut stack: Vec<&EntityUid> = parents_of(start)
+        .map(|p| p.iter().collect())
         .unwrap_or_default();
     while let Some(uid) = stack.pop() {
         if uid == start {
             return Err(EntitiesError::Cycle(start.clone()));
         }
         if seen.insert(uid.clone())
-            && let Some(entity) = store.get(uid)
+            && let Some(parents) = parents_of(uid)
         {
-            stack.extend(entity.parents.iter());
+            stack.extend(parents.iter());
         }
     }
     Ok(seen.into_iter().collect())

@@ -1,0 +1,555 @@
+//! Changing a store without rebuilding it: entities upserted and removed into a new store that
+//! shares every unchanged entity with the old one.
+//!
+//! A store is its base — the entities as built, in one table — plus, once updated, a layer of
+//! [`Changes`]: the entities added or changed since (each behind an `Arc`, in shards by uid)
+//! and a bit per base entity saying it was changed or removed (in chunks). The layer is
+//! persistent: an update copies the shards and chunks it writes to and shares the others with
+//! the store it was made from. Looking up an entity of an unchanged store reads the base only;
+//! of an updated one, the base, its hidden bit and, for uids the base does not answer, a shard.
+//!
+//! An update costs what it changes: the entities given, and the entities whose ancestors
+//! change because of them (found through an index of who lists whom as a parent, made for the
+//! base when an update first needs it), plus copying one shard per changed entity (a
+//! 256th of the layer) and the table of shard and chunk pointers. When the layer holds more
+//! than [`COMPACT_AT`] entities (or a quarter of the base, if more), the update instead builds
+//! a new base of every entity: a cost proportional to the store, paid once per that many
+//! changed entities.
+
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+
+use super::{Base, CollectTable, Entities, EntitiesError, Entity, ancestors_of, new_stamp};
+use crate::ancestors::Ancestors;
+use crate::uid::EntityUid;
+
+/// The layer is merged into a new base when it would hold more than this many entities, or a
+/// quarter of the base if that is more.
+pub const COMPACT_AT: usize = 8192;
+
+/// Shards of the layer's table: an update copies the one shard it writes to, not the table.
+const SHARDS: usize = 256;
+
+/// Bits of the hidden-entity set per chunk (an update copies the chunk it writes to).
+const HIDDEN_CHUNK_WORDS: usize = 64;
+
+/// What changed in a store since its base was built: a persistent structure, so that the
+/// next update copies what it changes and shares the rest.
+#[derive(Clone, Debug)]
+pub(super) struct Changes {
+    /// The entities added or changed, with their ancestors, at positions from the base's
+    /// length up; in shards by their uid's hash.
+    shards: Box<[Arc<HashTable<Arc<Entity>>>]>,
+    /// How many entities the shards hold.
+    count: usize,
+    /// Bit `n` is set when the base's entity at position `n` was changed (its new version is
+    /// in the shards) or removed; in chunks of [`HIDDEN_CHUNK_WORDS`] words.
+    hidden: Box<[Arc<[u64; HIDDEN_CHUNK_WORDS]>]>,
+    /// One more than the largest position given to an entity of the shards.
+    pub(super) end: u32,
+}
+
+/// The shard of a uid's hash: bits the hash table does not use for its buckets (the low
+/// bits) or its tags (the top seven).
+fn shard_of(hash: u64) -> usize {
+    (hash >> 32) as usize % SHARDS
+}
+
+impl Changes {
+    fn new(base_len: usize) -> Self {
+        let empty: Arc<HashTable<Arc<Entity>>> = Arc::default();
+        let chunk: Arc<[u64; HIDDEN_CHUNK_WORDS]> = Arc::new([0; HIDDEN_CHUNK_WORDS]);
+        Changes {
+            shards: vec![empty; SHARDS].into_boxed_slice(),
+            count: 0,
+            hidden: vec![chunk; base_len.div_ceil(64 * HIDDEN_CHUNK_WORDS)].into_boxed_slice(),
+            end: u32::try_from(base_len).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The entity `uid` names, given what the base found for it.
+    #[inline(never)]
+    pub(super) fn get<'a>(
+        &'a self,
+        uid: &EntityUid,
+        in_base: Option<&'a Entity>,
+    ) -> Option<&'a Entity> {
+        match in_base {
+            Some(entity) if !self.hides(entity.position) => Some(entity),
+            _ => self.find(uid).map(|e| &**e),
+        }
+    }
+
+    fn find(&self, uid: &EntityUid) -> Option<&Arc<Entity>> {
+        let hash = uid.precomputed_hash();
+        self.shards
+            .get(shard_of(hash))?
+            .find(hash, |e| e.uid == *uid)
+    }
+
+    /// Whether the base's entity at `position` was changed or removed.
+    #[inline]
+    pub(super) fn hides(&self, position: u32) -> bool {
+        let (word, bit) = (position as usize / 64, position % 64);
+        self.hidden
+            .get(word / HIDDEN_CHUNK_WORDS)
+            .is_some_and(|chunk| chunk[word % HIDDEN_CHUNK_WORDS] & (1 << bit) != 0)
+    }
+
+    fn hide(&mut self, position: u32) {
+        let (word, bit) = (position as usize / 64, position % 64);
+        if let Some(chunk) = self.hidden.get_mut(word / HIDDEN_CHUNK_WORDS) {
+            Arc::make_mut(chunk)[word % HIDDEN_CHUNK_WORDS] |= 1 << bit;
+        }
+    }
+
+    /// The shard `hash` belongs to, copied if another layer shares it.
+    fn shard_mut(&mut self, hash: u64) -> &mut HashTable<Arc<Entity>> {
+        let shard = shard_of(hash);
+        Arc::make_mut(&mut self.shards[shard])
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Entity> {
+        self.shards.iter().flat_map(|s| s.iter()).map(|e| &**e)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.count
+    }
+}
+
+/// For each base entity, which entities list it as a parent: pairs of the parent's and the
+/// child's uid hashes, sorted.
+#[derive(Clone, Debug, Default)]
+pub(super) struct ChildIndex(Box<[(u64, u64)]>);
+
+impl ChildIndex {
+    fn of(base: &Base) -> Self {
+        let mut pairs: Vec<(u64, u64)> = base
+            .table
+            .iter()
+            .flat_map(|child| {
+                let hash = child.uid.precomputed_hash();
+                child
+                    .parents
+                    .iter()
+                    .map(move |p| (p.precomputed_hash(), hash))
+            })
+            .collect();
+        pairs.sort_unstable();
+        ChildIndex(pairs.into_boxed_slice())
+    }
+
+    /// The hashes of the uids of entities that may list a uid of hash `parent` as a parent.
+    fn children(&self, parent: u64) -> impl Iterator<Item = u64> + '_ {
+        let from = self.0.partition_point(|&(p, _)| p < parent);
+        self.0[from..]
+            .iter()
+            .take_while(move |&&(p, _)| p == parent)
+            .map(|&(_, child)| child)
+    }
+}
+
+/// A store after an [update](Entities::update).
+#[derive(Clone, Debug)]
+pub struct Updated {
+    /// The new store.
+    pub entities: Entities,
+    /// The entities that are new or whose data or ancestors changed, now at positions after the
+    /// store's [built positions](Entities::built_positions); data kept per entity beside the
+    /// old store holds for every other entity. `None` when the store was rebuilt (its layer of
+    /// changes merged into a new base): every position changed.
+    pub changed: Option<Vec<EntityUid>>,
+}
+
+impl Entities {
+    /// A new store with `upserts` added (replacing entities with the same uid) and the entities
+    /// named in `removals` taken out, sharing every unchanged entity with this one (which stays
+    /// as it was). The ancestors of the upserted entities, and of every entity whose ancestors
+    /// change because of them, are computed anew. Upserts come first: a uid both upserted and
+    /// removed is removed; of two upserts of one uid, the last counts. Removing a uid not in
+    /// the store does nothing. An upsert that would close a cycle in the hierarchy is an error
+    /// (and nothing changes).
+    pub fn update(
+        &self,
+        upserts: impl IntoIterator<Item = Entity>,
+        removals: impl IntoIterator<Item = EntityUid>,
+    ) -> Result<Updated, EntitiesError> {
+        let compact_at = COMPACT_AT.max(self.base.table.len() / 4);
+        self.update_compacting_at(upserts, removals, compact_at)
+    }
+
+    /// [`update`](Self::update), rebuilding the base when the layer would hold more than
+    /// `compact_at` entities.
+    fn update_compacting_at(
+        &self,
+        upserts: impl IntoIterator<Item = Entity>,
+        removals: impl IntoIterator<Item = EntityUid>,
+        compact_at: usize,
+    ) -> Result<Updated, EntitiesError> {
+        let mut edits: HashMap<EntityUid, Option<Entity>> = HashMap::new();
+        for mut entity in upserts {
+            entity.position = 0;
+            edits.insert(entity.uid.clone(), Some(entity));
+        }
+        for uid in removals {
+            edits.insert(uid, None);
+        }
+        let computed = self.recompute(&edits)?;
+        Ok(self.apply(edits, computed, compact_at))
+    }
+
+    /// The new ancestors of every entity an update changes, by uid: the upserted ones, and the
+    /// descendants whose ancestors change.
+    fn recompute(
+        &self,
+        edits: &HashMap<EntityUid, Option<Entity>>,
+    ) -> Result<HashMap<EntityUid, Ancestors>, EntitiesError> {
+        let parents_of = |uid: &EntityUid| match edits.get(uid) {
+            Some(edit) => edit.as_ref().map(|e| &e.parents),
+            None => self.get(uid).map(|e| &e.parents),
+        };
+        let mut computed: HashMap<EntityUid, Ancestors> = HashMap::new();
+        // Entities whose ancestors changed, so their descendants' may have too.
+        let mut moved: Vec<EntityUid> = Vec::new();
+        for (uid, edit) in edits {
+            let before = self.get(uid).map(|e| &e.ancestors);
+            let after = match edit {
+                Some(_) => {
+                    let ancestors = ancestors_of(uid, &parents_of)?;
+                    computed.insert(uid.clone(), ancestors);
+                    computed.get(uid)
+                }
+                None => None,
+            };
+            // An entity not in the store is an ancestor without ancestors of its own.
+            let empty = Ancestors::default();
+            if before.unwrap_or(&empty) != after.unwrap_or(&empty) {
+                moved.push(uid.clone());
+            }
+        }
+        let mut visited: HashSet<EntityUid> = HashSet::new();
+        // Children in the layer of changes, by parent: made when first needed.
+        let mut layer_children: Option<HashMap<&EntityUid, Vec<&Entity>>> = None;
+        while let Some(uid) = moved.pop() {
+            let layer = layer_children.get_or_insert_with(|| self.layer_children());
+            let in_layer = layer.get(&uid).into_iter().flatten().copied();
+            for child in self.base_children_of(&uid).chain(in_layer) {
+                if edits.contains_key(child.uid()) || !visited.insert(child.uid.clone()) {
+                    continue;
+                }
+                let ancestors = ancestors_of(&child.uid, &parents_of)?;
+                if ancestors != child.ancestors {
+                    computed.insert(child.uid.clone(), ancestors);
+                    moved.push(child.uid.clone());
+                }
+            }
+        }
+        Ok(computed)
+    }
+
+    /// The entities of this store's base, not changed since, that list `parent` as a parent.
+    fn base_children_of<'a>(
+        &'a self,
+        parent: &'a EntityUid,
+    ) -> impl Iterator<Item = &'a Entity> + 'a {
+        let base = &self.base;
+        let changes = self.changes.as_deref();
+        let index = base.children.get_or_init(|| ChildIndex::of(base));
+        index
+            .children(parent.precomputed_hash())
+            .flat_map(move |hash| {
+                base.table
+                    .iter_hash(hash)
+                    .filter(move |e| e.parents.contains(parent))
+                    .filter(move |e| changes.is_none_or(|c| !c.hides(e.position)))
+            })
+    }
+
+    /// The entities of this store's layer of changes, by each of their parents.
+    fn layer_children(&self) -> HashMap<&EntityUid, Vec<&Entity>> {
+        let mut out: HashMap<&EntityUid, Vec<&Entity>> = HashMap::new();
+        for entity in self.changes.iter().flat_map(|c| c.iter()) {
+            for parent in &entity.parents {
+                out.entry(parent).or_default().push(entity);
+            }
+        }
+        out
+    }
+
+    /// The store with the edits made and the recomputed ancestors set.
+    fn apply(
+        &self,
+        edits: HashMap<EntityUid, Option<Entity>>,
+        mut computed: HashMap<EntityUid, Ancestors>,
+        compact_at: usize,
+    ) -> Updated {
+        let base_len = self.base.table.len();
+        let mut changes = match &self.changes {
+            Some(changes) => (**changes).clone(),
+            None => Changes::new(base_len),
+        };
+        let mut len = self.len;
+        let mut changed = Vec::with_capacity(computed.len());
+        // The descendants whose ancestors changed, with their data as it is.
+        let descendants: Vec<(EntityUid, Option<Entity>)> = computed
+            .keys()
+            .filter(|uid| !edits.contains_key(*uid))
+            .filter_map(|uid| self.get(uid).map(|e| (uid.clone(), Some(e.clone()))))
+            .collect();
+        for (uid, edit) in edits.into_iter().chain(descendants) {
+            let hash = uid.precomputed_hash();
+            let in_base = self.base.table.find(hash, |e| e.uid == uid);
+            let was_present = self.get(&uid).is_some();
+            if let Some(entity) = in_base {
+                changes.hide(entity.position);
+            }
+            let mut end = changes.end;
+            let shard = changes.shard_mut(hash);
+            let slot = shard.entry(hash, |e| e.uid == uid, |e| e.uid.precomputed_hash());
+            let mut added = 0;
+            match edit {
+                None => {
+                    if let Entry::Occupied(slot) = slot {
+                        slot.remove();
+                        added = -1;
+                    }
+                    len -= usize::from(was_present);
+                }
+                Some(mut entity) => {
+                    if let Some(ancestors) = computed.remove(&uid) {
+                        entity.ancestors = ancestors;
+                    }
+                    match slot {
+                        Entry::Occupied(mut slot) => {
+                            entity.position = slot.get().position;
+                            *slot.get_mut() = Arc::new(entity);
+                        }
+                        Entry::Vacant(slot) => {
+                            entity.position = end;
+                            end = end.saturating_add(1);
+                            slot.insert(Arc::new(entity));
+                            added = 1;
+                        }
+                    }
+                    len += usize::from(!was_present);
+                    changed.push(uid);
+                }
+            }
+            changes.end = end;
+            changes.count = changes.count.saturating_add_signed(added);
+        }
+        if changes.len() > compact_at {
+            // Every entity keeps its ancestors; only the positions change.
+            let entities = self.iter_with(&changes).cloned().collect_table();
+            return Updated {
+                entities: Entities::with_base(entities),
+                changed: None,
+            };
+        }
+        Updated {
+            entities: Entities {
+                base: Arc::clone(&self.base),
+                changes: Some(Arc::new(changes)),
+                len,
+                stamp: new_stamp(),
+            },
+            changed: Some(changed),
+        }
+    }
+
+    /// This store's base seen through `changes` instead of its own.
+    fn iter_with<'a>(&'a self, changes: &'a Changes) -> impl Iterator<Item = &'a Entity> {
+        self.base
+            .table
+            .iter()
+            .filter(move |e| !changes.hides(e.position))
+            .chain(changes.iter())
+    }
+}
+
+impl Entities {
+    /// How many entities were added or changed since the store's base was built (0 for a store
+    /// as built); the next [update](Self::update) past [`COMPACT_AT`] (or a quarter of the
+    /// base) rebuilds the base.
+    pub fn changed_count(&self) -> usize {
+        self.changes.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// Whether the two stores share their base: the entities `other` was built with, less those
+    /// either store changed, are the same memory in both. For tests and reports of what an
+    /// update copied.
+    pub fn shares_base_with(&self, other: &Entities) -> bool {
+        Arc::ptr_eq(&self.base, &other.base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::name::EntityType;
+    use crate::value::Value;
+
+    fn uid(s: &str) -> EntityUid {
+        EntityUid::new(EntityType::parse("T").unwrap(), s)
+    }
+
+    fn entity(id: &str, parents: &[&str], tag: i64) -> Entity {
+        Entity::new(
+            uid(id),
+            [(Arc::from("n"), Value::Long(tag))].into_iter().collect(),
+            parents.iter().map(|p| uid(p)).collect(),
+            BTreeMap::new(),
+        )
+    }
+
+    /// The store as a map from uid to (attribute `n`, parents, ancestors), to compare stores
+    /// regardless of positions.
+    fn contents(store: &Entities) -> BTreeMap<String, (Value, Vec<String>, BTreeSet<String>)> {
+        let mut seen = BTreeSet::new();
+        let mut out = BTreeMap::new();
+        for e in store.iter() {
+            assert!(seen.insert(e.position()), "two entities at one position");
+            assert!(e.position() < store.positions());
+            assert_eq!(store.get(e.uid()).map(Entity::position), Some(e.position()));
+            out.insert(
+                e.uid().id().to_string(),
+                (
+                    e.attr("n").cloned().unwrap_or(Value::Bool(false)),
+                    e.parents().iter().map(|p| p.id().to_string()).collect(),
+                    e.ancestors().map(|a| a.id().to_string()).collect(),
+                ),
+            );
+        }
+        assert_eq!(out.len(), store.len());
+        out
+    }
+
+    #[test]
+    fn upserts_recompute_the_ancestors_of_descendants() {
+        // a -> b -> c, d -> ghost (a parent not in the store).
+        let store = Entities::from_entities([
+            entity("a", &["b"], 0),
+            entity("b", &["c"], 0),
+            entity("c", &[], 0),
+            entity("d", &["ghost"], 0),
+        ])
+        .unwrap();
+        // b moves under x; ghost appears, under c.
+        let updated = store
+            .update(
+                [
+                    entity("b", &["x"], 1),
+                    entity("x", &[], 0),
+                    entity("ghost", &["c"], 0),
+                ],
+                [],
+            )
+            .unwrap();
+        let new = &updated.entities;
+        let a = new.get(&uid("a")).unwrap();
+        assert!(a.is_descendant_of(&uid("x")) && !a.is_descendant_of(&uid("c")));
+        assert!(new.get(&uid("d")).unwrap().is_descendant_of(&uid("c")));
+        assert_eq!(new.get(&uid("b")).unwrap().attr("n"), Some(&Value::Long(1)));
+        assert_eq!(new.len(), 6);
+        // a, b, d, ghost and x changed; c did not.
+        assert_eq!(updated.changed.as_ref().map(Vec::len), Some(5));
+        assert!(new.shares_base_with(&store));
+        assert_ne!(new.stamp(), store.stamp());
+        // The old store is as it was.
+        assert!(store.get(&uid("a")).unwrap().is_descendant_of(&uid("c")));
+        assert!(store.get(&uid("x")).is_none());
+        // Removing ghost takes c out of d's ancestors (ghost itself stays one).
+        let removed = new
+            .update([], [uid("ghost"), uid("nobody")])
+            .unwrap()
+            .entities;
+        let d = removed.get(&uid("d")).unwrap();
+        assert!(d.is_descendant_of(&uid("ghost")) && !d.is_descendant_of(&uid("c")));
+        assert!(removed.get(&uid("ghost")).is_none());
+        assert_eq!(removed.len(), 5);
+    }
+
+    #[test]
+    fn an_upsert_closing_a_cycle_is_refused() {
+        let store = Entities::from_entities([entity("a", &["b"], 0), entity("b", &[], 0)]).unwrap();
+        let err = store.update([entity("b", &["a"], 0)], []).unwrap_err();
+        assert!(matches!(err, EntitiesError::Cycle(_)));
+        assert!(store.get(&uid("b")).unwrap().parents().is_empty());
+    }
+
+    /// A small deterministic generator (no dependency needed for a test).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    #[test]
+    fn updates_agree_with_building_the_store_anew() {
+        let mut rng = Lcg(7);
+        // Parents always have a larger number than their child: no cycles.
+        let random_entity = |rng: &mut Lcg, n: u64, tag: i64| {
+            let parents: Vec<String> = (0..rng.below(3))
+                .map(|_| format!("e{}", n + 1 + rng.below(12)))
+                .collect();
+            let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+            entity(&format!("e{n}"), &parents, tag)
+        };
+        let initial: Vec<Entity> = (0..60).map(|n| random_entity(&mut rng, n, 0)).collect();
+        let mut model: BTreeMap<String, Entity> = initial
+            .iter()
+            .map(|e| (e.uid().id().to_string(), e.clone()))
+            .collect();
+        let mut store = Entities::from_entities(initial).unwrap();
+        let mut compactions = 0;
+        for round in 0..400 {
+            let mut upserts = Vec::new();
+            let mut removals = Vec::new();
+            for _ in 0..1 + rng.below(4) {
+                let n = rng.below(80);
+                if rng.below(4) == 0 {
+                    removals.push(uid(&format!("e{n}")));
+                } else {
+                    upserts.push(random_entity(&mut rng, n, round));
+                }
+            }
+            for e in &upserts {
+                model.insert(e.uid().id().to_string(), e.clone());
+            }
+            for r in &removals {
+                model.remove(r.id());
+            }
+            let updated = store.update_compacting_at(upserts, removals, 40).unwrap();
+            compactions += usize::from(updated.changed.is_none());
+            let rebuilt = Entities::from_entities(model.values().cloned()).unwrap();
+            assert_eq!(
+                contents(&updated.entities),
+                contents(&rebuilt),
+                "round {round}"
+            );
+            store = updated.entities;
+        }
+        // The layer was merged into a new base now and then, and grew again after.
+        assert!(compactions > 3, "{compactions} compactions");
+        assert!(store.changed_count() > 0);
+        assert!(
+            store
+                .update([], [])
+                .unwrap()
+                .entities
+                .shares_base_with(&store)
+        );
+    }
+}
