@@ -1,5 +1,8 @@
 //! Runs one workload's requests through the VM in a loop, for a profiler:
-//! `cargo run --release -p thuja-benches --example profile_vm -- tinytodo|abac|rbac-N ITERATIONS`.
+//! `cargo run --release -p thuja-benches --example profile_vm -- NAME ITERATIONS`, NAME as
+//! [`thuja_benches::by_name`] takes it (`tinytodo`, `abac`, `rbac-N`, `saas-N`, `sharing-N`).
+//! It cycles through 1,000 requests (the warm cycle of the criterion suite); `STREAM=1` makes
+//! as many distinct requests as iterations, each decided once (stream mode).
 //! `ENGINE=jit` runs the JIT instead; `UNTYPED=1` compiles without the schema's types;
 //! `UNBOUND=1` decides without binding the policies to the entities ([`Authorizer::bind`]);
 //! `HOT=N` cycles through the first N requests only (a working set that stays in cache).
@@ -7,7 +10,6 @@
 use std::time::Instant;
 
 use thuja::{Authorizer, Evaluator, input};
-use thuja_benches::{abac, rbac, tinytodo};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -16,17 +18,14 @@ fn main() {
         .get(2)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let w = match name {
-        "tinytodo" => tinytodo(4_000, 2_000, 40, 1_000, 1),
-        "abac" => abac(2_000, 3_000, 1_000, 2),
-        other => {
-            let n = other
-                .strip_prefix("rbac-")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(10);
-            rbac(n, 1_000, 3)
-        }
+    let stream = std::env::var_os("STREAM").is_some();
+    let seed = match name {
+        "tinytodo" => 1,
+        "abac" => 2,
+        _ => 3,
     };
+    let w = thuja_benches::by_name(name, if stream { iterations } else { 1_000 }, seed)
+        .expect("a workload name");
     let schema = input::schema_from_str("schema", &w.schema).expect("schema");
     let policies = input::policies_from_str("policies", &w.policies).expect("policies");
     let entities =
@@ -40,7 +39,7 @@ fn main() {
                 &r.action,
                 &r.resource,
                 &r.context,
-                thuja::input::RequestSchema::Validated(&schema),
+                input::RequestSchema::Validated(&schema),
             )
             .expect("request")
         })

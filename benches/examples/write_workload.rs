@@ -1,39 +1,51 @@
 //! Writes a generated workload's files (schema, policies, entities, requests as JSON Lines) to a
-//! folder, for the CLI's batch mode or for profiling:
-//! `cargo run --release -p thuja-benches --example write_workload -- rbac 10000 OUT_DIR`.
+//! folder, for the CLI's batch mode, for cedar-policy's CLI or for profiling:
+//! `cargo run --release -p thuja-benches --example write_workload -- NAME OUT_DIR [REQUESTS [SEED]]`
+//! where NAME is `tinytodo`, `abac`, `rbac-N`, `saas-N` or `sharing-N` (see
+//! [`thuja_benches::by_name`]); 10,000 requests from seed 7 unless told.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (kind, size, out) = match args.as_slice() {
-        [kind, size, out] => (
-            kind.as_str(),
-            size.parse::<usize>().unwrap_or(1000),
-            PathBuf::from(out),
-        ),
-        _ => {
-            eprintln!("usage: write_workload tinytodo|abac|rbac SIZE OUT_DIR");
-            std::process::exit(1);
-        }
+    let usage = || -> ! {
+        eprintln!(
+            "usage: write_workload tinytodo|abac|rbac-N|saas-N|sharing-N OUT_DIR [REQUESTS [SEED]]"
+        );
+        std::process::exit(1);
     };
-    let w = match kind {
-        "tinytodo" => thuja_benches::tinytodo(size, size / 2, 40, 1_000, 1),
-        "abac" => thuja_benches::abac(size, size * 3 / 2, 1_000, 2),
-        _ => thuja_benches::rbac(size, 1_000, 3),
+    let [name, out, rest @ ..] = args.as_slice() else {
+        usage()
     };
+    let number = |i: usize, default: usize| {
+        rest.get(i)
+            .map_or(Some(default), |s| s.parse().ok())
+            .unwrap_or_else(|| usage())
+    };
+    let requests = number(0, 10_000);
+    let seed = number(1, 7) as u64;
+    let Some(w) = thuja_benches::by_name(name, requests, seed) else {
+        usage()
+    };
+    let out = PathBuf::from(out);
     std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("schema.cedarschema"), &w.schema)?;
     std::fs::write(out.join("policies.cedar"), &w.policies)?;
     std::fs::write(out.join("entities.json"), &w.entities)?;
-    let lines: Vec<String> = w
-        .requests
-        .iter()
-        .map(|r| {
-            serde_json::json!({"principal": r.principal, "action": r.action, "resource": r.resource, "context": r.context})
-                .to_string()
-        })
-        .collect();
-    std::fs::write(out.join("requests.jsonl"), lines.join("\n") + "\n")?;
+    let mut lines = std::io::BufWriter::new(std::fs::File::create(out.join("requests.jsonl"))?);
+    for r in &w.requests {
+        let line = serde_json::json!({"principal": r.principal, "action": r.action, "resource": r.resource, "context": r.context});
+        writeln!(lines, "{line}")?;
+    }
+    lines.flush()?;
+    eprintln!(
+        "{}: {} policies, {} entities, {} requests in {}",
+        w.name,
+        w.policies.matches(";\n").count(),
+        w.entities.matches("\"uid\"").count(),
+        w.requests.len(),
+        out.display()
+    );
     Ok(())
 }

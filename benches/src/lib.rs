@@ -11,15 +11,49 @@
 //!   `has`, ip ranges, decimals, datetimes, folders 8 deep.
 //! - [`rbac`]: a multi-tenant role store with any number of policies, where each request is
 //!   decided by the few policies of its own tenant.
+//! - [`saas`]: the stream-mode workload — a multi-tenant document service with thousands of
+//!   tenants, users holding several roles, nested folders, owned resources, tenant-wide forbids
+//!   with conditions, context booleans and entities of a dozen attributes, shaped by a
+//!   different hand than the three above.
+//! - [`sharing`]: direct shares of documents and projects to users and teams, plus a few
+//!   organisation-wide policies: a second stream shape, to check that figures measured on
+//!   [`saas`] are not particular to it.
+//!
+//! [`by_name`] makes any of them from a short name (`saas-1000`, `rbac-10000`, ...), for the
+//! examples (`stream`, `profile_vm`, `write_workload`).
 
 mod abac;
 mod rbac;
 mod rng;
+mod saas;
+mod sharing;
 mod tinytodo;
 
 pub use abac::abac;
 pub use rbac::rbac;
+pub use saas::saas;
+pub use sharing::sharing;
 pub use tinytodo::tinytodo;
+
+/// The workload called `name`, with `requests` requests from `seed`: `tinytodo` and `abac` at
+/// the criterion suite's sizes, `rbac-N` (N policies), `saas-N` (N tenants) and `sharing-N`
+/// (about N policies). `None` for another name.
+pub fn by_name(name: &str, requests: usize, seed: u64) -> Option<Workload> {
+    let sized = |prefix: &str| name.strip_prefix(prefix)?.parse::<usize>().ok();
+    match name {
+        "tinytodo" => Some(tinytodo(4_000, 2_000, 40, requests, seed)),
+        "abac" => Some(abac(2_000, 3_000, requests, seed)),
+        _ => {
+            if let Some(n) = sized("rbac-") {
+                Some(rbac(n, requests, seed))
+            } else if let Some(n) = sized("saas-") {
+                Some(saas(n.max(1), requests, seed))
+            } else {
+                sized("sharing-").map(|n| sharing(n, requests, seed))
+            }
+        }
+    }
+}
 
 /// One request, with uids as `{"type", "id"}` objects and the context as a JSON object.
 #[derive(Clone, Debug)]

@@ -425,9 +425,22 @@ fn batch_mode_keeps_order_and_reports_bad_lines() {
     let stats: serde_json::Value =
         serde_json::from_str(stderr(&o).trim()).expect("stats are one JSON line");
     assert_eq!(stats["requests"], 5);
-    for key in ["compile_ms", "entities_ms", "eval_ns_per_request"] {
+    assert_eq!(stats["threads"], 2);
+    for key in [
+        "compile_ms",
+        "entities_ms",
+        "eval_ns_per_request",
+        "p50_ns",
+        "p99_ns",
+        "max_ns",
+    ] {
         assert!(stats[key].is_number(), "{stats}");
     }
+    let (p50, p99, max) = (&stats["p50_ns"], &stats["p99_ns"], &stats["max_ns"]);
+    assert!(
+        p50.as_u64() <= p99.as_u64() && p99.as_u64() <= max.as_u64(),
+        "{stats}"
+    );
     // The single-request flags cannot be mixed in.
     let o = authorize_example(&["--requests", &requests, "-l", r#"TinyTodo::User::"bob""#]);
     assert_eq!(o.status.code(), Some(1));

@@ -10,10 +10,10 @@
 
 use std::sync::Arc;
 
-use crate::entity::EntityLookup;
+use crate::entity::{Entity, EntityLookup};
 use crate::error::EvalError;
 use crate::uid::EntityUid;
-use crate::value::{Value, ValueType};
+use crate::value::{Record, Value, ValueType};
 
 /// Entity-hierarchy membership: `uid` is `ancestor` or one of its (transitive) descendants.
 pub fn entity_in(
@@ -97,25 +97,35 @@ pub fn attr_of<'a>(
     attr: &str,
 ) -> Result<&'a Value, EvalError> {
     match v {
-        Value::Record(r) => r
-            .get(attr)
-            .ok_or_else(|| EvalError::RecordAttrDoesNotExist {
-                attr: attr.into(),
-                available: r.keys().cloned().collect(),
-            }),
-        Value::Entity(uid) => {
-            let entity = entities
-                .entity(uid)
-                .ok_or_else(|| EvalError::EntityDoesNotExist(uid.clone()))?;
-            entity
-                .attr(attr)
-                .ok_or_else(|| EvalError::EntityAttrDoesNotExist {
-                    entity: uid.clone(),
-                    attr: attr.into(),
-                })
-        }
+        Value::Record(r) => record_attr(r, attr),
+        Value::Entity(uid) => entity_attr(entities.entity(uid), uid, attr),
         other => Err(record_or_entity_expected(other)),
     }
+}
+
+/// `r.attr` for a record `r`.
+pub fn record_attr<'a>(r: &'a Record, attr: &str) -> Result<&'a Value, EvalError> {
+    r.get(attr)
+        .ok_or_else(|| EvalError::RecordAttrDoesNotExist {
+            attr: attr.into(),
+            available: r.keys().cloned().collect(),
+        })
+}
+
+/// `e.attr` for the entity `uid`, which the store holds as `entity` (if it exists): for a
+/// tier that has already found the entity.
+pub fn entity_attr<'a>(
+    entity: Option<&'a Entity>,
+    uid: &EntityUid,
+    attr: &str,
+) -> Result<&'a Value, EvalError> {
+    let entity = entity.ok_or_else(|| EvalError::EntityDoesNotExist(uid.clone()))?;
+    entity
+        .attr(attr)
+        .ok_or_else(|| EvalError::EntityAttrDoesNotExist {
+            entity: uid.clone(),
+            attr: attr.into(),
+        })
 }
 
 /// Attribute `attr` of a record or an entity if it has one (a missing entity has none): what

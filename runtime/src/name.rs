@@ -96,7 +96,10 @@ impl EntityType {
 
     /// Action entity types are those whose base name is `Action`.
     pub fn is_action(&self) -> bool {
-        self.basename() == "Action"
+        // The basename without splitting: `rsplit("::")` builds a string searcher on every call,
+        // and this is asked of every uid a policy or a request names.
+        let s = self.0.as_str();
+        s == "Action" || s.ends_with("::Action")
     }
 }
 
@@ -123,6 +126,10 @@ mod tests {
         assert_eq!(t.namespace(), "TinyTodo");
         assert!(!t.is_action());
         assert!(EntityType::parse("A::Action").unwrap().is_action());
+        assert!(EntityType::parse("Action").unwrap().is_action());
+        for other in ["MyAction", "A::MyAction", "Action::A", "Actions"] {
+            assert!(!EntityType::parse(other).unwrap().is_action(), "{other}");
+        }
         assert_eq!(EntityType::parse("User").unwrap().namespace(), "");
     }
 

@@ -64,6 +64,33 @@ impl<'e> RequestValues<'e> {
         }
     }
 
+    /// Attribute `attr` of a request variable (as `var` then `.attr` gives it, with the same
+    /// errors), read without making the variable's value: from the entity the request names,
+    /// looked up once, or from its context.
+    pub fn var_attr(&self, var: Var, attr: &str) -> Result<&'e Value, EvalError> {
+        let r = self.request;
+        let (i, uid) = match var {
+            Var::Principal => (0, r.principal()),
+            Var::Action => (1, r.action()),
+            Var::Resource => (2, r.resource()),
+            Var::Context => return access::record_attr(r.context(), attr),
+        };
+        access::entity_attr(self.found[i], uid, attr)
+    }
+
+    /// Whether `v` equals a request variable (as `==` gives it), without making the variable's
+    /// value when it is an entity.
+    pub fn var_equals(&self, var: Var, v: &Value) -> bool {
+        let r = self.request;
+        let uid = match var {
+            Var::Principal => r.principal(),
+            Var::Action => r.action(),
+            Var::Resource => r.resource(),
+            Var::Context => return matches!(v, Value::Record(c) if c == r.context()),
+        };
+        matches!(v, Value::Entity(u) if u == uid)
+    }
+
     /// The principal's, action's and resource's uids.
     pub fn scope_uids(&self) -> [&'e EntityUid; 3] {
         let r = self.request;
@@ -175,28 +202,64 @@ impl<'a> Machine<'a> {
         self.stack.clear();
         let end = policy.code.end;
         let mut pc = policy.code.start;
+        let program: &'a Program = self.program;
+        let code = &program.code;
         while pc < end {
-            let failure = |error| Failure {
-                error,
-                span: self.program.spans.get(pc).copied(),
+            let Some(&op) = code.get(pc) else {
+                return Err(self.failure(pc, internal("code out of range")));
             };
-            let Some(&op) = self.program.code.get(pc) else {
-                return Err(failure(internal("code out of range")));
+            // A variable read by the next instruction is not made into a value: its attribute
+            // is read from the request's entity (or context), or it is compared in place. The
+            // pair runs as the two instructions would, its error raised at the second.
+            let flow = match (op, code.get(pc + 1).filter(|_| pc + 1 < end)) {
+                (Op::Var(var), Some(&Op::GetAttr(i))) => {
+                    pc += 1;
+                    self.var_attr(var, i)
+                }
+                (Op::Var(var), Some(&Op::Binary(op @ (BinaryOp::Eq | BinaryOp::NotEq)))) => {
+                    pc += 1;
+                    self.var_equals(var, op == BinaryOp::Eq)
+                }
+                _ => self.step(op),
             };
-            match self.step(op) {
+            match flow {
                 Ok(Flow::Next) => pc += 1,
                 Ok(Flow::Goto(target)) => {
                     let target = target as usize;
                     if target <= pc || target > end {
-                        return Err(failure(internal("jump out of range")));
+                        return Err(self.failure(pc, internal("jump out of range")));
                     }
                     pc = target;
                 }
                 Ok(Flow::Unsatisfied) => return Ok(false),
-                Err(error) => return Err(failure(error)),
+                Err(error) => return Err(self.failure(pc, error)),
             }
         }
         Ok(true)
+    }
+
+    /// `error`, raised by the instruction at `pc`.
+    fn failure(&self, pc: usize, error: EvalError) -> Failure {
+        Failure {
+            error,
+            span: self.program.spans.get(pc).copied(),
+        }
+    }
+
+    /// `var` then `get_attr names[i]`.
+    fn var_attr(&mut self, var: Var, i: u32) -> Result<Flow, EvalError> {
+        let vars: &'a RequestValues<'a> = self.vars;
+        let attr = constant(&self.program.constants.names, i)?;
+        self.stack.push(Cow::Borrowed(vars.var_attr(var, attr)?));
+        Ok(Flow::Next)
+    }
+
+    /// `var` then `==` (`eq`) or `!=`: the left operand is on the stack.
+    fn var_equals(&mut self, var: Var, eq: bool) -> Result<Flow, EvalError> {
+        let lhs = self.pop()?;
+        let equal = self.vars.var_equals(var, &lhs);
+        self.push(Value::Bool(equal == eq));
+        Ok(Flow::Next)
     }
 
     fn step(&mut self, op: Op) -> Result<Flow, EvalError> {

@@ -8,12 +8,15 @@
 //! the batch goes on. The compiled engines decide with the policies bound to the entities
 //! ([`Authorizer::bind`]). `--stats` prints one JSON line to stderr with the request count, the
 //! time to load (and, for `--engine vm` and `jit`, compile) the policies and the entities, the
-//! evaluation time per request (evaluation alone), for the compiled engines the time to bind and,
-//! for `--engine jit`, the part of the compile time spent making native code and how many
-//! policies run natively.
+//! evaluation time per request (the workers' evaluation window over the requests decided:
+//! worker threads are started, and wait for each other, before it opens), the median, 99th
+//! percentile and largest time of one decision (each worker reads the clock after every
+//! decision), for the compiled engines the time to bind and, for `--engine jit`, the part of the
+//! compile time spent making native code and how many policies run natively.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Barrier;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -38,9 +41,14 @@ struct ErrorLine {
 #[derive(Serialize)]
 struct Stats {
     requests: usize,
+    threads: usize,
     compile_ms: f64,
     entities_ms: f64,
     eval_ns_per_request: f64,
+    /// The median, 99th percentile and largest time of one decision (with its clock read).
+    p50_ns: u64,
+    p99_ns: u64,
+    max_ns: u64,
     /// Joining the compiled policies with the entities ([`Authorizer::bind`]); not for the
     /// interpreter.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,9 +93,16 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, requests.len().max(1));
-    let started = Instant::now();
-    let responses = decide_all(&authorizer, &requests, &bound, threads);
-    let eval_ns = started.elapsed().as_nanos() as f64;
+    let Decided {
+        responses,
+        mut times,
+        window_ns,
+    } = decide_all(&authorizer, &requests, &bound, threads);
+    times.sort_unstable();
+    let quantile = |q: f64| {
+        let at = ((times.len().saturating_sub(1)) as f64 * q) as usize;
+        times.get(at).copied().unwrap_or(0)
+    };
 
     let lines: Vec<String> = requests
         .iter()
@@ -112,13 +127,17 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
         let decided = requests.iter().filter(|r| r.is_ok()).count();
         let stats = Stats {
             requests: requests.len(),
+            threads,
             compile_ms,
             entities_ms,
             eval_ns_per_request: if decided == 0 {
                 0.0
             } else {
-                eval_ns / decided as f64
+                window_ns as f64 / decided as f64
             },
+            p50_ns: quantile(0.5),
+            p99_ns: quantile(0.99),
+            max_ns: times.last().copied().unwrap_or(0),
             bind_ms: (args.engine != thuja::Evaluator::Interp).then_some(bind_ms),
             jit_compile_ms: native.map(|c| c.compile_time().as_secs_f64() * 1e3),
             jit_native_policies: native.map(thuja::NativeCode::native_count),
@@ -161,39 +180,86 @@ fn parse_line(
     .map_err(|e| at(e.summary()))
 }
 
+/// The responses of a batch, in request order (`None` for a line that was not a request, or
+/// that a failed worker did not decide), with the time of each decision and of the whole.
+struct Decided {
+    responses: Vec<Option<Response>>,
+    /// Nanoseconds per decision, in no particular order.
+    times: Vec<u64>,
+    /// From the first worker starting on its requests to the last one finishing.
+    window_ns: u128,
+}
+
+/// What one worker did: its responses, the time of each decision, and when it started and
+/// finished deciding.
+type WorkerResult = (Vec<Option<Response>>, Vec<u64>, Instant, Instant);
+
 /// Decides every well-formed request, splitting them among `threads` workers in contiguous
-/// chunks so that the output keeps the input order.
+/// chunks so that the output keeps the input order. The workers share nothing they write:
+/// each collects its own responses and times, and starts the clock only once every worker is
+/// running (a barrier), so thread start-up is outside the window.
 fn decide_all(
     authorizer: &Authorizer,
     requests: &[Result<Request, String>],
     bound: &Bound<'_>,
     threads: usize,
-) -> Vec<Option<Response>> {
+) -> Decided {
     let chunk = requests.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = requests
-            .chunks(chunk)
+    let parts: Vec<&[Result<Request, String>]> = requests.chunks(chunk).collect();
+    let ready = Barrier::new(parts.len());
+    let results: Vec<Option<WorkerResult>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .iter()
             .map(|part| {
-                scope.spawn(|| {
-                    part.iter()
-                        .map(|r| {
-                            r.as_ref()
-                                .ok()
-                                .map(|req| authorizer.is_authorized_bound(req, bound))
-                        })
-                        .collect::<Vec<_>>()
+                let ready = &ready;
+                scope.spawn(move || {
+                    let mut responses = Vec::with_capacity(part.len());
+                    let mut times = Vec::with_capacity(part.len());
+                    ready.wait();
+                    let started = Instant::now();
+                    let mut last = started;
+                    for request in part.iter() {
+                        let Ok(request) = request else {
+                            responses.push(None);
+                            continue;
+                        };
+                        responses.push(Some(authorizer.is_authorized_bound(request, bound)));
+                        let now = Instant::now();
+                        times.push(
+                            u64::try_from(now.duration_since(last).as_nanos()).unwrap_or(u64::MAX),
+                        );
+                        last = now;
+                    }
+                    (responses, times, started, last)
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .zip(requests.chunks(chunk))
-            .flat_map(|(worker, part)| {
-                // A worker that panicked decides nothing: its requests get error lines (fail closed).
-                worker.join().unwrap_or_else(|_| vec![None; part.len()])
-            })
-            .collect()
-    })
+        // A worker that panicked decides nothing: its requests get error lines (fail closed).
+        workers.into_iter().map(|w| w.join().ok()).collect()
+    });
+    let mut decided = Decided {
+        responses: Vec::with_capacity(requests.len()),
+        times: Vec::with_capacity(requests.len()),
+        window_ns: 0,
+    };
+    let (mut first, mut last): (Option<Instant>, Option<Instant>) = (None, None);
+    for (result, part) in results.into_iter().zip(&parts) {
+        match result {
+            Some((responses, times, started, finished)) => {
+                decided.responses.extend(responses);
+                decided.times.extend(times);
+                first = Some(first.map_or(started, |f| f.min(started)));
+                last = Some(last.map_or(finished, |l| l.max(finished)));
+            }
+            None => decided
+                .responses
+                .extend(std::iter::repeat_n(None, part.len())),
+        }
+    }
+    if let (Some(first), Some(last)) = (first, last) {
+        decided.window_ns = last.duration_since(first).as_nanos();
+    }
+    decided
 }
 
 fn decision_line(response: &Response) -> String {

@@ -23,13 +23,15 @@
 //!
 //! [`validate`]: super::validate
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use thuja_runtime::PolicyId;
 
 use super::types::Type;
-use crate::ast::{Expr, Policy};
+use crate::ast::{Expr, ExprKind, Policy};
+
+/// foldhash, seeded per process: these maps are built for every policy compiled.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The types of the expressions of every valid active policy of a set.
 #[derive(Clone, Debug, Default)]
@@ -73,14 +75,28 @@ impl PolicyTypes {
     /// The types of `policy`'s nodes (the policy these types were computed for, or a copy of
     /// it), looked up by node.
     pub fn nodes<'p>(&'p self, policy: &'p Policy) -> NodeTypes<'p> {
-        let mut by_node = HashMap::new();
+        let known = self
+            .conditions
+            .iter()
+            .flatten()
+            .filter(|t| t.is_some())
+            .count();
+        let mut by_node = Vec::with_capacity(known);
+        let mut stack = Vec::new();
         for (c, types) in policy.conditions.iter().zip(&self.conditions) {
-            for (node, ty) in preorder(&c.body).into_iter().zip(types) {
+            // The body's nodes in preorder (as `preorder` lists them), without listing them.
+            stack.push(&c.body);
+            let mut types = types.iter();
+            while let Some(node) = stack.pop() {
+                let Some(ty) = types.next() else { break };
                 if let Some(ty) = ty {
-                    by_node.insert(node_address(node), ty);
+                    by_node.push((node_address(node), ty));
                 }
+                push_children_reversed(node, &mut stack);
             }
+            stack.clear();
         }
+        by_node.sort_unstable_by_key(|&(address, _)| address);
         NodeTypes {
             by_node,
             _policy: std::marker::PhantomData,
@@ -91,14 +107,20 @@ impl PolicyTypes {
 /// A policy's expression types by node, valid while the policy is borrowed.
 #[derive(Debug, Default)]
 pub struct NodeTypes<'p> {
-    by_node: HashMap<usize, &'p Type>,
+    /// By node address, in increasing order (a sorted array: cheaper to build than a hash
+    /// map, and a policy's nodes are few).
+    by_node: Vec<(usize, &'p Type)>,
     _policy: std::marker::PhantomData<&'p Policy>,
 }
 
 impl NodeTypes<'_> {
     /// The type of `e`, a node of the policy; `None` where it is unknown.
     pub fn type_of(&self, e: &Expr) -> Option<&Type> {
-        self.by_node.get(&node_address(e)).copied()
+        let at = self
+            .by_node
+            .binary_search_by_key(&node_address(e), |&(address, _)| address)
+            .ok()?;
+        self.by_node.get(at).map(|&(_, ty)| ty)
     }
 }
 
@@ -112,9 +134,35 @@ pub(super) fn preorder(e: &Expr) -> Vec<&Expr> {
     let mut stack = vec![e];
     while let Some(node) = stack.pop() {
         out.push(node);
-        stack.extend(node.children().into_iter().rev());
+        push_children_reversed(node, &mut stack);
     }
     out
+}
+
+/// Pushes `e`'s children (in [`Expr::children`] order) onto `stack` last first, so that they
+/// are popped in order; unlike `children`, allocates nothing for each node.
+pub(super) fn push_children_reversed<'e>(e: &'e Expr, stack: &mut Vec<&'e Expr>) {
+    match &e.kind {
+        ExprKind::Lit(_) | ExprKind::Var(_) | ExprKind::Slot(_) => {}
+        ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } => stack.extend([&**otherwise, &**then, &**cond]),
+        ExprKind::And(a, b) | ExprKind::Or(a, b) | ExprKind::Binary(_, a, b) => {
+            stack.extend([&**b, &**a]);
+        }
+        ExprKind::Unary(_, e)
+        | ExprKind::GetAttr { expr: e, .. }
+        | ExprKind::HasAttr { expr: e, .. }
+        | ExprKind::Like { expr: e, .. } => stack.push(e),
+        ExprKind::Is { expr, in_expr, .. } => {
+            stack.extend(in_expr.as_deref());
+            stack.push(expr);
+        }
+        ExprKind::ExtCall { args, .. } | ExprKind::Set(args) => stack.extend(args.iter().rev()),
+        ExprKind::Record(attrs) => stack.extend(attrs.iter().rev().map(|(_, e)| e)),
+    }
 }
 
 /// A node's type while environments are merged into it.

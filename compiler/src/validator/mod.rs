@@ -28,12 +28,19 @@ mod level;
 mod scope;
 #[cfg(test)]
 mod tests;
+mod type_key;
 mod typecheck;
 pub mod types;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
+use thuja_runtime::EntityType;
 use thuja_runtime::schema::Schema;
+
+/// Hash maps with foldhash (still seeded per process), several times cheaper than the
+/// default SipHash on the policy set's shapes and ids.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 pub use error::{ErrorKind, ValidationError, ValidationResult, ValidationWarning, WarningKind};
 pub use expr_types::{NodeTypes, PolicySetTypes, PolicyTypes};
@@ -87,22 +94,44 @@ pub fn validate(
 /// The type of every expression of every policy in `policies` that validates against `schema`
 /// (see [`PolicySetTypes`]): template links share their template's types, unless a slot
 /// value's entity type is undeclared.
+///
+/// Policies that differ only by a renaming of their entity literals (the same shape for another
+/// tenant, user or folder; actions and enumerated entities excepted: see `type_key`) are
+/// validated once and share the types.
 pub fn expression_types(schema: &Schema, policies: &PolicySet) -> PolicySetTypes {
     let info = SchemaInfo::new(schema);
     let mut out = PolicySetTypes::default();
-    let mut templates = std::collections::HashMap::new();
+    let mut templates = HashMap::default();
+    // A policy shape's types, or `None` when it has errors.
+    let mut by_shape: HashMap<Vec<u8>, Option<Arc<PolicyTypes>>> = HashMap::default();
+    let enumerated: HashSet<&EntityType> = schema
+        .entity_types
+        .iter()
+        .filter(|(_, def)| def.enum_ids.is_some())
+        .map(|(name, _)| name)
+        .collect();
+    let enumerated = |t: &EntityType| !enumerated.is_empty() && enumerated.contains(t);
+    let mut keys = type_key::TypeKeys::new(&enumerated);
     for policy in policies.policies() {
-        let mut result = ValidationResult::default();
-        let mut types = PolicyTypesBuilder::new(policy);
-        validate_policy(
-            &info,
-            policy,
-            ValidationOptions::default(),
-            &mut result,
-            Some(&mut types),
-        );
-        if result.errors.is_empty() {
-            let types = std::sync::Arc::new(types.finish());
+        let shape = keys.key(policy);
+        let types = match by_shape.get(shape) {
+            Some(types) => types.clone(),
+            None => {
+                let mut result = ValidationResult::default();
+                let mut types = PolicyTypesBuilder::new(policy);
+                validate_policy(
+                    &info,
+                    policy,
+                    ValidationOptions::default(),
+                    &mut result,
+                    Some(&mut types),
+                );
+                let types = result.errors.is_empty().then(|| Arc::new(types.finish()));
+                by_shape.insert(shape.to_vec(), types.clone());
+                types
+            }
+        };
+        if let Some(types) = types {
             if policy.is_template() {
                 templates.insert(policy.id.clone(), types);
             } else {

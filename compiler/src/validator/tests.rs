@@ -665,3 +665,32 @@ fn types_join_over_environments_and_invalid_policies_have_none() {
         Some("__cedar::internal::Union<Admin, User>")
     );
 }
+
+#[test]
+fn policies_of_one_shape_share_types_each_as_if_alone() {
+    // Pairs of one shape (up to the ids of non-action entities), near misses of another shape,
+    // and a policy whose shape is valid but whose names are not.
+    let policies = [
+        r#"permit(principal in Group::"a", action == Action::"read", resource) when { resource.owner == User::"u" };"#,
+        r#"permit(principal in Group::"b", action == Action::"read", resource) when { resource.owner == User::"v" };"#,
+        r#"permit(principal, action == Action::"read", resource) when { Group::"a" == Group::"a" };"#,
+        r#"permit(principal, action == Action::"read", resource) when { Group::"a" == Group::"b" };"#,
+        r#"permit(principal, action == Action::"paint", resource == Color::"red");"#,
+        r#"permit(principal, action == Action::"paint", resource == Color::"blue");"#,
+        r#"permit(principal in Group::"a", action, resource) when { principal.name == "x" };"#,
+        r#"permit(principal in Group::"b", action, resource) when { principal.name == "x" };"#,
+    ];
+    let schema = parse_schema(Source::new("s.cedarschema", SCHEMA)).unwrap();
+    let together = parse_policy_set(Source::new("p.cedar", policies.concat())).unwrap();
+    let shared = super::expression_types(&schema, &together);
+    for (i, text) in policies.iter().enumerate() {
+        let alone = parse_policy_set(Source::new("p.cedar", *text)).unwrap();
+        let expected = super::expression_types(&schema, &alone);
+        let id = format!("policy{i}");
+        assert_eq!(shared.of(&id), expected.of("policy0"), "policy {i}: {text}");
+    }
+    // The literal comparisons differ: one is always true, the other impossible.
+    assert_ne!(shared.of("policy2"), shared.of("policy3"));
+    assert!(shared.of("policy5").is_none(), "blue is not a Color");
+    assert!(shared.of("policy6").is_none(), "Admin has no name");
+}
