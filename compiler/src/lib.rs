@@ -12,6 +12,7 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod est;
 pub mod index;
 pub mod lexer;
 pub mod parser;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use thuja_runtime::{EntityUid, PolicyId};
 
-use crate::ast::{LinkedPolicy, PolicySet, SlotId};
+use crate::ast::{EntityRef, LinkedPolicy, Policy, PolicySet, ScopeConstraint, SlotId};
 
 /// Why a link cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +64,31 @@ pub fn link(
         values,
     });
     Ok(())
+}
+
+/// The policy a link stands for: the template under the link's id, its slots replaced by their
+/// entities (for printing; the authorizer reads slots through the link's values).
+pub fn instantiate(template: &Policy, link: &LinkedPolicy) -> Policy {
+    let fill = |c: &ScopeConstraint| {
+        let fill_ref = |r: &EntityRef| match r {
+            EntityRef::Slot(s) => link
+                .values
+                .get(s)
+                .map_or_else(|| r.clone(), |uid| EntityRef::Uid(uid.clone())),
+            EntityRef::Uid(_) => r.clone(),
+        };
+        match c {
+            ScopeConstraint::Eq(r) => ScopeConstraint::Eq(fill_ref(r)),
+            ScopeConstraint::In(r) => ScopeConstraint::In(fill_ref(r)),
+            ScopeConstraint::IsIn(t, r) => ScopeConstraint::IsIn(t.clone(), fill_ref(r)),
+            other => other.clone(),
+        }
+    };
+    let mut policy = template.clone();
+    policy.id = link.id.clone();
+    policy.principal = fill(&template.principal);
+    policy.resource = fill(&template.resource);
+    policy
 }
 
 #[cfg(test)]

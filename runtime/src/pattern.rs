@@ -18,10 +18,11 @@ pub struct Pattern {
 }
 
 impl Pattern {
+    /// A pattern of these elements, kept as written (Cedar's JSON policy format lists them);
+    /// adjacent wildcards match as one.
     pub fn new(elems: Vec<PatternElem>) -> Self {
-        // Adjacent wildcards match the same strings as one.
         let mut merged: Vec<PatternElem> = Vec::with_capacity(elems.len());
-        for e in elems {
+        for &e in &elems {
             if e == PatternElem::Wildcard && merged.last() == Some(&PatternElem::Wildcard) {
                 continue;
             }
@@ -36,10 +37,7 @@ impl Pattern {
             }
         }
         segments.push(current.into());
-        Pattern {
-            elems: merged,
-            segments,
-        }
+        Pattern { elems, segments }
     }
 
     pub fn elems(&self) -> &[PatternElem] {

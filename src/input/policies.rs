@@ -22,6 +22,131 @@ pub fn policies_from_file(path: &Path) -> Result<PolicySet, InputError> {
     policies_from_str(&path.display().to_string(), &read_file(path)?)
 }
 
+/// The format of a policy file: Cedar's text, or Cedar's JSON policy format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PolicyFormat {
+    /// Cedar's policy text.
+    #[default]
+    Cedar,
+    /// Cedar's JSON policy format: one policy or template, or a policy set
+    /// (`{"templates", "staticPolicies", "templateLinks"}`).
+    Json,
+}
+
+impl std::str::FromStr for PolicyFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cedar" => Ok(PolicyFormat::Cedar),
+            "json" => Ok(PolicyFormat::Json),
+            other => Err(format!(
+                "unknown policy format `{other}`: expected `cedar` or `json`"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for PolicyFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PolicyFormat::Cedar => "cedar",
+            PolicyFormat::Json => "json",
+        })
+    }
+}
+
+/// Reads a policy file in Cedar's JSON policy format (a single policy or template, which gets
+/// the id `JSON policy` as in Cedar, or a policy set with its links).
+pub fn policies_from_json_str(name: &str, text: &str) -> Result<PolicySet, InputError> {
+    thuja_compiler::est::policy_set_from_json_str(name, text).map_err(|e| est_error(name, text, e))
+}
+
+/// An error reading Cedar's JSON policy format, located where the JSON text gives a position.
+pub(crate) fn est_error(name: &str, text: &str, e: thuja_compiler::est::EstError) -> InputError {
+    use thuja_compiler::est::EstError;
+    match e {
+        EstError::Json(e) => super::data_error(&Source::new(name, text), &e),
+        EstError::Parse(e) => InputError::Source(e),
+        other => InputError::data(name, other),
+    }
+}
+
+/// The policies of a file, as the `cedar` CLI reads them: in Cedar's text (where a policy
+/// annotated `@id("...")` takes that id) or JSON format, then the template links of `links`.
+pub fn policy_set_from_file(
+    path: &Path,
+    format: PolicyFormat,
+    links: Option<&Path>,
+) -> Result<PolicySet, InputError> {
+    let mut policies = match format {
+        PolicyFormat::Cedar => {
+            let mut set = policies_from_file(path)?;
+            rename_from_id_annotations(&mut set)?;
+            set
+        }
+        PolicyFormat::Json => {
+            policies_from_json_str(&path.display().to_string(), &read_file(path)?)?
+        }
+    };
+    if let Some(links) = links {
+        links_from_file(links, &mut policies)?;
+    }
+    Ok(policies)
+}
+
+/// Which way `translate_policy` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyDirection {
+    /// Cedar's policy text to its JSON policy format.
+    CedarToJson,
+    /// Cedar's JSON policy format to its policy text.
+    JsonToCedar,
+}
+
+/// Translates a policy file between Cedar's text and its JSON policy format, as `cedar
+/// translate-policy` does: text to a compact JSON policy set (ids `policy0`, ... or from `@id`
+/// annotations); JSON (a policy or a set) to text, static policies then templates, each sorted
+/// by id and separated by a blank line. A set with template links has no text form.
+pub fn translate_policy(
+    name: &str,
+    text: &str,
+    direction: PolicyDirection,
+) -> Result<String, InputError> {
+    match direction {
+        PolicyDirection::CedarToJson => {
+            let policies =
+                thuja_compiler::parser::parse_policies_as_written(Source::new(name, text))?;
+            let mut set = PolicySet::new();
+            for p in policies {
+                // Generated ids are unique.
+                let _ = set.add(p);
+            }
+            rename_from_id_annotations(&mut set)?;
+            Ok(thuja_compiler::est::policy_set_to_json_string(&set))
+        }
+        PolicyDirection::JsonToCedar => {
+            let set = policies_from_json_str(name, text)?;
+            if !set.links().is_empty() {
+                return Err(InputError::data(
+                    name,
+                    "a policy set with template links has no Cedar text form",
+                ));
+            }
+            let mut statics: Vec<_> = set.policies().iter().filter(|p| !p.is_template()).collect();
+            let mut templates: Vec<_> = set.policies().iter().filter(|p| p.is_template()).collect();
+            statics.sort_by(|a, b| a.id.cmp(&b.id));
+            templates.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(statics
+                .into_iter()
+                .chain(templates)
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("\n\n"))
+        }
+    }
+}
+
 /// Gives each policy with an `@id("...")` annotation that id, as the `cedar` CLI does.
 pub fn rename_from_id_annotations(policies: &mut PolicySet) -> Result<(), InputError> {
     let mut taken: std::collections::HashSet<&str> = std::collections::HashSet::new();
@@ -82,6 +207,48 @@ pub fn links_from_str(name: &str, text: &str, policies: &mut PolicySet) -> Resul
             .map_err(|e| InputError::data(format!("{name}: link `{}`", link.link_id), e))?;
     }
     Ok(())
+}
+
+/// One link as the `cedar` CLI writes it to a `--template-linked` file.
+#[derive(serde::Serialize)]
+struct LinkOut<'a> {
+    template_id: &'a str,
+    link_id: &'a str,
+    args: &'a BTreeMap<String, String>,
+}
+
+/// Appends a link to a template links file (created when missing), as `cedar link` does: the
+/// file is rewritten as one compact JSON array.
+pub fn append_link_to_file(
+    path: &Path,
+    template_id: &str,
+    link_id: &str,
+    args: &BTreeMap<String, String>,
+) -> Result<(), InputError> {
+    let name = path.display().to_string();
+    let mut links: Vec<LinkJson> = match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Vec::new(),
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| json_error(&Source::new(name.as_str(), text.as_str()), &e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(InputError::io(path, e)),
+    };
+    links.push(LinkJson {
+        template_id: template_id.to_string(),
+        link_id: link_id.to_string(),
+        args: args.clone(),
+    });
+    let out: Vec<LinkOut<'_>> = links
+        .iter()
+        .map(|l| LinkOut {
+            template_id: &l.template_id,
+            link_id: &l.link_id,
+            args: &l.args,
+        })
+        .collect();
+    let text = serde_json::to_string(&out)
+        .map_err(|e| InputError::data(&name, format!("cannot write the links: {e}")))?;
+    std::fs::write(path, text).map_err(|e| InputError::io(path, e))
 }
 
 /// Reads a template links file: [`links_from_str`] on the file's text.

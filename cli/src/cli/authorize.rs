@@ -16,6 +16,9 @@ pub struct AuthorizeArgs {
     /// Cedar policy file
     #[arg(short, long, value_name = "FILE")]
     pub policies: PathBuf,
+    /// Format of the policies file: `cedar` (policy text) or `json` (Cedar's JSON policy format)
+    #[arg(long, value_name = "FORMAT", default_value_t = input::PolicyFormat::Cedar)]
+    pub policy_format: input::PolicyFormat,
     /// Schema file (see --schema-format); used to parse entities and context, and to validate the request
     #[arg(short, long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
@@ -106,12 +109,11 @@ pub(super) fn load_engine(
 /// The policy file with its template links; as with `cedar`, a policy annotated `@id("...")`
 /// takes that id, and links name templates by it.
 pub(super) fn load_policies(args: &AuthorizeArgs) -> Result<PolicySet, InputError> {
-    let mut policies = input::policies_from_file(&args.policies)?;
-    input::rename_from_id_annotations(&mut policies)?;
-    if let Some(links) = &args.template_linked {
-        input::links_from_file(links, &mut policies)?;
-    }
-    Ok(policies)
+    input::policy_set_from_file(
+        &args.policies,
+        args.policy_format,
+        args.template_linked.as_deref(),
+    )
 }
 
 pub(super) fn load_schema(args: &AuthorizeArgs) -> Result<Option<Schema>, InputError> {

@@ -12,6 +12,12 @@ pub struct CheckParseArgs {
     /// Cedar policy file
     #[arg(short, long, value_name = "FILE")]
     pub policies: Option<PathBuf>,
+    /// Format of the policies file: `cedar` (policy text) or `json` (Cedar's JSON policy format)
+    #[arg(long, value_name = "FORMAT", default_value_t = input::PolicyFormat::Cedar)]
+    pub policy_format: input::PolicyFormat,
+    /// Template links JSON file (checked against the policies' templates)
+    #[arg(short = 'k', long = "template-linked", value_name = "FILE")]
+    pub template_linked: Option<PathBuf>,
     /// Schema file (see --schema-format)
     #[arg(short, long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
@@ -43,7 +49,7 @@ fn check(args: &CheckParseArgs) -> Result<(), InputError> {
         ));
     }
     if let Some(path) = &args.policies {
-        input::policies_from_file(path)?;
+        input::policy_set_from_file(path, args.policy_format, args.template_linked.as_deref())?;
     }
     let schema = args
         .schema

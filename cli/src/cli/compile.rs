@@ -18,6 +18,9 @@ pub struct CompileArgs {
     /// Cedar policy file
     #[arg(short, long, value_name = "FILE")]
     pub policies: PathBuf,
+    /// Format of the policies file: `cedar` (policy text) or `json` (Cedar's JSON policy format)
+    #[arg(long, value_name = "FORMAT", default_value_t = input::PolicyFormat::Cedar)]
+    pub policy_format: input::PolicyFormat,
     /// Template links JSON file: [{"template_id", "link_id", "args": {"?principal": "User::\"a\""}}]
     #[arg(short = 'k', long = "template-linked", value_name = "FILE")]
     pub template_linked: Option<PathBuf>,
@@ -61,11 +64,11 @@ pub fn run(args: &CompileArgs) -> i32 {
 }
 
 fn compile(args: &CompileArgs) -> Result<CompiledPolicies, InputError> {
-    let mut policies = input::policies_from_file(&args.policies)?;
-    input::rename_from_id_annotations(&mut policies)?;
-    if let Some(links) = &args.template_linked {
-        input::links_from_file(links, &mut policies)?;
-    }
+    let policies = input::policy_set_from_file(
+        &args.policies,
+        args.policy_format,
+        args.template_linked.as_deref(),
+    )?;
     let engine = match args.engine {
         Evaluator::Jit => Evaluator::Jit,
         _ => Evaluator::Vm,

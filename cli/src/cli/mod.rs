@@ -7,9 +7,12 @@ mod check_parse;
 mod compile;
 mod conformance;
 mod evaluate;
+mod link;
 mod request_args;
+mod translate_policy;
 mod translate_schema;
 mod validate;
+mod visualize;
 
 use clap::{Parser, Subcommand};
 
@@ -43,8 +46,14 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Evaluate a Cedar expression in the context of a request.
     Evaluate(evaluate::EvaluateArgs),
+    /// Link a template with entities for its slots; with -k, append the link to that file.
+    Link(link::LinkArgs),
+    /// Print the entity hierarchy as a Graphviz DOT graph (--svg FILE: also draw it with `dot`).
+    Visualize(visualize::VisualizeArgs),
     /// Run Cedar integration-test files and compare every decision, reason and error.
     Conformance(conformance::ConformanceArgs),
+    /// Translate policies between Cedar's text and its JSON policy format.
+    TranslatePolicy(translate_policy::TranslatePolicyArgs),
     /// Translate a schema between the .cedarschema and JSON formats.
     TranslateSchema(translate_schema::TranslateSchemaArgs),
     /// Validate policies against a schema (strict mode): exit 0 valid, 3 invalid, 1 bad input.
@@ -71,8 +80,26 @@ pub fn run() -> i32 {
         Command::Compile(args) => compile::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Conformance(args) => conformance::run(&args),
+        Command::Link(args) => link::run(&args),
+        Command::Visualize(args) => visualize::run(&args),
+        Command::TranslatePolicy(args) => translate_policy::run(&args),
         Command::TranslateSchema(args) => translate_schema::run(&args),
         Command::Validate(args) => validate::run(&args),
+    }
+}
+
+/// The text of `path`, or of standard input when there is none, with the name errors give it.
+pub fn read_input(
+    path: Option<&std::path::Path>,
+) -> Result<(String, String), thuja::input::InputError> {
+    match path {
+        Some(path) => Ok((path.display().to_string(), thuja::input::read_file(path)?)),
+        None => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| thuja::input::InputError::io(std::path::Path::new("<stdin>"), e))?;
+            Ok(("<stdin>".to_string(), text))
+        }
     }
 }
 

@@ -24,6 +24,9 @@ pub struct ValidateArgs {
     /// Cedar policy file
     #[arg(short, long, value_name = "FILE")]
     pub policies: PathBuf,
+    /// Format of the policies file: `cedar` (policy text) or `json` (Cedar's JSON policy format)
+    #[arg(long, value_name = "FORMAT", default_value_t = input::PolicyFormat::Cedar)]
+    pub policy_format: input::PolicyFormat,
     /// Schema file (see --schema-format)
     #[arg(short, long, value_name = "FILE")]
     pub schema: PathBuf,
@@ -94,11 +97,11 @@ pub fn run(args: &ValidateArgs) -> i32 {
 }
 
 fn check(args: &ValidateArgs) -> Result<(PolicySet, ValidationResult), InputError> {
-    let mut policies = input::policies_from_file(&args.policies)?;
-    input::rename_from_id_annotations(&mut policies)?;
-    if let Some(links) = &args.template_linked {
-        input::links_from_file(links, &mut policies)?;
-    }
+    let policies = input::policy_set_from_file(
+        &args.policies,
+        args.policy_format,
+        args.template_linked.as_deref(),
+    )?;
     let schema = input::schema_from_file_with_format(&args.schema, args.schema_format)?;
     let options = ValidationOptions { level: args.level };
     let result = validator::validate(&schema, &policies, options);

@@ -269,6 +269,10 @@ fn write_scope(f: &mut Formatter<'_>, var: &str, c: &ScopeConstraint) -> fmt::Re
 impl Display for Policy {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for a in &self.annotations {
+            if a.bare {
+                writeln!(f, "@{}", a.key)?;
+                continue;
+            }
             write!(f, "@{}(", a.key)?;
             quoted(f, &a.value)?;
             f.write_str(")\n")?;

@@ -58,6 +58,8 @@ pub struct Condition {
 pub struct Annotation {
     pub key: Arc<str>,
     pub value: Arc<str>,
+    /// Written `@key`, without a value (Cedar's JSON policy format writes its value as `null`).
+    pub bare: bool,
     pub span: Span,
 }
 

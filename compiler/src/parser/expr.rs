@@ -103,7 +103,9 @@ impl<'s> Parser<'s> {
             let rhs = self.and_expr()?;
             let span = lhs.span.to(rhs.span);
             lhs = match (&lhs.kind, &rhs.kind) {
-                (ExprKind::Lit(Literal::Bool(a)), ExprKind::Lit(Literal::Bool(b))) => {
+                (ExprKind::Lit(Literal::Bool(a)), ExprKind::Lit(Literal::Bool(b)))
+                    if self.fold_bools =>
+                {
                     Expr::new(ExprKind::Lit(Literal::Bool(*a || *b)), span)
                 }
                 _ => Expr::new(ExprKind::Or(Box::new(lhs), Box::new(rhs)), span),
@@ -121,7 +123,9 @@ impl<'s> Parser<'s> {
             let rhs = self.relation()?;
             let span = lhs.span.to(rhs.span);
             lhs = match (&lhs.kind, &rhs.kind) {
-                (ExprKind::Lit(Literal::Bool(a)), ExprKind::Lit(Literal::Bool(b))) => {
+                (ExprKind::Lit(Literal::Bool(a)), ExprKind::Lit(Literal::Bool(b)))
+                    if self.fold_bools =>
+                {
                     Expr::new(ExprKind::Lit(Literal::Bool(*a && *b)), span)
                 }
                 _ => Expr::new(ExprKind::And(Box::new(lhs), Box::new(rhs)), span),

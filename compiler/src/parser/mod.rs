@@ -50,6 +50,35 @@ pub fn parse_policies(source: Source) -> Result<Vec<Policy>, SourceErrors> {
     })
 }
 
+/// Parses a policy file as written: like [`parse_policies`], except that boolean literals joined
+/// by `&&` or `||` stay operations (`true && false` is not folded to `false`). This is the tree
+/// Cedar's JSON policy format describes ([`crate::est`]); evaluation gives the same answers on
+/// either.
+pub fn parse_policies_as_written(source: Source) -> Result<Vec<Policy>, SourceErrors> {
+    let source = Arc::new(source);
+    with_parser(&source, |p| {
+        p.fold_bools = false;
+        let mut policies = Vec::new();
+        while !p.at(TokenKind::Eof) {
+            let id = PolicyId::from(format!("policy{}", policies.len()));
+            policies.push(p.policy(id, &source)?);
+        }
+        Ok(policies)
+    })
+}
+
+/// Parses a single policy or template as written (see [`parse_policies_as_written`]) and gives
+/// it `id`.
+pub fn parse_policy_as_written(source: Source, id: &str) -> Result<Policy, SourceErrors> {
+    let source = Arc::new(source);
+    with_parser(&source, |p| {
+        p.fold_bools = false;
+        let policy = p.policy(id.into(), &source)?;
+        p.expect(TokenKind::Eof)?;
+        Ok(policy)
+    })
+}
+
 /// Parses a single policy or template and gives it `id`.
 pub fn parse_policy(source: Source, id: &str) -> Result<Policy, SourceErrors> {
     let source = Arc::new(source);
@@ -120,6 +149,9 @@ pub(crate) struct Parser<'s> {
     /// The first lexical error met; the tokens from there on read as `Eof`.
     lex_error: Option<Diagnostic>,
     depth: usize,
+    /// Whether two boolean literals joined by `&&` or `||` become one literal (as Cedar's AST
+    /// does). Off when reading policies as written, for Cedar's JSON format, which keeps them.
+    pub(crate) fold_bools: bool,
 }
 
 impl<'s> Parser<'s> {
@@ -135,6 +167,7 @@ impl<'s> Parser<'s> {
             prev: start,
             lex_error: None,
             depth: 0,
+            fold_bools: true,
         };
         parser.ahead[0] = parser.lex();
         parser.ahead[1] = parser.lex();

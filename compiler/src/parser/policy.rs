@@ -74,13 +74,13 @@ impl<'s> Parser<'s> {
         while let Some(at) = self.eat(TokenKind::At) {
             let key_tok = self.expect(TokenKind::Ident)?;
             let key = self.text_of(key_tok);
-            let (value, end) = if self.eat(TokenKind::LParen).is_some() {
+            let (value, end, bare) = if self.eat(TokenKind::LParen).is_some() {
                 let v = self.expect(TokenKind::Str)?;
                 let value = self.string_value(v)?;
                 let close = self.expect(TokenKind::RParen)?;
-                (value, close.span)
+                (value, close.span, false)
             } else {
-                (String::new(), key_tok.span)
+                (String::new(), key_tok.span, true)
             };
             if !keys.insert(key) {
                 return Err(Diagnostic::new(
@@ -91,6 +91,7 @@ impl<'s> Parser<'s> {
             annotations.push(Annotation {
                 key: key.into(),
                 value: value.into(),
+                bare,
                 span: at.span.to(end),
             });
         }

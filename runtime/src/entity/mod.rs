@@ -18,6 +18,7 @@ use crate::attrs::Attrs;
 use crate::uid::EntityUid;
 use crate::value::Value;
 
+pub mod dot;
 mod update;
 
 pub use update::Updated;

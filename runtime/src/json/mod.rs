@@ -26,6 +26,7 @@ pub mod entities;
 pub mod limits;
 pub mod request;
 mod tree;
+pub use tree::{Duplicates, Json, parse as parse_tree};
 pub mod value;
 pub mod write;
 

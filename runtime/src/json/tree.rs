@@ -13,7 +13,7 @@ use super::JsonError;
 
 /// A JSON value. Objects keep their keys in source order.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Json {
+pub enum Json {
     Null,
     Bool(bool),
     /// A number that is an integer in the `i64` range.
@@ -27,7 +27,7 @@ pub(crate) enum Json {
 
 /// What to do when an object repeats a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Duplicates {
+pub enum Duplicates {
     Reject,
     /// Keep the last value (what `serde_json::Value` does).
     LastWins,
@@ -35,7 +35,7 @@ pub(crate) enum Duplicates {
 
 impl Json {
     /// The value of `key`, if this is an object that has it.
-    pub(crate) fn get(&self, key: &str) -> Option<&Json> {
+    pub fn get(&self, key: &str) -> Option<&Json> {
         match self {
             Json::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -43,7 +43,7 @@ impl Json {
     }
 
     /// The string, if this is one.
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&str> {
         match self {
             Json::String(s) => Some(s),
             _ => None,
@@ -51,7 +51,7 @@ impl Json {
     }
 
     /// Converts a `serde_json::Value` (which cannot hold duplicate keys).
-    pub(crate) fn from_value(v: &serde_json::Value) -> Json {
+    pub fn from_value(v: &serde_json::Value) -> Json {
         match v {
             serde_json::Value::Null => Json::Null,
             serde_json::Value::Bool(b) => Json::Bool(*b),
@@ -72,7 +72,7 @@ impl Json {
     }
 
     /// A short rendering of the value for error messages.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let mut s = String::new();
         self.write_compact(&mut s);
         if s.chars().count() > 200 {
@@ -83,8 +83,25 @@ impl Json {
         }
     }
 
+    /// The value as compact JSON text (no whitespace), objects' keys in their order here.
+    pub fn to_compact_string(&self) -> String {
+        let mut s = String::new();
+        self.write(&mut s, usize::MAX);
+        s
+    }
+
     fn write_compact(&self, out: &mut String) {
-        if out.len() > 400 {
+        self.write(out, 400);
+    }
+
+    /// Writes the value, stopping once `out` is longer than `limit`. Deep values (as long
+    /// chains of operators make in Cedar's JSON policy format) grow the stack on demand.
+    fn write(&self, out: &mut String, limit: usize) {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.write_inner(out, limit))
+    }
+
+    fn write_inner(&self, out: &mut String, limit: usize) {
+        if out.len() > limit {
             return;
         }
         match self {
@@ -99,7 +116,7 @@ impl Json {
                     if i > 0 {
                         out.push(',');
                     }
-                    item.write_compact(out);
+                    item.write(out, limit);
                 }
                 out.push(']');
             }
@@ -111,7 +128,7 @@ impl Json {
                     }
                     out.push_str(&serde_json::Value::String(k.clone()).to_string());
                     out.push(':');
-                    v.write_compact(out);
+                    v.write(out, limit);
                 }
                 out.push('}');
             }
@@ -119,7 +136,7 @@ impl Json {
     }
 
     /// The JSON kind, for error messages.
-    pub(crate) fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             Json::Null => "null",
             Json::Bool(_) => "a boolean",
@@ -133,7 +150,7 @@ impl Json {
 
 /// Reads JSON text (one value, surrounded only by whitespace). `serde_json`'s nesting limit
 /// (128) stays on, so deeply nested input is an error rather than a stack overflow.
-pub(crate) fn parse(src: &str, duplicates: Duplicates) -> Result<Json, JsonError> {
+pub fn parse(src: &str, duplicates: Duplicates) -> Result<Json, JsonError> {
     let mut de = serde_json::Deserializer::from_str(src);
     let json = Seed(duplicates)
         .deserialize(&mut de)

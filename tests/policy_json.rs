@@ -1,0 +1,259 @@
+//! Cedar's JSON policy format: on every policy file of the conformance data (hand-written tests
+//! and the corpus), Thuja's JSON equals `cedar-policy`'s `PolicySet::to_json`, reads back to the
+//! same JSON (text → JSON → policies → JSON), and `cedar-policy` reads Thuja's JSON to the same
+//! policies (its `from_json_value` then `to_json` gives the JSON back).
+
+mod support;
+
+use thuja_compiler::Source;
+use thuja_compiler::ast::PolicySet;
+use thuja_compiler::est;
+use thuja_compiler::parser::parse_policies_as_written;
+
+/// Every `.cedar` policy file: the hand-written tests' and the corpus's, by name.
+fn policy_files() -> Vec<(String, String)> {
+    let Some(dir) = support::conformance_dir() else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    let mut stack = vec![dir.join("tests"), dir.join("sample-data")];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "cedar") {
+                let text = std::fs::read_to_string(&path).expect("readable policy file");
+                files.push((path.display().to_string(), text));
+            }
+        }
+    }
+    if let Some(corpus) = support::corpus() {
+        files.extend(
+            corpus
+                .into_iter()
+                .filter(|(name, _)| name.ends_with(".cedar")),
+        );
+    }
+    files.sort();
+    files
+}
+
+fn as_written(name: &str, text: &str) -> Option<PolicySet> {
+    let policies = parse_policies_as_written(Source::new(name, text)).ok()?;
+    let mut set = PolicySet::new();
+    for p in policies {
+        set.add(p).expect("generated ids are unique");
+    }
+    Some(set)
+}
+
+/// Where two JSON values first differ, as a path and the two parts.
+fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) => {
+                        if let Some(d) = first_difference(v, w, &format!("{path}.{k}")) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some(format!("{path}.{k}: only in thuja's")),
+                }
+            }
+            y.keys()
+                .find(|k| !x.contains_key(*k))
+                .map(|k| format!("{path}.{k}: only in cedar's"))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (v, w))| first_difference(v, w, &format!("{path}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(format!("{path}: thuja {a} / cedar {b}")),
+    }
+}
+
+fn value(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("Thuja writes valid JSON")
+}
+
+#[test]
+fn json_equals_cedar_and_round_trips_on_every_conformance_policy_file() {
+    let files = policy_files();
+    let (mut compared, mut both_reject) = (0, 0);
+    let mut failures = Vec::new();
+    for (name, text) in &files {
+        let ours = as_written(name, text);
+        let cedar = text.parse::<cedar_policy::PolicySet>();
+        let (ours, cedar) = match (ours, cedar) {
+            (Some(o), Ok(c)) => (o, c),
+            (None, Err(_)) => {
+                both_reject += 1;
+                continue;
+            }
+            (o, c) => {
+                failures.push(format!(
+                    "{name}: parsers disagree (thuja accepts: {}, cedar accepts: {})",
+                    o.is_some(),
+                    c.is_ok()
+                ));
+                continue;
+            }
+        };
+        compared += 1;
+        let json = value(&est::policy_set_to_json_string(&ours));
+        let cedar_json = cedar.to_json().expect("cedar writes JSON");
+        if json != cedar_json {
+            failures.push(format!(
+                "{name}: JSON differs at {}",
+                first_difference(&json, &cedar_json, "").unwrap_or_default()
+            ));
+            continue;
+        }
+        // Read back: JSON → policies → JSON gives the same JSON.
+        let back = match est::policy_set_from_json_str(name, &json.to_string()) {
+            Ok(set) => set,
+            Err(e) => {
+                failures.push(format!("{name}: Thuja cannot read its own JSON: {e}"));
+                continue;
+            }
+        };
+        let again = value(&est::policy_set_to_json_string(&back));
+        if again != json {
+            failures.push(format!(
+                "{name}: JSON → policies → JSON changed it\n before: {json}\n after:  {again}"
+            ));
+            continue;
+        }
+        // Cedar reads Thuja's JSON as the same policies.
+        match cedar_policy::PolicySet::from_json_value(json.clone()) {
+            Ok(set) => {
+                let cedar_again = set.to_json().expect("cedar writes JSON");
+                if cedar_again != json {
+                    failures.push(format!("{name}: cedar reads Thuja's JSON differently"));
+                }
+            }
+            Err(e) => failures.push(format!("{name}: cedar rejects Thuja's JSON: {e}")),
+        }
+    }
+    eprintln!(
+        "{compared} policy files compared, {both_reject} rejected by both, {} files in all",
+        files.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} files differ:\n{}",
+        failures.len(),
+        files.len(),
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// Cedar's JSON for hand-written policies covering every operator, scope form, annotation and
+/// literal: Thuja reads it to policies whose JSON is Cedar's again, and reads the single-policy
+/// form with Cedar's id for it.
+#[test]
+fn every_construct_matches_cedar_both_ways() {
+    let text = r#"
+@id("first") @bare
+permit(principal == User::"a\"b", action in Action::"view", resource is Photo in Album::"x")
+when { true && false || !context.flag && -(1) < -1 && 2 * 3 - 4 + 5 >= 0 && 1 != 2 && 3 > 2 && 4 <= 5 }
+unless { principal in [Group::"g", Group::"h"] && principal.tags.contains("a") && [1].containsAll([1]) && [1].containsAny([2]) };
+forbid(principal is User, action in [Action::"edit"], resource)
+when { if context has a.b then context.a.b like "x*y\*z" else principal has "odd key" }
+when { principal.getTag("t") == resource.hasTag("u") && [].isEmpty() && {b: 1, a: {"c d": "e"}} == context["r"] }
+when { ip("1.2.3.4").isInRange(ip("1.0.0.0/8")) && decimal("1.5").lessThan(decimal("2.0")) && datetime("2024-01-01").offset(duration("1h")) > datetime("2024-01-01") && resource is Photo && resource is Photo in Album::"y" };
+permit(principal in ?principal, action == Action::"view", resource == ?resource);
+permit(principal is User in ?principal, action, resource);
+"#;
+    let ours = as_written("t", text).expect("parses");
+    let cedar: cedar_policy::PolicySet = text.parse().expect("cedar parses");
+    let json = value(&est::policy_set_to_json_string(&ours));
+    let cedar_json = cedar.to_json().expect("cedar writes JSON");
+    assert_eq!(
+        json,
+        cedar_json,
+        "{:?}",
+        first_difference(&json, &cedar_json, "")
+    );
+    let back = est::policy_set_from_json_str("t.json", &json.to_string()).expect("reads back");
+    assert_eq!(value(&est::policy_set_to_json_string(&back)), json);
+
+    // A single policy, as `cedar` reads `--policy-format json`.
+    let single = cedar_policy::Policy::parse(
+        None,
+        "permit(principal, action, resource) when { context.x == 1 };",
+    )
+    .expect("cedar parses")
+    .to_json()
+    .expect("cedar writes JSON");
+    let set = est::policy_set_from_json_str("p.json", &single.to_string()).expect("reads");
+    let p = set
+        .get(est::SINGLE_POLICY_ID)
+        .expect("the id Cedar gives a JSON policy");
+    assert_eq!(value(&est::policy_json(p).to_compact_string()), single);
+}
+
+/// Malformed JSON policies are errors that say where (the JSON's line and column for syntax,
+/// a path for shape), never a panic.
+#[test]
+fn malformed_json_policies_are_located_errors() {
+    let cases = [
+        ("{\"effect\": ", "invalid JSON"),
+        ("[]", "cannot tell"),
+        (
+            r#"{"effect":"permit","principal":{"op":"bogus"},"action":{"op":"All"},"resource":{"op":"All"},"conditions":[]}"#,
+            "principal.op",
+        ),
+        (
+            r#"{"effect":"allow","principal":{"op":"All"},"action":{"op":"All"},"resource":{"op":"All"},"conditions":[]}"#,
+            "effect",
+        ),
+        (
+            r#"{"effect":"permit","principal":{"op":"All"},"action":{"op":"All"},"resource":{"op":"All"},"conditions":[{"kind":"when","body":{"nope":[]}}]}"#,
+            "conditions[0].body",
+        ),
+        (
+            r#"{"effect":"permit","principal":{"op":"All"},"action":{"op":"All"},"resource":{"op":"All"},"conditions":[{"kind":"when","body":{"Value":null}}]}"#,
+            "Value",
+        ),
+        (
+            r#"{"effect":"permit","principal":{"op":"==","entity":{"type":"1x","id":"a"}},"action":{"op":"All"},"resource":{"op":"All"},"conditions":[]}"#,
+            "principal.entity.type",
+        ),
+        (
+            r#"{"staticPolicies":{},"templates":{},"templateLinks":[{"templateId":"t","newId":"l","values":{}}]}"#,
+            "no template",
+        ),
+        (
+            r#"{"staticPolicies":{"a":{"effect":"permit","principal":{"op":"==","slot":"?principal"},"action":{"op":"All"},"resource":{"op":"All"},"conditions":[]}},"templates":{},"templateLinks":[]}"#,
+            "static policy cannot have slots",
+        ),
+    ];
+    for (text, expect) in cases {
+        let err = est::policy_set_from_json_str("bad.json", text).expect_err(text);
+        let msg = err.to_string();
+        assert!(msg.contains(expect), "{text}: {msg}");
+        assert!(
+            cedar_policy::PolicySet::from_json_str(text).is_err()
+                && cedar_policy::Policy::from_json(
+                    None,
+                    serde_json::from_str(text).unwrap_or_default()
+                )
+                .is_err(),
+            "cedar accepts {text}"
+        );
+    }
+}
