@@ -27,8 +27,6 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tinytodo");
-
 const POLICIES: &str = r#"@id("owner")
 permit(principal, action == Action::"view", resource) when { resource.owner == principal };
 permit(principal == ?principal, action, resource in ?resource);
