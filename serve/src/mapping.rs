@@ -22,7 +22,8 @@
 //!   pattern of `/`-separated segments where `{name}` captures one segment and a last `{name*}`
 //!   the rest; `action` the action's id (when absent, `method_actions[method]`); `resource` the
 //!   type and an id template in which `{name}` is replaced by the captured (percent-decoded)
-//!   segment. No route matching: deny.
+//!   segment; `context` (optional) the route's own context attributes, replacing the mapping's
+//!   (for actions whose context type differs). No route matching: deny.
 //! - `action_type`: the actions' entity type (`Action` by default).
 //! - `context`: attribute name → source, one of `method`, `path`, `host`, `source_ip` (an
 //!   `ipaddr` extension value) or `header:NAME`. Absent: `{"method": "method", "path": "path",
@@ -82,6 +83,8 @@ struct RouteFile {
     #[serde(default)]
     action: Option<String>,
     resource: ResourceFile,
+    #[serde(default)]
+    context: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +102,8 @@ struct Route {
     action: Option<String>,
     resource_type: EntityType,
     resource_id: String,
+    /// The route's own context attributes, replacing the mapping's.
+    context: Option<Vec<(String, Source)>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -167,6 +172,7 @@ impl Mapping {
                     action: r.action,
                     resource_type: ty(&r.resource.ty)?,
                     resource_id: r.resource.id,
+                    context: r.context.map(context_of).transpose()?,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -177,10 +183,7 @@ impl Mapping {
                 ("host".to_string(), Source::Host),
                 ("ip".to_string(), Source::ClientIp),
             ],
-            Some(map) => map
-                .into_iter()
-                .map(|(name, source)| Ok((name, source_of(&source)?)))
-                .collect::<Result<Vec<_>, String>>()?,
+            Some(map) => context_of(map)?,
         };
         if file.principal.header.is_empty() {
             return Err("`principal.header` must name a header".into());
@@ -231,7 +234,7 @@ impl Mapping {
         };
         let resource_id = fill(&route.resource_id, &captures);
         let mut context = Vec::new();
-        for (name, source) in &self.context {
+        for (name, source) in route.context.as_ref().unwrap_or(&self.context) {
             let value = match source {
                 Source::Method => Value::string(method.as_str()),
                 Source::Path => Value::string(path),
@@ -279,6 +282,12 @@ impl Mapping {
             .map_err(|_| format!("`{text}` is not an IP address"))?;
         Value::ipaddr(&ip.to_string()).map_err(|e| format!("`{text}`: {e}"))
     }
+}
+
+fn context_of(map: BTreeMap<String, String>) -> Result<Vec<(String, Source)>, String> {
+    map.into_iter()
+        .map(|(name, source)| Ok((name, source_of(&source)?)))
+        .collect()
 }
 
 fn source_of(text: &str) -> Result<Source, String> {
