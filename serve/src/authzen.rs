@@ -245,7 +245,7 @@ fn decide(
         schema,
     )
     .map_err(|e| ApiError::bad_request(authzen_names(&e.to_string())))?;
-    let response = engine.decide(&request).map_err(|e| {
+    let response = app.decide(engine, &request).map_err(|e| {
         ApiError::bad_request(format!("the request is not valid for the schema: {e}"))
     })?;
     let allowed = response.decision == Decision::Allow;

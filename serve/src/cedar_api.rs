@@ -156,7 +156,7 @@ fn decide(app: &App, engine: &Engine, json: &Value) -> Result<thuja::Response, A
         schema,
     )
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let response = engine.decide(&request).map_err(|e| {
+    let response = app.decide(engine, &request).map_err(|e| {
         ApiError::bad_request(format!("the request is not valid for the schema: {e}"))
     })?;
     app.metrics.decided(

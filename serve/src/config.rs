@@ -49,6 +49,9 @@ pub struct ServeConfig {
     pub watch: bool,
     /// How long file changes are collected before one reload.
     pub watch_debounce: Duration,
+    /// Allow every request without evaluating it (requests are still read, mapped and
+    /// validated): measures the server stack itself. Never for production.
+    pub null_engine: bool,
 }
 
 impl ServeConfig {
@@ -72,6 +75,7 @@ impl ServeConfig {
             request_timeout: Duration::from_secs(10),
             watch: true,
             watch_debounce: Duration::from_millis(200),
+            null_engine: false,
         }
     }
 

@@ -100,7 +100,7 @@ fn answer(app: &App, request: &Request) -> Response {
             &current.revision_of(&engine),
         );
     }
-    let response = match engine.decide(&request) {
+    let response = match app.decide(&engine, &request) {
         Ok(response) => response,
         Err(e) => return deny(format!("the mapped request is not valid: {e}")),
     };

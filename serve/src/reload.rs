@@ -24,10 +24,20 @@ pub(crate) struct Loaded {
 
 /// Reads the input files and builds an engine (CPU-bound: call off the async runtime).
 pub(crate) fn load(config: &ServeConfig) -> Result<Loaded, String> {
-    let mut texts = Vec::new();
-    for path in config.input_files() {
-        texts.push((path, input::read_file(path).map_err(|e| e.to_string())?));
-    }
+    build(config, read_inputs(config)?)
+}
+
+/// The input files' texts, in [`ServeConfig::input_files`] order.
+fn read_inputs(config: &ServeConfig) -> Result<Vec<(&Path, String)>, String> {
+    config
+        .input_files()
+        .into_iter()
+        .map(|path| Ok((path, input::read_file(path).map_err(|e| e.to_string())?)))
+        .collect()
+}
+
+/// Builds an engine from the input files' texts (as read once: the revision is theirs).
+fn build(config: &ServeConfig, texts: Vec<(&Path, String)>) -> Result<Loaded, String> {
     let revision = revision_of(texts.iter().map(|(p, t)| (*p, t.as_str())));
     let mut texts = texts.into_iter().map(|(_, t)| t);
     let policy_text = texts.next().unwrap_or_default();
@@ -205,14 +215,11 @@ impl Current {
     fn rebuild(&self, config: &ServeConfig) -> Result<ReloadOutcome, String> {
         let serving = self.revision();
         // Reading the files is cheap next to building: skip the build when nothing changed.
-        let mut texts = Vec::new();
-        for path in config.input_files() {
-            texts.push((path, input::read_file(path).map_err(|e| e.to_string())?));
-        }
+        let texts = read_inputs(config)?;
         if revision_of(texts.iter().map(|(p, t)| (*p, t.as_str()))) == serving {
             return Ok(ReloadOutcome::Unchanged(serving));
         }
-        let loaded = load(config)?;
+        let loaded = build(config, texts)?;
         let mut revisions: Vec<(u64, Arc<str>)> = self.revisions.load().as_ref().clone();
         revisions.push((loaded.engine.revision(), Arc::clone(&loaded.revision)));
         if revisions.len() > REMEMBERED {

@@ -52,6 +52,23 @@ impl App {
         })
     }
 
+    /// Decides `request` on `engine`; with the null engine (`ServeConfig::null_engine`), allows
+    /// without evaluating anything.
+    pub fn decide(
+        &self,
+        engine: &thuja::Engine,
+        request: &thuja::Request,
+    ) -> Result<thuja::Response, thuja::RequestValidationError> {
+        if self.config.null_engine {
+            return Ok(thuja::Response {
+                decision: thuja::Decision::Allow,
+                reasons: thuja::PolicyIds::default(),
+                errors: Vec::new(),
+            });
+        }
+        engine.decide(request)
+    }
+
     /// Makes `current` the serving state (the first load).
     pub fn set_current(&self, current: Current) {
         let engine = current.live.engine();

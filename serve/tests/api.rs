@@ -350,6 +350,20 @@ async fn authzen_metadata_names_the_endpoints() {
     let scratch = Scratch::new("authzen-metadata");
     let server = start(scratch.config()).await;
     let base = format!("http://{}", server.api_addr());
+    let answer = client()
+        .get(format!("{base}/.well-known/authzen-configuration"))
+        .header("X-Request-ID", "bfe9eb29-ab87")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(
+        answer
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("bfe9eb29-ab87"),
+        "the request id is echoed"
+    );
     let (status, text, headers) = get(
         &client(),
         &format!("{base}/.well-known/authzen-configuration"),
@@ -547,4 +561,32 @@ async fn the_api_is_served_on_a_unix_socket_too() {
         !scratch.path("thuja.sock").exists(),
         "the socket is removed on shutdown"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_null_engine_allows_everything_it_can_read() {
+    let scratch = Scratch::new("null-engine");
+    let mut config = scratch.config();
+    config.null_engine = true;
+    let server = start(config).await;
+    let engine = scratch.engine();
+    let client = client();
+    let url = format!("http://{}/access/v1/evaluation", server.api_addr());
+    let denied = all_items()
+        .into_iter()
+        .find(|item| !expected(&engine, item))
+        .expect("a request the engine denies");
+    let (status, body, _) = post(&client, &url, &denied.to_string()).await;
+    assert_eq!((status, body), (200, json!({"decision": true})));
+    // Requests are still read and validated.
+    let mut unknown = denied.clone();
+    unknown["subject"]["type"] = json!("robot");
+    assert_eq!(post(&client, &url, &unknown.to_string()).await.0, 400);
+    let (_, text, _) = get(
+        &client,
+        &format!("http://{}/readyz", server.admin_addr().expect("admin")),
+    )
+    .await;
+    assert!(text.contains("\"evaluator\":\"null\""), "{text}");
+    server.shutdown().await;
 }

@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// Longest a request may take, in milliseconds (503 beyond)
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub timeout_ms: u64,
+    /// Allow everything without evaluating (requests still read, mapped and validated): to measure the server stack; never for production
+    #[arg(long)]
+    pub null_engine: bool,
     /// Do not reload when an input file changes (SIGHUP and /admin/reload still do)
     #[arg(long)]
     pub no_watch: bool,
@@ -94,6 +97,10 @@ pub fn run(args: &ServeArgs) -> i32 {
     config.max_concurrency = args.max_concurrency;
     config.request_timeout = Duration::from_millis(args.timeout_ms);
     config.watch = !args.no_watch;
+    config.null_engine = args.null_engine;
+    if args.null_engine {
+        eprintln!("warning: --null-engine: every request is allowed without evaluation");
+    }
     match thuja_serve::run(config) {
         Ok(()) => exit::SUCCESS,
         Err(e) => {
