@@ -590,3 +590,43 @@ async fn the_null_engine_allows_everything_it_can_read() {
     assert!(text.contains("\"evaluator\":\"null\""), "{text}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_gets_a_503_and_does_not_stall_others() {
+    let scratch = Scratch::new("slow-client");
+    let mut config = scratch.config();
+    config.request_timeout = std::time::Duration::from_millis(300);
+    let server = start(config).await;
+    let addr = server.api_addr();
+    // Headers, then a tenth of the declared body, then nothing.
+    let slow = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .expect("timeout");
+        write!(
+            stream,
+            "POST /access/v1/evaluation HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"subject\""
+        )
+        .expect("write");
+        let mut answer = vec![0; 4096];
+        let n = stream.read(&mut answer).expect("an answer");
+        (
+            String::from_utf8_lossy(&answer[..n]).into_owned(),
+            started.elapsed(),
+        )
+    });
+    // Meanwhile other clients are answered.
+    let client = client();
+    let url = format!("http://{addr}/access/v1/evaluation");
+    let item = authzen_item("alice", "GetList", ("list", "groceries"), None).to_string();
+    for _ in 0..20 {
+        assert_eq!(post(&client, &url, &item).await.0, 200);
+    }
+    let (answer, waited) = slow.await.expect("task");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("not answered within 300 ms"), "{answer}");
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+    server.shutdown().await;
+}
