@@ -45,6 +45,12 @@ pub struct ServeConfig {
     pub max_concurrency: usize,
     /// Longest a request may take, waiting included (503 beyond).
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers, and longest an idle keep-alive
+    /// connection stays open; the connection is closed after it.
+    pub header_timeout: Duration,
+    /// Connections open at once on the TCP listeners; beyond, new connections wait to be
+    /// accepted.
+    pub max_connections: usize,
     /// Rebuild the engine when an input file changes.
     pub watch: bool,
     /// How long file changes are collected before one reload.
@@ -73,6 +79,8 @@ impl ServeConfig {
             max_body_bytes: 1024 * 1024,
             max_concurrency: 1024,
             request_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
             watch: true,
             watch_debounce: Duration::from_millis(200),
             null_engine: false,

@@ -88,12 +88,14 @@ impl Server {
             api_listener,
             api_routes.clone(),
             stopped.clone(),
+            Arc::clone(&app),
         )));
         if let Some(listener) = admin_listener {
             tasks.push(tokio::spawn(serve_tcp(
                 listener,
                 admin_router(&app),
                 stopped.clone(),
+                Arc::clone(&app),
             )));
         }
         if let Some(path) = &app.config.unix_socket {
@@ -221,14 +223,69 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     }
 }
 
-async fn serve_tcp(listener: TcpListener, router: Router, rx: watch::Receiver<bool>) {
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(e) = axum::serve(listener, service)
-        .with_graceful_shutdown(stopped(rx))
-        .await
-    {
-        tracing::error!("listener failed: {e}");
+/// Accepts connections until shutdown, at most `max_connections` at once, each served as
+/// HTTP/1.1 with a header read timeout; on shutdown, closes idle connections and waits for
+/// requests in flight.
+async fn serve_tcp(
+    listener: TcpListener,
+    router: Router,
+    rx: watch::Receiver<bool>,
+    app: Arc<App>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let places = Arc::new(tokio::sync::Semaphore::new(
+        app.config.max_connections.max(1),
+    ));
+    let mut stop = std::pin::pin!(stopped(rx));
+    loop {
+        let place = tokio::select! {
+            place = Arc::clone(&places).acquire_owned() => match place {
+                Ok(place) => place,
+                Err(_) => break,
+            },
+            () = &mut stop => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or the peer gave up: wait, go on.
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                let mut router = router.clone();
+                async move {
+                    tower_service::Service::call(&mut router, request.map(axum::body::Body::new))
+                        .await
+                }
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(app.config.header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+            drop(place);
+        });
     }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 async fn serve_unix(listener: tokio::net::UnixListener, router: Router, rx: watch::Receiver<bool>) {

@@ -630,3 +630,32 @@ async fn a_slow_client_gets_a_503_and_does_not_stall_others() {
     assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_slow_to_send_headers_is_disconnected() {
+    let scratch = Scratch::new("slow-headers");
+    let mut config = scratch.config();
+    config.header_timeout = std::time::Duration::from_millis(300);
+    let server = start(config).await;
+    let addr = server.api_addr();
+    let closed = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .expect("timeout");
+        write!(stream, "POST /access/v1/evaluation HTTP/1.1\r\nHost: t\r\n").expect("write");
+        let mut answer = Vec::new();
+        // The server closes the connection (an answer before closing is allowed, a hang is not).
+        let _ = stream.read_to_end(&mut answer);
+        started.elapsed()
+    })
+    .await
+    .expect("task");
+    assert!(closed < std::time::Duration::from_secs(15), "{closed:?}");
+    // The server still answers.
+    let item = authzen_item("alice", "GetList", ("list", "groceries"), None).to_string();
+    let url = format!("http://{addr}/access/v1/evaluation");
+    assert_eq!(post(&client(), &url, &item).await.0, 200);
+    server.shutdown().await;
+}

@@ -62,6 +62,12 @@ pub struct ServeArgs {
     /// Longest a request may take, in milliseconds (503 beyond)
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub timeout_ms: u64,
+    /// Longest a client may take to send a request's headers (and an idle connection stays open), in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Connections open at once; beyond, new connections wait to be accepted
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_connections: usize,
     /// Allow everything without evaluating (requests still read, mapped and validated): to measure the server stack; never for production
     #[arg(long)]
     pub null_engine: bool,
@@ -96,6 +102,8 @@ pub fn run(args: &ServeArgs) -> i32 {
     config.max_body_bytes = args.max_body;
     config.max_concurrency = args.max_concurrency;
     config.request_timeout = Duration::from_millis(args.timeout_ms);
+    config.header_timeout = Duration::from_millis(args.header_timeout_ms);
+    config.max_connections = args.max_connections;
     config.watch = !args.no_watch;
     config.null_engine = args.null_engine;
     if args.null_engine {
