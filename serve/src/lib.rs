@@ -48,6 +48,9 @@
 //!   `{"error": {"status", "message"}}`, a body over the limit (1 MiB by default) a 413, a
 //!   request not answered within the timeout a 503; forward auth denies anything it cannot
 //!   map or decide (fail closed).
+//! - A client slower than the header timeout to send its headers (or idle that long on a
+//!   keep-alive connection) is disconnected; at most `max_connections` TCP connections are open
+//!   at once (beyond, accepting waits), so slow or numerous clients cannot stall the others.
 //! - Reloads (file changes, debounced; SIGHUP; `POST /admin/reload`) rebuild on a blocking
 //!   thread and swap atomically: requests in flight finish on the engine they started on; a
 //!   failed reload keeps the previous engine and is logged, shown in `/readyz`
