@@ -82,6 +82,8 @@ impl Server {
             .as_ref()
             .map(TcpListener::local_addr)
             .transpose()?;
+        // Every listener is open before any serves: a failure leaves nothing running.
+        let unix_listener = app.config.unix_socket.as_ref().map(bind_unix).transpose()?;
         let mut tasks = Vec::new();
         let api_routes = api_router(&app, admin.is_none());
         tasks.push(tokio::spawn(serve_tcp(
@@ -98,8 +100,7 @@ impl Server {
                 Arc::clone(&app),
             )));
         }
-        if let Some(path) = &app.config.unix_socket {
-            let listener = bind_unix(path)?;
+        if let Some(listener) = unix_listener {
             tasks.push(tokio::spawn(serve_unix(
                 listener,
                 api_routes,
