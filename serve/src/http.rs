@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 
 use crate::state::App;
 
@@ -50,7 +50,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(self.status, &serde_json::json!({"error": self.to_json()}))
+        let mut response =
+            json_response(self.status, &serde_json::json!({"error": self.to_json()}));
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // What is left of the body is not read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
@@ -87,8 +95,13 @@ pub(crate) fn with_revision(mut response: Response, revision: &str) -> Response 
     response
 }
 
-/// Reads a whole body of at most `limit` bytes: 413 beyond (told by `Content-Length` before
-/// reading when the client sends it), 400 when the body cannot be read.
+/// How much of a body over the limit is read and thrown away before answering 413, so that the
+/// client, still sending, reads the answer instead of a reset connection.
+const DRAIN: u64 = 8 * 1024 * 1024;
+
+/// Reads a whole body of at most `limit` bytes: 413 beyond, 400 when the body cannot be read.
+/// A body over the limit is read on (and dropped) up to [`DRAIN`] bytes more, unless its
+/// declared length already says it is larger than that; the 413 closes the connection.
 pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: Body,
@@ -98,20 +111,34 @@ pub(crate) async fn read_body(
         status: StatusCode::PAYLOAD_TOO_LARGE,
         message: format!("the request body is larger than the limit of {limit} bytes"),
     };
+    let limit = limit as u64;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if declared.is_some_and(|n| n > limit.saturating_add(DRAIN)) {
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(ApiError::bad_request(format!(
-            "the request body could not be read: {e}"
-        ))),
+    let mut body = body;
+    let mut bytes = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request(format!("the request body could not be read: {e}"))
+        })?;
+        if let Ok(data) = frame.into_data() {
+            total = total.saturating_add(data.len() as u64);
+            if total <= limit {
+                bytes.extend_from_slice(&data);
+            } else if total > limit.saturating_add(DRAIN) {
+                break;
+            }
+        }
     }
+    if total > limit {
+        return Err(too_large());
+    }
+    Ok(axum::body::Bytes::from(bytes))
 }
 
 /// Parses a body as JSON, naming the syntax error's position.

@@ -303,6 +303,27 @@ async fn authzen_errors_are_clear_4xx_answers() {
     assert!(error_message(&answer).contains("limit"), "{answer}");
     let chunked = raw_chunked_post(server.api_addr(), "/access/v1/evaluation", &huge);
     assert!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
+    // A 100 MB body announced: answered (413) or the connection closed at once, never read.
+    let addr = server.api_addr();
+    let announced = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .expect("timeout");
+        let _ = write!(
+            stream,
+            "POST /access/v1/evaluation HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n{{\"pad\": \""
+        );
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    })
+    .await
+    .expect("task");
+    assert!(
+        announced.is_empty() || announced.starts_with("HTTP/1.1 413"),
+        "{announced}"
+    );
 
     // Wrong method and unknown path: JSON errors too.
     let (status, text, _) = get(&client, &one).await;
