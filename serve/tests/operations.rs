@@ -431,3 +431,35 @@ async fn shutdown_closes_the_listeners_and_a_failed_start_is_reported() {
     };
     assert!(error.contains("forward-auth.json"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_validate_policies_the_schema_rejects_are_refused() {
+    let scratch = Scratch::new("validate");
+    let mut config = scratch.config();
+    config.validate = true;
+    let server = start(config.clone()).await;
+    let client = client();
+    let admin = format!("http://{}", server.admin_addr().expect("admin"));
+    let first = server.revision().expect("revision");
+    // Parses, but reads an attribute the schema does not declare.
+    let policies = std::fs::read_to_string(scratch.path("policies.cedar")).expect("policies");
+    let invalid = format!(
+        "{policies}\n@id(\"bad\")\npermit (principal, action, resource) when {{ principal.age > 3 }};\n"
+    );
+    scratch.write("policies.cedar", &invalid);
+    let (status, body, _) = post(&client, &format!("{admin}/admin/reload"), "").await;
+    assert_eq!(status, 422, "{body}");
+    let message = error_message(&body);
+    assert!(
+        message.contains("not valid for the schema") && message.contains("bad"),
+        "{message}"
+    );
+    assert_eq!(server.revision().as_deref(), Some(first.as_str()));
+    server.shutdown().await;
+    // The same files do not start a validating server.
+    let error = match thuja_serve::Server::start(config).await {
+        Ok(_) => panic!("a validating server started on invalid policies"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.contains("not valid for the schema"), "{error}");
+}
