@@ -463,3 +463,89 @@ async fn with_validate_policies_the_schema_rejects_are_refused() {
     };
     assert!(error.contains("not valid for the schema"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_503_until_the_first_engine_is_built() {
+    let scratch = Scratch::new("not-ready");
+    // The policy file is a FIFO: loading blocks until the test writes the policies into it.
+    let fifo = scratch.path("policies.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let _unblock = Unblock(fifo.clone());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut config = scratch.config();
+    config.policies = fifo.clone();
+    config.listen = format!("127.0.0.1:{port}").parse().expect("addr");
+    config.admin_listen = None;
+    let starting = tokio::spawn(thuja_serve::Server::start(config));
+    let client = client();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (status, text) = loop {
+        if let Ok(answer) = client.get(format!("{base}/readyz")).send().await {
+            let status = answer.status().as_u16();
+            break (status, answer.text().await.unwrap_or_default());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the listener did not open within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("building the engine"), "{text}");
+    let item = json!({"subject": {"type": "user", "id": "alice"}, "action": {"name": "GetList"},
+                      "resource": {"type": "list", "id": "groceries"}});
+    let (status, body, _) = post(
+        &client,
+        &format!("{base}/access/v1/evaluation"),
+        &item.to_string(),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(error_message(&body).contains("not ready"), "{body}");
+    let policies = std::fs::read_to_string(format!("{EXAMPLE}/policies.cedar")).expect("policies");
+    tokio::task::spawn_blocking(move || std::fs::write(&fifo, policies).expect("write the FIFO"))
+        .await
+        .expect("task");
+    let server = tokio::time::timeout(Duration::from_secs(60), starting)
+        .await
+        .expect("started within a minute")
+        .expect("task")
+        .expect("the server starts");
+    assert_eq!(get(&client, &format!("{base}/readyz")).await.0, 200);
+    assert_eq!(
+        post(
+            &client,
+            &format!("{base}/access/v1/evaluation"),
+            &item.to_string()
+        )
+        .await
+        .0,
+        200
+    );
+    server.shutdown().await;
+}
+
+/// Should the test fail before writing the FIFO, opens it for writing (without blocking: a
+/// FIFO nobody reads fails to open at once) so that the loading thread reads an end of file
+/// and the test ends instead of hanging.
+struct Unblock(std::path::PathBuf);
+
+impl Drop for Unblock {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        /// Linux's O_NONBLOCK.
+        const O_NONBLOCK: i32 = 0o4000;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(O_NONBLOCK)
+            .open(&self.0);
+    }
+}
