@@ -8,6 +8,7 @@ mod compile;
 mod conformance;
 mod evaluate;
 mod request_args;
+mod serve;
 mod translate_schema;
 mod validate;
 
@@ -45,6 +46,8 @@ enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Run Cedar integration-test files and compare every decision, reason and error.
     Conformance(conformance::ConformanceArgs),
+    /// Serve authorization over HTTP: AuthZEN 1.0, Cedar-native JSON, forward auth for gateways.
+    Serve(serve::ServeArgs),
     /// Translate a schema between the .cedarschema and JSON formats.
     TranslateSchema(translate_schema::TranslateSchemaArgs),
     /// Validate policies against a schema (strict mode): exit 0 valid, 3 invalid, 1 bad input.
@@ -71,6 +74,7 @@ pub fn run() -> i32 {
         Command::Compile(args) => compile::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Conformance(args) => conformance::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::TranslateSchema(args) => translate_schema::run(&args),
         Command::Validate(args) => validate::run(&args),
     }
