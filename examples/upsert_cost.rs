@@ -207,7 +207,9 @@ fn main() {
     // Keep changing until the layer is merged into a new base.
     let mut merge = None;
     let mut i = rounds;
-    while merge.is_none() && i < rounds + 100_000 {
+    // The layer is merged past a quarter of the base (or 8,192 entities, if more).
+    let bound = rounds + 400_000;
+    while merge.is_none() && i < bound {
         let u = (i * 104_729) % shape.users;
         let started = Instant::now();
         let next = current
@@ -225,6 +227,12 @@ fn main() {
             "the upsert that merged the layer of changes into a new base (after {} changed entities): {:.0} ms",
             i - 1,
             took.as_secs_f64() * 1e3
+        );
+    } else {
+        println!(
+            "no merge within {} upserts ({} changed entities in the layer)",
+            bound - rounds,
+            current.entities().changed_count()
         );
     }
 }

@@ -801,6 +801,18 @@ pub fn hostile(data: &[u8]) {
     let _ = thuja_compiler::program::lower_typed(&set, Some(&types));
 }
 
+/// The files a `hostile` recipe makes, by name (`hostile.cedar`, or `hostile.cedarschema` and
+/// `schema.cedar`), so that a slow or failing recipe can be tried with the command line.
+pub fn hostile_inputs(data: &[u8]) -> Vec<(&'static str, String)> {
+    let mut recipe = Recipe::new(data);
+    if recipe_says_policies(data) {
+        return vec![("hostile.cedar", hostile::policies(&mut recipe))];
+    }
+    let schema = hostile::schema(&mut recipe);
+    let policies = hostile::schema_policies(&mut recipe);
+    vec![("hostile.cedarschema", schema), ("schema.cedar", policies)]
+}
+
 /// The first byte chooses: mostly policies.
 fn recipe_says_policies(data: &[u8]) -> bool {
     data.first().is_none_or(|b| b % 3 != 2)

@@ -9,6 +9,7 @@ mod conformance;
 mod evaluate;
 mod link;
 mod request_args;
+mod serve;
 mod translate_policy;
 mod translate_schema;
 mod validate;
@@ -54,6 +55,8 @@ enum Command {
     Conformance(conformance::ConformanceArgs),
     /// Translate policies between Cedar's text and its JSON policy format.
     TranslatePolicy(translate_policy::TranslatePolicyArgs),
+    /// Serve authorization over HTTP: AuthZEN 1.0, Cedar-native JSON, forward auth for gateways.
+    Serve(serve::ServeArgs),
     /// Translate a schema between the .cedarschema and JSON formats.
     TranslateSchema(translate_schema::TranslateSchemaArgs),
     /// Validate policies against a schema (strict mode): exit 0 valid, 3 invalid, 1 bad input.
@@ -83,6 +86,7 @@ pub fn run() -> i32 {
         Command::Link(args) => link::run(&args),
         Command::Visualize(args) => visualize::run(&args),
         Command::TranslatePolicy(args) => translate_policy::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::TranslateSchema(args) => translate_schema::run(&args),
         Command::Validate(args) => validate::run(&args),
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use clap::Args;
 use thuja::PolicySet;
 use thuja::input::{self, InputError};
+use thuja_compiler::source::Positions;
 use thuja_compiler::validator::{self, ValidationOptions, ValidationResult};
 use thuja_compiler::{Diagnostic, SourceErrors, Span};
 
@@ -115,14 +116,15 @@ const FULL_REPORTS: usize = 50;
 
 /// Renders messages located in the policy (or, for a link, its template) they concern.
 #[derive(Default)]
-struct Printer {
+struct Printer<'p> {
     shown: usize,
-    /// Line start offsets of each source, by source name.
-    lines: HashMap<Arc<str>, Vec<usize>>,
+    /// Where the last message of each source was, by source name: the next one is found from
+    /// there (a source's errors come in about the order of its text).
+    positions: HashMap<Arc<str>, Positions<'p>>,
 }
 
-impl Printer {
-    fn render(&mut self, policies: &PolicySet, id: &str, span: Span, message: String) -> String {
+impl<'p> Printer<'p> {
+    fn render(&mut self, policies: &'p PolicySet, id: &str, span: Span, message: String) -> String {
         let policy = policies.get(id).or_else(|| {
             policies
                 .links()
@@ -138,19 +140,11 @@ impl Printer {
         if self.shown <= FULL_REPORTS {
             return SourceErrors::single(source.clone(), Diagnostic::new(message, span)).render();
         }
-        let starts = self.lines.entry(source.name.clone()).or_insert_with(|| {
-            std::iter::once(0)
-                .chain(source.text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect()
-        });
-        let offset = span.start.min(source.text.len());
-        let line = starts.partition_point(|&s| s <= offset).max(1);
-        let line_start = starts.get(line - 1).copied().unwrap_or(0);
-        let col = source
-            .text
-            .get(line_start..offset)
-            .map_or(0, |s| s.chars().count())
-            + 1;
+        let (line, col) = self
+            .positions
+            .entry(source.name.clone())
+            .or_insert_with(|| Positions::new(&source.text))
+            .of(span.start);
         format!("{}:{line}:{col}: {message}\n", source.name)
     }
 }

@@ -14,6 +14,7 @@ use std::fmt;
 
 use super::{Op, Program};
 use crate::ast::{Effect, UnaryOp};
+use crate::source::Positions;
 
 impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -31,59 +32,18 @@ impl fmt::Display for Program {
                 "policy {n}: {} ({effect}), code {}..{}{typed}",
                 policy.id, policy.code.start, policy.code.end
             )?;
-            // Every position at once, in one pass over the text: finding each instruction's
-            // line and column from the start of the text would take the text's length times
-            // the number of instructions (a 4 MB policy on one line, minutes).
-            let offsets: Vec<usize> = self
-                .policy_code(n)
-                .filter_map(|(pc, _)| self.spans.get(pc).map(|s| s.start))
-                .collect();
-            let positions = line_cols(&policy.source.text, offsets);
+            // Instructions come in about the order of their text: their positions are found
+            // in about one pass over it (not the text's length times their number: a 4 MB
+            // policy on one line would take minutes).
+            let mut positions = Positions::new(&policy.source.text);
             for (pc, op) in self.policy_code(n) {
                 let text = self.op_text(op);
-                let (line, col) = self
-                    .spans
-                    .get(pc)
-                    .and_then(|s| {
-                        positions
-                            .binary_search_by_key(&s.start, |&(o, _)| o)
-                            .ok()
-                            .map(|i| positions[i].1)
-                    })
-                    .unwrap_or((0, 0));
+                let (line, col) = self.spans.get(pc).map_or((0, 0), |s| positions.of(s.start));
                 writeln!(f, "{pc:>6}  {text:<40} {line}:{col}")?;
             }
         }
         Ok(())
     }
-}
-
-/// The 1-based line and column (in characters) of each of `offsets` in `text`, sorted by
-/// offset, found in one pass (as [`Source::line_col`](crate::source::Source::line_col) finds
-/// one).
-fn line_cols(text: &str, mut offsets: Vec<usize>) -> Vec<(usize, (usize, usize))> {
-    offsets.sort_unstable();
-    offsets.dedup();
-    let mut out = Vec::with_capacity(offsets.len());
-    let (mut line, mut col) = (1, 1);
-    let mut chars = text.char_indices().peekable();
-    for key in offsets {
-        let offset = key.min(text.len());
-        while let Some(&(at, c)) = chars.peek() {
-            if at >= offset {
-                break;
-            }
-            if c == '\n' {
-                line += 1;
-                col = 1;
-            } else {
-                col += 1;
-            }
-            chars.next();
-        }
-        out.push((key, (line, col)));
-    }
-    out
 }
 
 impl Program {

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p thuja-fuzz --bin hostile -- [--seconds T] [--seed S] [--case-timeout SECONDS]
-//! cargo run --release -p thuja-fuzz --bin hostile -- --recipe HEX
+//! cargo run --release -p thuja-fuzz --bin hostile -- --recipe HEX [--write DIR]
 //! ```
 //!
 //! Recipe `i` is 8 to 256 random bytes drawn from seed `S + i`, given to
@@ -36,8 +36,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `--recipe HEX`: runs that one recipe and says how long it took.
-fn replay(hex_text: &str) -> ExitCode {
+/// `--recipe HEX`: runs that one recipe and says how long it took; with `--write DIR`, writes
+/// the files it makes into `DIR` instead, to try them with the command line.
+fn replay(hex_text: &str, write_to: Option<&str>) -> ExitCode {
     let bytes: Option<Vec<u8>> = (0..hex_text.len())
         .step_by(2)
         .map(|i| {
@@ -50,6 +51,17 @@ fn replay(hex_text: &str) -> ExitCode {
         eprintln!("hostile: --recipe takes hexadecimal bytes");
         return ExitCode::from(2);
     };
+    if let Some(dir) = write_to {
+        for (name, text) in thuja_fuzz::targets::hostile_inputs(&recipe) {
+            let path = std::path::Path::new(dir).join(name);
+            if let Err(e) = std::fs::write(&path, text) {
+                eprintln!("hostile: cannot write {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            println!("{}", path.display());
+        }
+        return ExitCode::SUCCESS;
+    }
     let start = Instant::now();
     thuja_fuzz::targets::hostile(&recipe);
     println!("hostile: the recipe took {:.2?}", start.elapsed());
@@ -59,7 +71,14 @@ fn replay(hex_text: &str) -> ExitCode {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--recipe") {
-        return replay(args.get(i + 1).map_or("", String::as_str));
+        let write_to = args
+            .iter()
+            .position(|a| a == "--write")
+            .and_then(|w| args.get(w + 1));
+        return replay(
+            args.get(i + 1).map_or("", String::as_str),
+            write_to.map(String::as_str),
+        );
     }
     let (seconds, seed, timeout) = match (
         arg("--seconds", 60.0f64),
