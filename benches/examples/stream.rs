@@ -9,8 +9,8 @@
 //! each: the first in a plain loop, timed in chunks of 64 requests, whose mean time per request
 //! is the mean (over the chunks during which Linux's `/proc/thread-self/schedstat` says the
 //! thread was not descheduled, so that time spent preempted by others on a shared machine does
-//! not count, when those are at least half of them); the second reading the clock after every
-//! decision, whose differences give the median, 99th percentile and largest time per request
+//! not count, when those are at least half of them); the second reading the clock before and after every
+//! decision, which gives the median, 99th percentile and largest time per request
 //! (each including one clock read, printed as `clock`). A response is
 //! dropped inside the timed loop. Figures are medians over the rounds. Thuja's engines run the
 //! policies compiled for the schema and bound to the entities, as batch mode does with `-s`.
@@ -19,7 +19,11 @@
 //! Options: `--requests N` (default 10,000), `--rounds R` (default 3), `--engines LIST`
 //! (comma-separated of `cedar`, `vm`, `jit`, `interp`; default `cedar,vm,jit`),
 //! `--cedar-seconds S` (cedar-policy decides at most as many requests of a slice as fit in
-//! about S seconds, measured on its first requests; default 5), `--seed N` (default 11).
+//! about S seconds, measured on its first requests; default 5), `--seed N` (default 11),
+//! `--hot-requests` (each engine copies the requests of a chunk, and in the clocked pass the
+//! next request, just before deciding them, outside the timed window: the requests' own memory
+//! is then in cache, as for a gateway that decides a request it has just read; without it the
+//! prepared requests, tens of MB, are read cold from memory inside the timed window).
 
 use std::hint::black_box;
 use std::str::FromStr;
@@ -33,6 +37,7 @@ struct Options {
     engines: Vec<String>,
     cedar_seconds: f64,
     seed: u64,
+    hot_requests: bool,
     workloads: Vec<String>,
 }
 
@@ -43,6 +48,7 @@ fn options() -> Options {
         engines: vec!["cedar".into(), "vm".into(), "jit".into()],
         cedar_seconds: 5.0,
         seed: 11,
+        hot_requests: false,
         workloads: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -54,6 +60,7 @@ fn options() -> Options {
             "--engines" => o.engines = value().split(',').map(String::from).collect(),
             "--cedar-seconds" => o.cedar_seconds = value().parse().expect("--cedar-seconds S"),
             "--seed" => o.seed = value().parse().expect("--seed N"),
+            "--hot-requests" => o.hot_requests = true,
             _ => o.workloads.push(arg),
         }
     }
@@ -66,6 +73,9 @@ fn options() -> Options {
 /// Decides one request and says whether it was allowed; the response is dropped inside.
 type Decide<'a> = Box<dyn Fn(usize) -> bool + 'a>;
 
+/// Reads one request's memory (by copying it), outside the timed window, or does nothing.
+type Touch<'a> = Box<dyn Fn(usize) + 'a>;
+
 /// Per-request figures of one pass, in ns.
 #[derive(Clone, Copy, Default)]
 struct Figures {
@@ -77,10 +87,18 @@ struct Figures {
 
 /// Runs `decide` over `plain` (mean) and `clocked` (percentiles), which are indices of
 /// requests; returns the figures and the decisions of the clocked pass.
-fn pass(decide: &Decide<'_>, plain: &[usize], clocked: &[usize]) -> (Figures, Vec<bool>) {
+fn pass(
+    decide: &Decide<'_>,
+    touch: &Touch<'_>,
+    plain: &[usize],
+    clocked: &[usize],
+) -> (Figures, Vec<bool>) {
     // The mean over chunks the scheduler did not interrupt (see `schedule`), or over all.
     let (mut kept_ns, mut kept, mut all_ns) = (0u128, 0usize, 0u128);
     for chunk in plain.chunks(CHUNK) {
+        for &i in chunk {
+            touch(i);
+        }
         let before = schedule();
         let started = Instant::now();
         for &i in chunk {
@@ -99,12 +117,11 @@ fn pass(decide: &Decide<'_>, plain: &[usize], clocked: &[usize]) -> (Figures, Ve
     };
     let mut times = Vec::with_capacity(clocked.len());
     let mut decisions = Vec::with_capacity(clocked.len());
-    let mut last = Instant::now();
     for &i in clocked {
+        touch(i);
+        let started = Instant::now();
         decisions.push(decide(i));
-        let now = Instant::now();
-        times.push(now.duration_since(last).as_nanos() as u64);
-        last = now;
+        times.push(started.elapsed().as_nanos() as u64);
     }
     times.sort_unstable();
     let at = |q: f64| {
@@ -240,7 +257,7 @@ fn run(o: &Options, name: &str) {
         0
     };
     let allowed = |d: thuja::Decision| d == thuja::Decision::Allow;
-    let mut engines: Vec<(&str, usize, Decide<'_>)> = Vec::new();
+    let mut engines: Vec<(&str, usize, Decide<'_>, Touch<'_>)> = Vec::new();
     for e in &o.engines {
         let decide: Decide<'_> = match e.as_str() {
             "cedar" => Box::new(|i| {
@@ -266,7 +283,12 @@ fn run(o: &Options, name: &str) {
             }
         };
         let n = if e == "cedar" { cedar_n } else { o.requests };
-        engines.push((e.as_str(), n, decide));
+        let touch: Touch<'_> = match (o.hot_requests, e == "cedar") {
+            (false, _) => Box::new(|_| {}),
+            (true, true) => Box::new(|i| drop(black_box(theirs[i].clone()))),
+            (true, false) => Box::new(|i| drop(black_box(ours[i].clone()))),
+        };
+        engines.push((e.as_str(), n, decide, touch));
     }
 
     let clock = clock_cost();
@@ -278,8 +300,8 @@ fn run(o: &Options, name: &str) {
         let slice = |k: usize| (k * o.requests..(k + 1) * o.requests).collect::<Vec<usize>>();
         let (plain, clocked) = (slice(2 * round), slice(2 * round + 1));
         let mut reference: Option<Vec<bool>> = None;
-        for (k, (engine, n, decide)) in engines.iter().enumerate() {
-            let (f, decisions) = pass(decide, &plain[..*n], &clocked[..*n]);
+        for (k, (engine, n, decide, touch)) in engines.iter().enumerate() {
+            let (f, decisions) = pass(decide, touch, &plain[..*n], &clocked[..*n]);
             figures[k].push(f);
             match &reference {
                 None if *engine == "cedar" => reference = Some(decisions),
@@ -296,9 +318,9 @@ fn run(o: &Options, name: &str) {
     }
     let cedar_mean = engines
         .iter()
-        .position(|(e, _, _)| *e == "cedar")
+        .position(|(e, _, _, _)| *e == "cedar")
         .map(|k| median(figures[k].iter().map(|f| f.mean).collect()));
-    for (k, (engine, n, _)) in engines.iter().enumerate() {
+    for (k, (engine, n, _, _)) in engines.iter().enumerate() {
         let m = |get: fn(&Figures) -> f64| median(figures[k].iter().map(get).collect());
         let mean = m(|f| f.mean);
         let versus = match cedar_mean {

@@ -122,7 +122,11 @@ const SMALL: usize = 64;
 
 /// When one side of a larger set selects at most this many policies, its policies are checked
 /// one by one against the other sides.
-const FEW: u64 = 32;
+const FEW: u64 = 256;
+
+/// A principal selecting at most this many policies has them checked one by one without
+/// looking at the other sides' sizes.
+const VERY_FEW: u64 = 8;
 
 /// A principal or resource constraint with its slot resolved.
 enum Resolved<'a> {
@@ -285,44 +289,42 @@ impl ScopeIndex {
         }
         let matched = [p, a, r];
         let sides = [&self.principal, &self.action, &self.resource];
-        // The principal's size is known; the others are read only when it is not few.
-        let mut sizes = [p_size, u64::MAX, u64::MAX];
-        for s in 0..3 {
-            if s > 0 {
-                sizes[s] = sides[s].size(&matched[s]);
-            }
-            if sizes[s] <= FEW {
-                return self.check_each(sides[s], &matched[s], &matched);
-            }
+        // A principal selecting very few policies has them checked at once; otherwise the
+        // side selecting fewest does, when they are few (each check costs a look at the
+        // policy's keys, so the work is bounded by the smallest side, not the principal's).
+        if p_size <= VERY_FEW {
+            return self.check_each(0, sides[0], &matched);
+        }
+        let sizes = [
+            p_size,
+            sides[1].size(&matched[1]),
+            sides[2].size(&matched[2]),
+        ];
+        let smallest = (0..3).min_by_key(|&s| sizes[s]).unwrap_or(0);
+        if sizes[smallest] <= FEW {
+            return self.check_each(smallest, sides[smallest], &matched);
         }
         Candidates::from_bitmap(self.intersect(sides, &matched, sizes))
     }
 
-    /// The candidates among the policies of `side`'s `keys`: each checked against the keys
-    /// every side matched.
-    fn check_each(
-        &self,
-        side: &Side,
-        keys: &Matched<'_>,
-        matched: &[Matched<'_>; 3],
-    ) -> Candidates {
+    /// The candidates among the policies of side number `s` (`side`, whose matched keys are
+    /// `matched[s]`): each checked against the keys the other two sides matched (its own
+    /// side's key is among `matched[s]` by construction).
+    fn check_each(&self, s: usize, side: &Side, matched: &[Matched<'_>; 3]) -> Candidates {
         let mut few = FewNumbers::new();
-        side.each_number(keys, &mut |n| {
-            if self.admits(n, matched) {
+        let [p, a, r] = matched;
+        side.each_number(&matched[s], &mut |n| {
+            let Some(keys) = self.keys.get(n as usize) else {
+                return;
+            };
+            let admitted = (s == 0 || p.contains(keys.principal))
+                && (s == 2 || r.contains(keys.resource))
+                && (s == 1 || self.action_lists.any(keys.action, |key| a.contains(key)));
+            if admitted {
                 few.push(n);
             }
         });
         Candidates::from_numbers(few)
-    }
-
-    /// Whether policy `n`'s keys are among those the principal, action and resource matched.
-    fn admits(&self, n: u32, [p, a, r]: &[Matched<'_>; 3]) -> bool {
-        let Some(keys) = self.keys.get(n as usize) else {
-            return false;
-        };
-        p.contains(keys.principal)
-            && r.contains(keys.resource)
-            && self.action_lists.any(keys.action, |key| a.contains(key))
     }
 
     /// The intersection of the three sides' unions, starting from the smallest so that the

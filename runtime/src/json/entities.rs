@@ -24,6 +24,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use smol_str::SmolStr;
+
 use crate::entity::{Entities, Entity};
 use crate::hierarchy::check_closure;
 use crate::schema::{EntityTypeDef, Schema};
@@ -205,7 +207,7 @@ fn parse_entity(
                 ["uid", "attrs", "parents", "tags"]
                     .iter()
                     .zip(items)
-                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .map(|(k, v)| (SmolStr::new_static(k), v.clone()))
                     .collect(),
             );
             &positional

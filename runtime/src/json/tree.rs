@@ -8,10 +8,13 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use smol_str::SmolStr;
 
 use super::JsonError;
 
-/// A JSON value. Objects keep their keys in source order.
+/// A JSON value. Objects keep their keys in source order. Strings and keys are [`SmolStr`]s,
+/// held inline up to 23 bytes (most keys and ids), so reading a document allocates for its
+/// arrays, objects and long strings only.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
     Null,
@@ -20,9 +23,9 @@ pub enum Json {
     Int(i64),
     /// Any other number, as text.
     OtherNumber(String),
-    String(String),
+    String(SmolStr),
     Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
+    Object(Vec<(SmolStr, Json)>),
 }
 
 /// What to do when an object repeats a key.
@@ -59,13 +62,13 @@ impl Json {
                 Some(i) => Json::Int(i),
                 None => Json::OtherNumber(n.to_string()),
             },
-            serde_json::Value::String(s) => Json::String(s.clone()),
+            serde_json::Value::String(s) => Json::String(SmolStr::new(s)),
             serde_json::Value::Array(items) => {
                 Json::Array(items.iter().map(Json::from_value).collect())
             }
             serde_json::Value::Object(map) => Json::Object(
                 map.iter()
-                    .map(|(k, v)| (k.clone(), Json::from_value(v)))
+                    .map(|(k, v)| (SmolStr::new(k), Json::from_value(v)))
                     .collect(),
             ),
         }
@@ -109,7 +112,7 @@ impl Json {
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Int(i) => out.push_str(&i.to_string()),
             Json::OtherNumber(n) => out.push_str(n),
-            Json::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+            Json::String(s) => out.push_str(&serde_json::Value::String(s.to_string()).to_string()),
             Json::Array(items) => {
                 out.push('[');
                 for (i, item) in items.iter().enumerate() {
@@ -126,7 +129,7 @@ impl Json {
                     if i > 0 {
                         out.push(',');
                     }
-                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                    out.push_str(&serde_json::Value::String(k.to_string()).to_string());
                     out.push(':');
                     v.write(out, limit);
                 }
@@ -264,11 +267,11 @@ impl<'de> Visitor<'de> for Seed {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Json, E> {
-        Ok(Json::String(s.to_string()))
+        Ok(Json::String(SmolStr::new(s)))
     }
 
     fn visit_string<E: de::Error>(self, s: String) -> Result<Json, E> {
-        Ok(Json::String(s))
+        Ok(Json::String(SmolStr::from(s)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
@@ -280,11 +283,11 @@ impl<'de> Visitor<'de> for Seed {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let mut entries: Vec<(String, Json)> = Vec::new();
+        let mut entries: Vec<(SmolStr, Json)> = Vec::new();
         // Repeated keys are found by a scan while the object is small (most are), then by an
         // index of its keys, so that reading an object stays linear in its size.
-        let mut index: Option<HashMap<String, usize>> = None;
-        while let Some(key) = map.next_key::<String>()? {
+        let mut index: Option<HashMap<SmolStr, usize>> = None;
+        while let Some(key) = map.next_key_seed(Key)? {
             let value = map.next_value_seed(self)?;
             let existing = match &index {
                 Some(index) => index.get(&key).copied(),
@@ -295,7 +298,7 @@ impl<'de> Visitor<'de> for Seed {
                     Duplicates::Reject => {
                         return Err(de::Error::custom(format_args!(
                             "the key {} appears more than once in an object",
-                            serde_json::Value::String(key)
+                            serde_json::Value::String(key.into())
                         )));
                     }
                     Duplicates::LastWins => existing.1 = value,
@@ -318,6 +321,33 @@ impl<'de> Visitor<'de> for Seed {
             }
         }
         Ok(Json::Object(entries))
+    }
+}
+
+/// Reads an object key as a [`SmolStr`], without allocating when it is short.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = SmolStr;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<SmolStr, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for Key {
+    type Value = SmolStr;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<SmolStr, E> {
+        Ok(SmolStr::new(s))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<SmolStr, E> {
+        Ok(SmolStr::from(s))
     }
 }
 

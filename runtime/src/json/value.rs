@@ -20,6 +20,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use smol_str::SmolStr;
+
 use super::limits::{MAX_CONTEXT_BYTES, too_long};
 use crate::ext::ExtFn;
 use crate::name::EntityType;
@@ -119,7 +121,7 @@ enum Escape<'a> {
     Expr,
 }
 
-fn untyped_escape(entries: &[(String, Json)]) -> Option<Escape<'_>> {
+fn untyped_escape(entries: &[(SmolStr, Json)]) -> Option<Escape<'_>> {
     let [(key, inner)] = entries else {
         return None;
     };
@@ -239,7 +241,7 @@ pub(crate) fn typed(json: &Json, ty: &SchemaType, loc: &Loc) -> Result<Value, Js
 /// Reads the attributes of a record of type `rt`: every required attribute must be present, and
 /// no attribute outside the type may be.
 pub(crate) fn typed_record(
-    entries: &[(String, Json)],
+    entries: &[(SmolStr, Json)],
     rt: &RecordType,
     loc: &Loc,
 ) -> Result<Record, JsonError> {
