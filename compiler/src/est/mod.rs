@@ -250,7 +250,7 @@ fn link_from_json(
     }
     let string = |v: Option<&Json>, field: &str| -> Result<String, EstError> {
         match v {
-            Some(Json::String(s)) => Ok(s.clone()),
+            Some(Json::String(s)) => Ok(s.to_string()),
             Some(other) => Err(shape(
                 &format!("{path}.{field}"),
                 format!("expected a string, found {}", other.kind()),

@@ -9,6 +9,7 @@
 
 use std::fmt::Write;
 
+use smol_str::SmolStr;
 use thuja_runtime::EntityType;
 use thuja_runtime::ext::ExtFn;
 use thuja_runtime::json::Json;
@@ -32,7 +33,7 @@ fn err<T>(path: &str, message: impl Into<String>) -> R<T> {
     })
 }
 
-fn fields<'a>(j: &'a Json, path: &str, what: &str) -> R<&'a [(String, Json)]> {
+fn fields<'a>(j: &'a Json, path: &str, what: &str) -> R<&'a [(SmolStr, Json)]> {
     match j {
         Json::Object(entries) => Ok(entries),
         other => err(

@@ -5,6 +5,7 @@
 //! `action`, `resource`, `conditions`, `annotations`; an operator's `left` before `right`), and
 //! records' and annotations' keys sorted, so the text is the one `cedar translate-policy` prints.
 
+use smol_str::SmolStr;
 use thuja_runtime::ext::ExtFn;
 use thuja_runtime::json::Json;
 use thuja_runtime::pattern::PatternElem;
@@ -19,13 +20,13 @@ fn obj(entries: Vec<(&str, Json)>) -> Json {
     Json::Object(
         entries
             .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
+            .map(|(k, v)| (SmolStr::from(k), v))
             .collect(),
     )
 }
 
 fn string(s: &str) -> Json {
-    Json::String(s.to_string())
+    Json::String(s.into())
 }
 
 /// `{"type": ..., "id": ...}`: an entity uid in the scope or a link.
@@ -110,12 +111,12 @@ pub fn policy_json(p: &Policy) -> Json {
         ),
     ];
     if !p.annotations.is_empty() {
-        let mut annotations: Vec<(String, Json)> = p
+        let mut annotations: Vec<(SmolStr, Json)> = p
             .annotations
             .iter()
             .map(|a| {
                 let value = if a.bare { Json::Null } else { string(&a.value) };
-                (a.key.to_string(), value)
+                (SmolStr::from(&*a.key), value)
             })
             .collect();
         annotations.sort_by(|a, b| a.0.cmp(&b.0));
@@ -130,7 +131,7 @@ pub fn policy_set_json(set: &PolicySet) -> Json {
     let mut templates = Vec::new();
     let mut statics = Vec::new();
     for p in set.policies() {
-        let entry = (p.id.to_string(), policy_json(p));
+        let entry = (SmolStr::from(p.id.to_string()), policy_json(p));
         if p.is_template() {
             templates.push(entry);
         } else {
@@ -149,7 +150,7 @@ pub fn policy_set_json(set: &PolicySet) -> Json {
                     Json::Object(
                         l.values
                             .iter()
-                            .map(|(slot, uid)| (slot.name().to_string(), uid_json(uid)))
+                            .map(|(slot, uid)| (SmolStr::from(slot.name()), uid_json(uid)))
                             .collect(),
                     ),
                 ),
@@ -264,7 +265,10 @@ fn expr_json_inner(e: &Expr) -> Json {
                 .iter()
                 .map(|el| match el {
                     PatternElem::Wildcard => string("Wildcard"),
-                    PatternElem::Char(c) => obj(vec![("Literal", Json::String(c.to_string()))]),
+                    PatternElem::Char(c) => obj(vec![(
+                        "Literal",
+                        Json::String(SmolStr::from(c.to_string())),
+                    )]),
                 })
                 .collect();
             obj(vec![(
@@ -294,9 +298,9 @@ fn expr_json_inner(e: &Expr) -> Json {
             Json::Array(items.iter().map(expr_json).collect()),
         )]),
         ExprKind::Record(attrs) => {
-            let mut entries: Vec<(String, Json)> = attrs
+            let mut entries: Vec<(SmolStr, Json)> = attrs
                 .iter()
-                .map(|(k, v)| (k.to_string(), expr_json(v)))
+                .map(|(k, v)| (SmolStr::from(&**k), expr_json(v)))
                 .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             obj(vec![("Record", Json::Object(entries))])
