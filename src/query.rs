@@ -85,7 +85,9 @@ impl Engine {
             })
             .collect();
         let candidates = candidates(
-            permits.iter().map(|p| reach(&p.policy.resource, p, resource_type)),
+            permits
+                .iter()
+                .map(|p| reach(&p.policy.resource, p, resource_type)),
             resource_type,
             entities,
         );
