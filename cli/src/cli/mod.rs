@@ -7,6 +7,7 @@ mod check_parse;
 mod compile;
 mod conformance;
 mod evaluate;
+mod query;
 mod request_args;
 mod serve;
 mod translate_schema;
@@ -44,6 +45,9 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Evaluate a Cedar expression in the context of a request.
     Evaluate(evaluate::EvaluateArgs),
+    /// List what may be reached: resources a principal may act on, principals that may act on a
+    /// resource, actions a principal may perform on a resource (one uid per line).
+    Query(query::QueryArgs),
     /// Run Cedar integration-test files and compare every decision, reason and error.
     Conformance(conformance::ConformanceArgs),
     /// Serve authorization over HTTP: AuthZEN 1.0, Cedar-native JSON, forward auth for gateways.
@@ -74,6 +78,7 @@ pub fn run() -> i32 {
         Command::Compile(args) => compile::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Conformance(args) => conformance::run(&args),
+        Command::Query(args) => query::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::TranslateSchema(args) => translate_schema::run(&args),
         Command::Validate(args) => validate::run(&args),
