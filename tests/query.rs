@@ -570,7 +570,7 @@ fn random_engine(seed: u64) -> Engine {
         .policies(set)
         .entities_json("random.json", entities)
         .build()
-        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+        .expect("the random store builds")
 }
 
 #[test]
