@@ -55,11 +55,13 @@ mod authorizer;
 mod engine;
 mod live;
 mod locate;
+pub mod query;
 pub mod validate;
 
 pub use authorizer::{Authorizer, Bound, CompiledPolicies};
 pub use engine::{BuildError, Engine, EngineBuilder};
 pub use live::LiveEngine;
+pub use query::{QueryAnswer, QueryError};
 pub use thuja_compiler::ast::PolicySet;
 /// The compiled bytecode: its layout is the compiler's and may change; print it (its `Display`
 /// is the listing) rather than reading its fields.

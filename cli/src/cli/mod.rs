@@ -8,6 +8,7 @@ mod compile;
 mod conformance;
 mod evaluate;
 mod link;
+mod query;
 mod request_args;
 mod serve;
 mod translate_policy;
@@ -51,6 +52,9 @@ enum Command {
     Link(link::LinkArgs),
     /// Print the entity hierarchy as a Graphviz DOT graph (--svg FILE: also draw it with `dot`).
     Visualize(visualize::VisualizeArgs),
+    /// List what may be reached: resources a principal may act on, principals that may act on a
+    /// resource, actions a principal may perform on a resource (one uid per line).
+    Query(query::QueryArgs),
     /// Run Cedar integration-test files and compare every decision, reason and error.
     Conformance(conformance::ConformanceArgs),
     /// Translate policies between Cedar's text and its JSON policy format.
@@ -86,6 +90,7 @@ pub fn run() -> i32 {
         Command::Link(args) => link::run(&args),
         Command::Visualize(args) => visualize::run(&args),
         Command::TranslatePolicy(args) => translate_policy::run(&args),
+        Command::Query(args) => query::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::TranslateSchema(args) => translate_schema::run(&args),
         Command::Validate(args) => validate::run(&args),
