@@ -16,19 +16,18 @@
 //! "context": {"error": {...}}}` and the others are still evaluated, as the spec asks.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Map, Value, json};
 use thuja::input::{self, RequestSchema};
 use thuja::output::ResponseJson;
 use thuja::{Decision, Engine};
 
 use crate::config::TypeMap;
-use crate::http::{ApiError, json_response, parse_json, read_body, with_revision};
+use crate::http::{ApiError, answered, json_response, parse_json, read_body, with_revision};
 use crate::state::App;
 
 /// The largest `evaluations` array answered.
@@ -42,16 +41,7 @@ pub(crate) async fn evaluation(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let started = Instant::now();
-    let response = match evaluate_one(&app, &headers, body).await {
-        Ok(response) => response,
-        Err(e) => {
-            app.metrics.decided(API, "error");
-            e.into_response()
-        }
-    };
-    observe(&app, started);
-    response
+    answered(&app, API, evaluate_one(&app, &headers, body)).await
 }
 
 async fn evaluate_one(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
@@ -73,16 +63,7 @@ pub(crate) async fn evaluations(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let started = Instant::now();
-    let response = match evaluate_many(&app, &headers, body).await {
-        Ok(response) => response,
-        Err(e) => {
-            app.metrics.decided(API, "error");
-            e.into_response()
-        }
-    };
-    observe(&app, started);
-    response
+    answered(&app, API, evaluate_many(&app, &headers, body)).await
 }
 
 /// How an `evaluations` batch runs (`options.evaluations_semantic`).
@@ -368,13 +349,6 @@ pub(crate) fn kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-fn observe(app: &App, started: Instant) {
-    app.metrics
-        .duration
-        .with_label_values(&[API])
-        .observe(started.elapsed().as_secs_f64());
 }
 
 /// `GET /.well-known/authzen-configuration`: the PDP metadata, with endpoint URLs on the host

@@ -6,12 +6,11 @@
 //! not a valid request (as batch mode does).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
 use thuja::input::{self, RequestSchema};
@@ -19,7 +18,9 @@ use thuja::output::{self, ResponseJson};
 use thuja::{Decision, Engine};
 
 use crate::authzen::{as_object, kind};
-use crate::http::{ApiError, json_bytes, json_response, parse_json, read_body, with_revision};
+use crate::http::{
+    ApiError, answered, json_bytes, json_response, parse_json, read_body, with_revision,
+};
 use crate::state::App;
 
 const API: &str = "cedar";
@@ -33,16 +34,7 @@ pub(crate) async fn is_authorized(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let started = Instant::now();
-    let response = match one(&app, &headers, body).await {
-        Ok(response) => response,
-        Err(e) => {
-            app.metrics.decided(API, "error");
-            e.into_response()
-        }
-    };
-    observe(&app, started);
-    response
+    answered(&app, API, one(&app, &headers, body)).await
 }
 
 async fn one(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
@@ -62,16 +54,7 @@ async fn one(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Api
 
 /// `POST /v1/is_authorized/batch`.
 pub(crate) async fn batch(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    let started = Instant::now();
-    let response = match many(&app, &headers, body).await {
-        Ok(response) => response,
-        Err(e) => {
-            app.metrics.decided(API, "error");
-            e.into_response()
-        }
-    };
-    observe(&app, started);
-    response
+    answered(&app, API, many(&app, &headers, body)).await
 }
 
 /// One answer of a batch.
@@ -167,11 +150,4 @@ fn decide(app: &App, engine: &Engine, json: &Value) -> Result<thuja::Response, A
         },
     );
     Ok(response)
-}
-
-fn observe(app: &App, started: Instant) {
-    app.metrics
-        .duration
-        .with_label_values(&[API])
-        .observe(started.elapsed().as_secs_f64());
 }

@@ -63,6 +63,28 @@ impl IntoResponse for ApiError {
 }
 
 /// `value` as a JSON response with `status`.
+/// Runs one API call of `api`: a failure is answered with its error and counted as an
+/// `error` decision; the call's duration is observed either way.
+pub(crate) async fn answered(
+    app: &App,
+    api: &'static str,
+    call: impl std::future::Future<Output = Result<Response, ApiError>>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = match call.await {
+        Ok(response) => response,
+        Err(e) => {
+            app.metrics.decided(api, "error");
+            e.into_response()
+        }
+    };
+    app.metrics
+        .duration
+        .with_label_values(&[api])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
 pub(crate) fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => json_bytes(status, bytes),
