@@ -1,44 +1,175 @@
-//! The transitive ancestors of an entity, as one compact array.
+//! The transitive ancestors of an entity: a short sorted array when there are few, or a handful
+//! of labels into the store's [`Forest`] when there are many.
+//!
+//! A hierarchy of `n` entities can have `n²/2` (entity, ancestor) pairs (a chain, each entity
+//! the parent of the next), so an entity with many ancestors does not list them: it holds its
+//! *heads*, ancestors whose paths to the root in a spanning forest of the hierarchy cover all of
+//! its ancestors (one for an entity in a tree, a few more where the hierarchy shares), and `in`
+//! is a lookup of the other entity's interval in the forest and a binary search among the heads.
 
+use std::sync::Arc;
+
+use foldhash::{HashSet, HashSetExt};
+
+use crate::forest::{Forest, NO_NODE};
 use crate::uid::EntityUid;
 
-/// A set of entity uids held as one array sorted by the uids' hashes: iterating it reads
-/// contiguous memory, and membership is a short scan (or, in a large set, a binary search on
-/// the hashes), with no table to probe.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Ancestors(Box<[EntityUid]>);
+/// Entities with at most this many ancestors list them.
+pub(crate) const LIST_AT_MOST: usize = 32;
+
+/// An entity's transitive ancestors.
+#[derive(Clone, Debug)]
+pub(crate) enum Ancestors {
+    /// Every ancestor, sorted by the uids' hashes: iterating reads contiguous memory, and
+    /// membership is a short scan (or, in a larger set, a binary search on the hashes).
+    Listed(Box<[EntityUid]>),
+    /// Heads in a forest.
+    Labeled(Arc<Labeled>),
+}
+
+/// The ancestors of an entity with many: the union of the forest paths from each head to its
+/// root.
+#[derive(Debug)]
+pub(crate) struct Labeled {
+    pub(crate) forest: Arc<Forest>,
+    /// The heads' preorder numbers, increasing; no head is a forest ancestor of another.
+    pub(crate) heads: Box<[u32]>,
+    /// How many ancestors there are, at most: exact where the hierarchy is a tree.
+    pub(crate) count: usize,
+}
+
+impl Default for Ancestors {
+    fn default() -> Self {
+        Ancestors::Listed(Box::default())
+    }
+}
 
 /// Sets at most this large are scanned rather than searched.
 const SCAN: usize = 8;
 
 impl Ancestors {
     pub(crate) fn contains(&self, uid: &EntityUid) -> bool {
-        if self.0.len() <= SCAN {
-            return self.0.iter().any(|a| a == uid);
+        match self {
+            Ancestors::Listed(list) => listed_contains(list, uid),
+            Ancestors::Labeled(labeled) => labeled.contains(uid),
         }
-        let hash = uid.precomputed_hash();
-        let from = self.0.partition_point(|a| a.precomputed_hash() < hash);
-        self.0[from..]
-            .iter()
-            .take_while(|a| a.precomputed_hash() == hash)
-            .any(|a| a == uid)
     }
 
-    pub(crate) fn iter(&self) -> std::slice::Iter<'_, EntityUid> {
-        self.0.iter()
+    pub(crate) fn iter(&self) -> Iter<'_> {
+        match self {
+            Ancestors::Listed(list) => Iter::Listed(list.iter()),
+            Ancestors::Labeled(labeled) => Iter::Labeled {
+                forest: &labeled.forest,
+                heads: labeled.heads.iter(),
+                next: NO_NODE,
+                seen: HashSet::new(),
+            },
+        }
     }
 
+    /// How many ancestors there are: exact for a list, at most this for labels.
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        match self {
+            Ancestors::Listed(list) => list.len(),
+            Ancestors::Labeled(labeled) => labeled.count,
+        }
+    }
+
+    /// The listed ancestors, if they are listed.
+    pub(crate) fn listed(&self) -> Option<&[EntityUid]> {
+        match self {
+            Ancestors::Listed(list) => Some(list),
+            Ancestors::Labeled(_) => None,
+        }
     }
 }
+
+fn listed_contains(list: &[EntityUid], uid: &EntityUid) -> bool {
+    if list.len() <= SCAN {
+        return list.iter().any(|a| a == uid);
+    }
+    let hash = uid.precomputed_hash();
+    let from = list.partition_point(|a| a.precomputed_hash() < hash);
+    list[from..]
+        .iter()
+        .take_while(|a| a.precomputed_hash() == hash)
+        .any(|a| a == uid)
+}
+
+impl Labeled {
+    fn contains(&self, uid: &EntityUid) -> bool {
+        let Some((from, to)) = self.forest.interval(uid) else {
+            return false;
+        };
+        // An ancestor is a forest ancestor (or itself) of some head: a head in its interval.
+        let at = self.heads.partition_point(|&h| h < from);
+        self.heads.get(at).is_some_and(|&h| h < to)
+    }
+}
+
+/// Two sets of ancestors are equal when they hold the same uids, however each is held.
+impl PartialEq for Ancestors {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Ancestors::Listed(a), Ancestors::Listed(b)) => a == b,
+            (Ancestors::Labeled(a), Ancestors::Labeled(b))
+                if Arc::ptr_eq(&a.forest, &b.forest) && a.heads == b.heads =>
+            {
+                true
+            }
+            _ => {
+                let ours: HashSet<&EntityUid> = self.iter().collect();
+                let theirs: HashSet<&EntityUid> = other.iter().collect();
+                ours == theirs
+            }
+        }
+    }
+}
+
+impl Eq for Ancestors {}
 
 impl FromIterator<EntityUid> for Ancestors {
     fn from_iter<I: IntoIterator<Item = EntityUid>>(iter: I) -> Self {
         let mut uids: Vec<EntityUid> = iter.into_iter().collect();
         uids.sort_unstable_by(|a, b| (a.precomputed_hash(), a).cmp(&(b.precomputed_hash(), b)));
         uids.dedup();
-        Ancestors(uids.into_boxed_slice())
+        Ancestors::Listed(uids.into_boxed_slice())
+    }
+}
+
+/// The ancestors of an entity, each once, in no particular order.
+pub(crate) enum Iter<'a> {
+    Listed(std::slice::Iter<'a, EntityUid>),
+    /// Walks up the forest from each head until it meets a node already met (whose forest
+    /// ancestors were met with it).
+    Labeled {
+        forest: &'a Forest,
+        heads: std::slice::Iter<'a, u32>,
+        next: u32,
+        seen: HashSet<u32>,
+    },
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a EntityUid;
+
+    fn next(&mut self) -> Option<&'a EntityUid> {
+        match self {
+            Iter::Listed(list) => list.next(),
+            Iter::Labeled {
+                forest,
+                heads,
+                next,
+                seen,
+            } => loop {
+                if *next != NO_NODE && seen.insert(*next) {
+                    let node = *next;
+                    *next = forest.tree_parent(node);
+                    return forest.uid(node);
+                }
+                *next = forest.node_at(*heads.next()?);
+            },
+        }
     }
 }
 

@@ -1,35 +1,122 @@
-//! How large a hierarchy's transitive closure is, found before it is built.
+//! Closing an entity hierarchy: every entity's transitive ancestors, held in memory close to
+//! linear in the hierarchy however deep or shared it is.
 //!
-//! An entity store keeps every entity's transitive ancestors, so a hierarchy of `n` entities
-//! can take `n²/2` ancestor entries: a chain of 10,000 entities, each the parent of the next (a
-//! 300 KB entities file), would take some 50 million. [`check_closure`] tells, in time linear in
-//! the hierarchy (plus at most a bounded number of steps), whether the closure stays within a
-//! number of ancestor links, so that a reader can refuse a hierarchy too large to close instead
-//! of running out of memory closing it.
+//! An entity with at most [`Closing::list_at_most`] ancestors lists them. The others are labelled
+//! in a spanning [`Forest`] of the hierarchy: an entity holds its heads (see `ancestors`), one
+//! for an entity of a tree or a chain. Closing costs time linear in the hierarchy plus the
+//! heads and lists it makes; what it holds — listed ancestors and heads — is bounded by a
+//! number of links, and a hierarchy that needs more is an error naming an entity, never a
+//! crash.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use foldhash::HashMap;
 
+use crate::ancestors::{Ancestors, LIST_AT_MOST, Labeled};
+use crate::entity::EntitiesError;
+use crate::forest::{Forest, NO_NODE};
+use crate::json::limits::max_ancestor_links;
 use crate::uid::EntityUid;
 
-/// Whether the transitive closure of `members` (each entity with its direct parents) holds at
-/// most `limit` (entity, ancestor) pairs in all. `Err` names an entity whose ancestors take the
-/// count past the limit.
-///
-/// First an upper bound, an entity's parents plus their bounds, is summed in one depth-first
-/// walk: exact for trees, and enough for most hierarchies. Where it is over the limit (shared
-/// ancestors are counted once per path) or the hierarchy has a cycle, the ancestors are counted
-/// exactly, stopping as soon as the count passes the limit.
-pub fn check_closure<'a>(
+/// How a hierarchy is closed: what it may hold, and which entities list their ancestors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Closing {
+    /// The most (entity, ancestor) links — listed ancestors and forest heads — the hierarchy may
+    /// hold; `None` for [`max_ancestor_links`] of its number of entities.
+    pub max_links: Option<usize>,
+    /// Entities with at most this many ancestors list them; `None` for the default (32). With
+    /// `Some(0)` every entity with ancestors is labelled in the forest: for tests that compare
+    /// the two ways of holding ancestors.
+    pub list_at_most: Option<usize>,
+}
+
+/// The ancestors of each of `members` (each entity with its direct parents, every uid once), in
+/// their order. A parent that is not a member is an ancestor without ancestors of its own. A
+/// cycle, or holding more links than `closing` allows, is an error.
+pub(crate) fn close<'a>(
     members: impl IntoIterator<Item = (&'a EntityUid, &'a BTreeSet<EntityUid>)>,
-    limit: usize,
-) -> Result<(), EntityUid> {
+    closing: Closing,
+) -> Result<Closed, EntitiesError> {
     let graph = Graph::new(members);
-    if graph.bounded_within(limit) {
-        return Ok(());
+    let max_links = closing
+        .max_links
+        .unwrap_or_else(|| max_ancestor_links(graph.members()));
+    let list_at_most = closing.list_at_most.unwrap_or(LIST_AT_MOST);
+    let order = graph.parents_first()?;
+    let n = graph.uids.len();
+    // An upper bound on each node's ancestors, exact for trees.
+    let mut bound = vec![0usize; n];
+    for &v in &order {
+        bound[v as usize] = graph.parents_of(v).iter().fold(0usize, |sum, &p| {
+            sum.saturating_add(bound[p as usize].saturating_add(1))
+        });
     }
-    graph.counted_within(limit)
+    let mut links = 0usize;
+    let count = |v: usize, held: usize, links: &mut usize| {
+        *links = links.saturating_add(held);
+        match *links > max_links {
+            true => Err(EntitiesError::TooLarge {
+                uid: graph.uids[v].clone(),
+                max_links,
+            }),
+            false => Ok(()),
+        }
+    };
+    // Lists of the nodes with few ancestors: their parents have fewer, so are listed before.
+    let mut lists = Spans::new(n);
+    let mut scratch: Vec<u32> = Vec::new();
+    for &v in &order {
+        if bound[v as usize] > list_at_most {
+            continue;
+        }
+        scratch.clear();
+        for &p in graph.parents_of(v) {
+            scratch.push(p);
+            scratch.extend_from_slice(lists.get(p));
+        }
+        scratch.sort_unstable();
+        scratch.dedup();
+        if (v as usize) < graph.members() {
+            count(v as usize, scratch.len(), &mut links)?;
+        }
+        lists.set(v, &scratch);
+    }
+    let deep = (0..graph.members()).any(|v| bound[v] > list_at_most);
+    let labels = match deep {
+        true => Some(graph.label(&order, &bound, list_at_most, |v, held| {
+            count(v, held, &mut links)
+        })?),
+        false => None,
+    };
+    let ancestors = (0..graph.members())
+        .map(|v| match &labels {
+            Some((forest, heads)) if bound[v] > list_at_most => {
+                Ancestors::Labeled(Arc::new(Labeled {
+                    forest: Arc::clone(forest),
+                    heads: heads.get(v as u32).into(),
+                    count: bound[v],
+                }))
+            }
+            _ => lists
+                .get(v as u32)
+                .iter()
+                .map(|&a| graph.uids[a as usize].clone())
+                .collect(),
+        })
+        .collect();
+    Ok(Closed {
+        ancestors,
+        forest: labels.map(|(forest, _)| forest),
+    })
+}
+
+/// A closed hierarchy.
+pub(crate) struct Closed {
+    /// Each member's ancestors, in the members' order.
+    pub(crate) ancestors: Vec<Ancestors>,
+    /// The forest the members with many ancestors are labelled in, if any are.
+    pub(crate) forest: Option<Arc<Forest>>,
 }
 
 /// The hierarchy with its entities numbered (members first, in order, then the parents that are
@@ -39,6 +126,36 @@ struct Graph<'a> {
     /// Member `v`'s parents are `edges[starts[v]..starts[v + 1]]`.
     starts: Vec<usize>,
     edges: Vec<u32>,
+}
+
+/// A slice of numbers for each node, in one array.
+struct Spans {
+    spans: Vec<(u32, u32)>,
+    items: Vec<u32>,
+}
+
+impl Spans {
+    fn new(n: usize) -> Self {
+        Spans {
+            spans: vec![(0, 0); n],
+            items: Vec::new(),
+        }
+    }
+
+    fn get(&self, v: u32) -> &[u32] {
+        let (from, len) = self.spans.get(v as usize).copied().unwrap_or_default();
+        self.items
+            .get(from as usize..from as usize + len as usize)
+            .unwrap_or(&[])
+    }
+
+    fn set(&mut self, v: u32, items: &[u32]) {
+        let from = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
+        self.items.extend_from_slice(items);
+        if let Some(span) = self.spans.get_mut(v as usize) {
+            *span = (from, u32::try_from(items.len()).unwrap_or(u32::MAX));
+        }
+    }
 }
 
 impl<'a> Graph<'a> {
@@ -90,15 +207,14 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// Whether the summed upper bound is within `limit` (false for a cycle).
-    fn bounded_within(&self, limit: usize) -> bool {
+    /// Every node, each after its parents; a cycle is an error naming a member on it.
+    fn parents_first(&self) -> Result<Vec<u32>, EntitiesError> {
         const UNSEEN: u8 = 0;
         const OPEN: u8 = 1;
         const DONE: u8 = 2;
-        let cap = limit.saturating_add(1);
         let n = self.uids.len();
-        let mut bound = vec![0usize; n];
         let mut state = vec![UNSEEN; n];
+        let mut order = Vec::with_capacity(n);
         let mut stack: Vec<(u32, usize)> = Vec::new();
         for root in 0..n {
             if state[root] != UNSEEN {
@@ -115,51 +231,55 @@ impl<'a> Graph<'a> {
                             state[p as usize] = OPEN;
                             stack.push((p, 0));
                         }
-                        OPEN => return false,
+                        OPEN => return Err(EntitiesError::Cycle(self.uids[p as usize].clone())),
                         _ => {}
                     }
                 } else {
-                    bound[v as usize] = self.parents_of(v).iter().fold(0usize, |sum, &p| {
-                        sum.saturating_add(1 + bound[p as usize]).min(cap)
-                    });
                     state[v as usize] = DONE;
+                    order.push(v);
                     stack.pop();
                 }
             }
         }
-        bound[..self.members()]
-            .iter()
-            .try_fold(0usize, |total, &b| {
-                let total = total.saturating_add(b);
-                (total <= limit).then_some(total)
-            })
-            .is_some()
+        Ok(order)
     }
 
-    /// Counts every member's distinct ancestors, stopping past `limit` links (or past four
-    /// times as many steps: parents met again are steps too).
-    fn counted_within(&self, limit: usize) -> Result<(), EntityUid> {
-        let mut seen_by = vec![u32::MAX; self.uids.len()];
-        let (mut links, mut steps) = (0usize, 0usize);
-        let max_steps = limit.saturating_mul(4);
-        let mut stack: Vec<u32> = Vec::new();
-        for e in 0..self.members() {
-            let e32 = e as u32;
-            stack.clear();
-            stack.extend_from_slice(self.parents_of(e32));
-            while let Some(v) = stack.pop() {
-                steps += 1;
-                if seen_by[v as usize] != e32 {
-                    seen_by[v as usize] = e32;
-                    links += 1;
-                    stack.extend_from_slice(self.parents_of(v));
-                }
-                if links > limit || steps > max_steps {
-                    return Err(self.uids[e].clone());
-                }
+    /// The forest of the hierarchy, each node's forest parent the parent with the most
+    /// ancestors, and every node's heads; `count` is told how many heads each member holds.
+    fn label(
+        &self,
+        order: &[u32],
+        bound: &[usize],
+        list_at_most: usize,
+        mut count: impl FnMut(usize, usize) -> Result<(), EntitiesError>,
+    ) -> Result<(Arc<Forest>, Spans), EntitiesError> {
+        let n = self.uids.len();
+        let parent: Vec<u32> = (0..n as u32)
+            .map(|v| {
+                let parents = self.parents_of(v);
+                parents
+                    .iter()
+                    .copied()
+                    .max_by_key(|&p| bound[p as usize])
+                    .unwrap_or(NO_NODE)
+            })
+            .collect();
+        let forest = Forest::new(self.uids.iter().map(|&u| u.clone()).collect(), parent);
+        let mut heads = Spans::new(n);
+        let mut scratch: Vec<u32> = Vec::new();
+        for &v in order {
+            scratch.clear();
+            for &p in self.parents_of(v) {
+                scratch.push(forest.pre(p));
+                scratch.extend_from_slice(heads.get(p));
             }
+            forest.reduce(&mut scratch);
+            if (v as usize) < self.members() && bound[v as usize] > list_at_most {
+                count(v as usize, scratch.len())?;
+            }
+            heads.set(v, &scratch);
         }
-        Ok(())
+        Ok((Arc::new(forest), heads))
     }
 }
 
@@ -174,54 +294,137 @@ mod tests {
         EntityUid::new(EntityType::parse("T").unwrap(), n.to_string())
     }
 
-    fn check(edges: &[(usize, Vec<usize>)], limit: usize) -> Result<(), EntityUid> {
+    fn close_edges(
+        edges: &[(usize, Vec<usize>)],
+        limit: usize,
+    ) -> Result<Vec<Ancestors>, EntitiesError> {
         let members: Vec<(EntityUid, BTreeSet<EntityUid>)> = edges
             .iter()
             .map(|(e, ps)| (uid(*e), ps.iter().map(|p| uid(*p)).collect()))
             .collect();
-        check_closure(members.iter().map(|(u, ps)| (u, ps)), limit)
+        let closing = Closing {
+            max_links: Some(limit),
+            list_at_most: None,
+        };
+        close(members.iter().map(|(u, ps)| (u, ps)), closing).map(|c| c.ancestors)
+    }
+
+    /// Every ancestor of each member, found by walking the parents.
+    fn walked(edges: &[(usize, Vec<usize>)]) -> Vec<BTreeSet<usize>> {
+        let parents: HashMap<usize, &Vec<usize>> = edges.iter().map(|(e, p)| (*e, p)).collect();
+        edges
+            .iter()
+            .map(|(e, _)| {
+                let mut seen = BTreeSet::new();
+                let mut stack = vec![*e];
+                while let Some(v) = stack.pop() {
+                    for &p in parents.get(&v).into_iter().flat_map(|p| p.iter()) {
+                        if seen.insert(p) {
+                            stack.push(p);
+                        }
+                    }
+                }
+                seen
+            })
+            .collect()
+    }
+
+    /// Closes `edges` and checks every member's `in` against every node, and its listing.
+    fn check(edges: &[(usize, Vec<usize>)], nodes: usize) {
+        let closed = close_edges(edges, usize::MAX).unwrap();
+        for ((_, _), (ancestors, want)) in edges.iter().zip(closed.iter().zip(walked(edges))) {
+            for a in 0..nodes {
+                assert_eq!(ancestors.contains(&uid(a)), want.contains(&a));
+            }
+            let listed: BTreeSet<usize> =
+                ancestors.iter().map(|u| u.id().parse().unwrap()).collect();
+            assert_eq!(listed, want);
+            assert!(ancestors.len() >= want.len());
+        }
     }
 
     #[test]
-    fn chains_are_measured_exactly() {
-        // 0 <- 1 <- ... <- 99: 0 + 1 + ... + 99 = 4950 links.
-        let chain: Vec<_> = (0..100)
+    fn chains_trees_and_shared_hierarchies_close_exactly() {
+        let chain: Vec<_> = (0..300)
             .map(|i| (i, if i == 0 { vec![] } else { vec![i - 1] }))
             .collect();
-        assert!(check(&chain, 4950).is_ok());
-        assert!(check(&chain, 4949).is_err());
-    }
-
-    #[test]
-    fn shared_ancestors_are_counted_once() {
+        check(&chain, 301);
+        // A binary tree 9 levels deep.
+        let tree: Vec<_> = (0..1023)
+            .map(|i| (i, if i == 0 { vec![] } else { vec![(i - 1) / 2] }))
+            .collect();
+        check(&tree, 1024);
         // A ladder of diamonds: the summed bound doubles at every rung, the closure does not.
-        let mut edges = vec![(0, vec![]), (1, vec![0]), (2, vec![0])];
+        let mut ladder = vec![(0, vec![]), (1, vec![0]), (2, vec![0])];
         for rung in 1..60 {
             let (a, b) = (2 * rung + 1, 2 * rung + 2);
-            edges.push((a, vec![a - 2, a - 1]));
-            edges.push((b, vec![a - 2, a - 1]));
+            ladder.push((a, vec![a - 2, a - 1]));
+            ladder.push((b, vec![a - 2, a - 1]));
         }
-        let exact: usize = (0..edges.len())
-            .map(|i| if i == 0 { 0 } else { 1 + 2 * ((i - 1) / 2) })
-            .sum();
-        assert!(check(&edges, exact).is_ok());
-        assert!(check(&edges, exact - 1).is_err());
+        check(&ladder, 125);
+        // Several parents each, some outside the hierarchy, members in any order.
+        let mut dag: Vec<(usize, Vec<usize>)> = (0..400)
+            .map(|i: usize| {
+                let parents = [i * 7 % 13, i / 2, i / 3 + 1, 1000 + i % 5]
+                    .into_iter()
+                    .filter(|&p| p < i || p >= 1000)
+                    .collect();
+                (i, parents)
+            })
+            .collect();
+        dag.reverse();
+        check(&dag, 1010);
     }
 
     #[test]
-    fn cycles_are_counted_not_followed_forever() {
+    fn chains_hold_one_link_per_entity() {
+        let chain: Vec<_> = (0..100_000)
+            .map(|i| (i, if i == 0 { vec![] } else { vec![i - 1] }))
+            .collect();
+        let closed = close_edges(&chain, 200_000).unwrap();
+        assert!(closed[99_999].contains(&uid(0)));
+        assert!(!closed[5].contains(&uid(6)));
+        assert!(close_edges(&chain, 50_000).is_err());
+    }
+
+    #[test]
+    fn hierarchies_sharing_through_many_paths_are_bounded() {
+        // Levels of 20 entities, each under every entity of the level above: each entity's
+        // ancestors are spread over the forest, and it holds about as many heads as ancestors.
+        let (width, depth) = (15, 25);
+        let ladder: Vec<_> = (0..width * depth)
+            .map(|i| {
+                let level = i / width;
+                let parents = match level {
+                    0 => vec![],
+                    _ => ((level - 1) * width..level * width).collect(),
+                };
+                (i, parents)
+            })
+            .collect();
+        check(&ladder, width * depth);
+        let err = close_edges(&ladder, 10_000).err();
+        assert!(matches!(
+            err,
+            Some(EntitiesError::TooLarge {
+                max_links: 10_000,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn cycles_are_errors() {
         let cycle = vec![(0, vec![2]), (1, vec![0]), (2, vec![1])];
-        assert!(check(&cycle, 9).is_ok());
-        assert!(check(&cycle, 8).is_err());
-        // A long chain into a cycle is refused after a bounded count.
+        assert!(matches!(
+            close_edges(&cycle, 100),
+            Err(EntitiesError::Cycle(_))
+        ));
         let mut edges: Vec<_> = (1..100_000).map(|i| (i, vec![i - 1])).collect();
         edges.push((0, vec![99_999]));
-        assert!(check(&edges, 1_000_000).is_err());
-    }
-
-    #[test]
-    fn parents_outside_the_hierarchy_are_leaves() {
-        assert!(check(&[(0, vec![5, 6]), (1, vec![0])], 5).is_ok());
-        assert!(check(&[(0, vec![5, 6]), (1, vec![0])], 4).is_err());
+        assert!(matches!(
+            close_edges(&edges, usize::MAX),
+            Err(EntitiesError::Cycle(_))
+        ));
     }
 }

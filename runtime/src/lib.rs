@@ -15,6 +15,7 @@ pub mod attrs;
 pub mod entity;
 pub mod error;
 pub mod ext;
+mod forest;
 pub mod hierarchy;
 pub mod json;
 pub mod name;

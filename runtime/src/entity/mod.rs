@@ -1,9 +1,10 @@
 //! Entities and the entity store the reference interpreter reads.
 //!
 //! An [`Entity`] has attributes, tags and parents. [`Entities`] owns a set of them and, when it is
-//! built, computes each entity's transitive ancestors so that `in` is one set lookup. The
-//! hierarchy must be acyclic; a parent that is not itself in the store is still an ancestor (it
-//! just has no ancestors of its own).
+//! built, closes the hierarchy (see [`hierarchy`](crate::hierarchy)) so that `in` is a lookup
+//! in a short list or, for an entity with many ancestors, in a forest's labels, with memory
+//! near-linear in the hierarchy. The hierarchy must be acyclic; a parent that is not itself in
+//! the store is still an ancestor (it just has no ancestors of its own).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,8 +14,10 @@ use foldhash::HashSet;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use crate::ancestors::Ancestors;
+use crate::ancestors::{Ancestors, LIST_AT_MOST};
 use crate::attrs::Attrs;
+use crate::forest::Forest;
+use crate::hierarchy::{Closing, close};
 use crate::uid::EntityUid;
 use crate::value::Value;
 
@@ -110,12 +113,14 @@ impl Entity {
         self.ancestors.contains(other)
     }
 
-    /// All transitive ancestors.
+    /// All transitive ancestors, each once, in no particular order.
     pub fn ancestors(&self) -> impl Iterator<Item = &EntityUid> {
         self.ancestors.iter()
     }
 
-    /// How many transitive ancestors it has.
+    /// How many transitive ancestors it has: exact for an entity with a few (listed), and for
+    /// any entity of a tree-shaped hierarchy; an upper bound for an entity with many ancestors
+    /// in a hierarchy that shares them (counted once per path).
     pub fn ancestor_count(&self) -> usize {
         self.ancestors.len()
     }
@@ -166,6 +171,10 @@ pub enum EntitiesError {
     Duplicate(EntityUid),
     #[error("the entity hierarchy has a cycle through `{0}`")]
     Cycle(EntityUid),
+    #[error(
+        "the entity hierarchy is too large: with the ancestors of `{uid}` it holds more than {max_links} ancestor links (listed ancestors and forest heads: MIN_ANCESTOR_LINKS + ANCESTOR_LINKS_PER_ENTITY per entity)"
+    )]
+    TooLarge { uid: EntityUid, max_links: usize },
 }
 
 /// A store of entities with their transitive ancestors computed, each numbered by its
@@ -191,6 +200,9 @@ pub struct Entities {
 #[derive(Clone, Debug, Default)]
 struct Base {
     table: HashTable<Entity>,
+    /// The forest the entities with many ancestors are labelled in, when the hierarchy the base
+    /// was closed with still holds for every entity of the forest (see the `update` module).
+    forest: Option<Arc<Forest>>,
     /// Who lists whom as a parent, made when an update first needs it.
     children: OnceLock<ChildIndex>,
 }
@@ -203,10 +215,19 @@ fn new_stamp() -> u64 {
 }
 
 impl Entities {
-    /// Builds a store, computing the transitive closure of the parent relation. Identical
-    /// duplicates are merged; differing duplicates and cycles are errors.
+    /// Builds a store, closing the hierarchy. Identical duplicates are merged; differing
+    /// duplicates, cycles and a hierarchy holding more than
+    /// [`max_ancestor_links`](crate::json::limits::max_ancestor_links) links are errors.
     pub fn from_entities(
         entities: impl IntoIterator<Item = Entity>,
+    ) -> Result<Self, EntitiesError> {
+        Self::from_entities_closing(entities, Closing::default())
+    }
+
+    /// [`from_entities`](Self::from_entities), closing the hierarchy as `closing` says.
+    pub fn from_entities_closing(
+        entities: impl IntoIterator<Item = Entity>,
+        closing: Closing,
     ) -> Result<Self, EntitiesError> {
         let mut table: HashTable<Entity> = HashTable::new();
         for entity in entities {
@@ -221,25 +242,16 @@ impl Entities {
                 }
             }
         }
-        let parents_of = |uid: &EntityUid| {
-            table
-                .find(uid.precomputed_hash(), |e| e.uid == *uid)
-                .map(|e| &e.parents)
-        };
-        let closures: Vec<(EntityUid, Ancestors)> = table
-            .iter()
-            .map(|e| Ok((e.uid.clone(), ancestors_of(&e.uid, &parents_of)?)))
-            .collect::<Result<_, EntitiesError>>()?;
-        for (uid, ancestors) in closures {
-            if let Entry::Occupied(mut entity) = entry(&mut table, &uid) {
-                entity.get_mut().ancestors = ancestors;
-            }
+        let closed = close(table.iter().map(|e| (&e.uid, &e.parents)), closing)?;
+        for (entity, ancestors) in table.iter_mut().zip(closed.ancestors) {
+            entity.ancestors = ancestors;
         }
-        Ok(Entities::with_base(table))
+        Ok(Entities::with_base(table, closed.forest))
     }
 
-    /// A store of `table`'s entities, numbered in the table's order, with a new stamp.
-    fn with_base(mut table: HashTable<Entity>) -> Self {
+    /// A store of `table`'s entities, numbered in the table's order, with a new stamp;
+    /// `forest` is the one its entities with many ancestors are labelled in.
+    fn with_base(mut table: HashTable<Entity>, forest: Option<Arc<Forest>>) -> Self {
         for (n, entity) in table.iter_mut().enumerate() {
             // A store never holds 2³² entities (each takes more than a cache line).
             entity.position = u32::try_from(n).unwrap_or(u32::MAX);
@@ -248,6 +260,7 @@ impl Entities {
             len: table.len(),
             base: Arc::new(Base {
                 table,
+                forest,
                 children: OnceLock::new(),
             }),
             changes: None,
@@ -271,7 +284,8 @@ impl Entities {
                 }
             }
         }
-        *self = Entities::with_base(table);
+        let forest = self.base.forest.clone();
+        *self = Entities::with_base(table, forest);
     }
 
     /// Tells this store's entities and their positions apart from other stores': a store gets
@@ -361,27 +375,34 @@ impl<I: Iterator<Item = Entity>> CollectTable for I {
     }
 }
 
-/// Walks the parent relation (`parents_of`) from `start`, returning every ancestor; reaching
-/// `start` again is a cycle.
-fn ancestors_of<'a>(
+/// Walks the parent relation (`parents_of`) from `start`, listing every ancestor; reaching
+/// `start` again is a cycle. `None` when there are more than [`LIST_AT_MOST`] of them, or an
+/// entity on the way holds its ancestors as labels (not listed).
+fn listed_ancestors_of<'a>(
     start: &EntityUid,
-    parents_of: &impl Fn(&EntityUid) -> Option<&'a BTreeSet<EntityUid>>,
-) -> Result<Ancestors, EntitiesError> {
+    parents_of: &impl Fn(&EntityUid) -> Option<(&'a BTreeSet<EntityUid>, &'a Ancestors)>,
+) -> Result<Option<Ancestors>, EntitiesError> {
     let mut seen: HashSet<EntityUid> = HashSet::default();
     let mut stack: Vec<&EntityUid> = parents_of(start)
-        .map(|p| p.iter().collect())
+        .map(|(p, _)| p.iter().collect())
         .unwrap_or_default();
     while let Some(uid) = stack.pop() {
         if uid == start {
             return Err(EntitiesError::Cycle(start.clone()));
         }
         if seen.insert(uid.clone())
-            && let Some(parents) = parents_of(uid)
+            && let Some((parents, ancestors)) = parents_of(uid)
         {
+            if ancestors.listed().is_none() {
+                return Ok(None);
+            }
             stack.extend(parents.iter());
         }
+        if seen.len() > LIST_AT_MOST {
+            return Ok(None);
+        }
     }
-    Ok(seen.into_iter().collect())
+    Ok(Some(seen.into_iter().collect()))
 }
 
 #[cfg(test)]

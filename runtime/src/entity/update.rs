@@ -15,6 +15,13 @@
 //! than [`COMPACT_AT`] entities (or a quarter of the base, if more), the update instead builds
 //! a new base of every entity: a cost proportional to the store, paid once per that many
 //! changed entities.
+//!
+//! Entities with many ancestors hold them as heads in the base's forest (see `hierarchy`). An
+//! update that changes no existing entity's ancestors (new entities under existing ones, new
+//! data under the same parents) labels a new entity with many ancestors in that forest, at a
+//! cost of its heads. An update that changes the ancestors of an entity that has many before
+//! or after (re-parenting or removing an entity above one) closes the whole hierarchy again:
+//! a new base, at a cost proportional to the store.
 
 use std::sync::Arc;
 
@@ -22,8 +29,8 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use super::{Base, CollectTable, Entities, EntitiesError, Entity, ancestors_of, new_stamp};
-use crate::ancestors::Ancestors;
+use super::{Base, CollectTable, Entities, EntitiesError, Entity, listed_ancestors_of, new_stamp};
+use crate::ancestors::{Ancestors, Labeled};
 use crate::uid::EntityUid;
 
 /// The layer is merged into a new base when it would hold more than this many entities, or a
@@ -53,6 +60,11 @@ pub(super) struct Changes {
     hidden: Box<[Arc<[u64; HIDDEN_CHUNK_WORDS]>]>,
     /// One more than the largest position given to an entity of the shards.
     pub(super) end: u32,
+    /// No update since the base was built changed the hierarchy of an entity already there
+    /// (its parents, or removed it, or made an entity of a parent with children): so the
+    /// base's forest still describes every entity it labels, and a new entity with many
+    /// ancestors can be labelled in it.
+    intact: bool,
 }
 
 /// Child uid hashes by parent uid hash, for the parents whose hash falls in one shard.
@@ -75,6 +87,7 @@ impl Changes {
             children: vec![no_children; SHARDS].into_boxed_slice(),
             hidden: vec![chunk; base_len.div_ceil(64 * HIDDEN_CHUNK_WORDS)].into_boxed_slice(),
             end: u32::try_from(base_len).unwrap_or(u32::MAX),
+            intact: true,
         }
     }
 
@@ -240,38 +253,86 @@ impl Entities {
         for uid in removals {
             edits.insert(uid, None);
         }
-        let computed = self.recompute(&edits)?;
-        Ok(self.apply(edits, computed, compact_at))
+        let structural = self.changes_hierarchy(&edits);
+        match self.recompute(&edits, structural)? {
+            Some(computed) => Ok(self.apply(edits, computed, structural, compact_at)),
+            None => self.rebuilt(edits),
+        }
+    }
+
+    /// Whether `edits` change the ancestors of an entity already in the store: they remove one
+    /// (it may have children), change one's parents, or add one that others list as a parent.
+    fn changes_hierarchy(&self, edits: &HashMap<EntityUid, Option<Entity>>) -> bool {
+        edits.iter().any(|(uid, edit)| match (edit, self.get(uid)) {
+            (None, current) => current.is_some(),
+            (Some(entity), Some(current)) => entity.parents != current.parents,
+            (Some(_), None) => {
+                let in_layer = self.changes.iter().flat_map(|c| c.children_of(uid));
+                self.base_children_of(uid).chain(in_layer).next().is_some()
+            }
+        })
+    }
+
+    /// The store with `edits` made, built anew: every entity's ancestors closed again.
+    fn rebuilt(&self, edits: HashMap<EntityUid, Option<Entity>>) -> Result<Updated, EntitiesError> {
+        let mut all: Vec<Entity> = self
+            .iter()
+            .filter(|e| !edits.contains_key(&e.uid))
+            .cloned()
+            .collect();
+        all.extend(edits.into_values().flatten());
+        let entities = Entities::from_entities(all)?;
+        Ok(Updated {
+            entities,
+            changed: None,
+        })
     }
 
     /// The new ancestors of every entity an update changes, by uid: the upserted ones, and the
-    /// descendants whose ancestors change.
+    /// descendants whose ancestors change. `None` when the store must be built anew: an entity
+    /// whose ancestors change has many, and they cannot be labelled in the base's forest.
     fn recompute(
         &self,
         edits: &HashMap<EntityUid, Option<Entity>>,
-    ) -> Result<HashMap<EntityUid, Ancestors>, EntitiesError> {
+        structural: bool,
+    ) -> Result<Option<HashMap<EntityUid, Ancestors>>, EntitiesError> {
         let parents_of = |uid: &EntityUid| match edits.get(uid) {
-            Some(edit) => edit.as_ref().map(|e| &e.parents),
-            None => self.get(uid).map(|e| &e.parents),
+            Some(edit) => edit.as_ref().map(|e| (&e.parents, &e.ancestors)),
+            None => self.get(uid).map(|e| (&e.parents, &e.ancestors)),
         };
         let mut computed: HashMap<EntityUid, Ancestors> = HashMap::new();
         // Entities whose ancestors changed, so their descendants' may have too.
         let mut moved: Vec<EntityUid> = Vec::new();
         for (uid, edit) in edits {
-            let before = self.get(uid).map(|e| &e.ancestors);
-            let after = match edit {
-                Some(_) => {
-                    let ancestors = ancestors_of(uid, &parents_of)?;
-                    computed.insert(uid.clone(), ancestors);
-                    computed.get(uid)
+            let current = self.get(uid);
+            let Some(entity) = edit else {
+                if current.is_some_and(|e| e.ancestor_count() > 0) {
+                    moved.push(uid.clone());
                 }
-                None => None,
+                continue;
+            };
+            if !structural && let Some(current) = current {
+                // Same parents, and no ancestor's changed: the same ancestors.
+                computed.insert(uid.clone(), current.ancestors.clone());
+                continue;
+            }
+            let ancestors = match listed_ancestors_of(uid, &parents_of)? {
+                Some(listed) => listed,
+                None if !structural => match self.labeled_in_base(entity) {
+                    Some(labeled) => labeled,
+                    None => return Ok(None),
+                },
+                None => return Ok(None),
             };
             // An entity not in the store is an ancestor without ancestors of its own.
             let empty = Ancestors::default();
-            if before.unwrap_or(&empty) != after.unwrap_or(&empty) {
+            if current.map_or(&empty, |e| &e.ancestors) != &ancestors {
                 moved.push(uid.clone());
             }
+            computed.insert(uid.clone(), ancestors);
+        }
+        if !structural {
+            return Ok(Some(computed));
         }
         let mut visited: HashSet<EntityUid> = HashSet::new();
         while let Some(uid) = moved.pop() {
@@ -280,14 +341,52 @@ impl Entities {
                 if edits.contains_key(child.uid()) || !visited.insert(child.uid.clone()) {
                     continue;
                 }
-                let ancestors = ancestors_of(&child.uid, &parents_of)?;
+                let Some(ancestors) = listed_ancestors_of(&child.uid, &parents_of)? else {
+                    return Ok(None);
+                };
                 if ancestors != child.ancestors {
                     computed.insert(child.uid.clone(), ancestors);
                     moved.push(child.uid.clone());
                 }
             }
         }
-        Ok(computed)
+        Ok(Some(computed))
+    }
+
+    /// The ancestors of `entity`, new to the store, labelled in the base's forest: when the
+    /// hierarchy is as the forest has it, and each of the entity's parents is a node of it.
+    fn labeled_in_base(&self, entity: &Entity) -> Option<Ancestors> {
+        let forest = self.base.forest.as_ref()?;
+        if self.changes.as_ref().is_some_and(|c| !c.intact) {
+            return None;
+        }
+        let mut heads = Vec::new();
+        let mut count = 0usize;
+        for parent in &entity.parents {
+            heads.push(forest.pre(forest.node(parent)?));
+            count = count.saturating_add(1);
+            let Some(parent) = self.get(parent) else {
+                continue;
+            };
+            count = count.saturating_add(parent.ancestor_count());
+            match &parent.ancestors {
+                Ancestors::Labeled(labeled) if Arc::ptr_eq(&labeled.forest, forest) => {
+                    heads.extend_from_slice(&labeled.heads);
+                }
+                Ancestors::Labeled(_) => return None,
+                Ancestors::Listed(list) => {
+                    for a in list.iter() {
+                        heads.push(forest.pre(forest.node(a)?));
+                    }
+                }
+            }
+        }
+        forest.reduce(&mut heads);
+        Some(Ancestors::Labeled(Arc::new(Labeled {
+            forest: Arc::clone(forest),
+            heads: heads.into_boxed_slice(),
+            count,
+        })))
     }
 
     /// The entities of this store's base, not changed since, that list `parent` as a parent.
@@ -313,6 +412,7 @@ impl Entities {
         &self,
         edits: HashMap<EntityUid, Option<Entity>>,
         mut computed: HashMap<EntityUid, Ancestors>,
+        structural: bool,
         compact_at: usize,
     ) -> Updated {
         let base_len = self.base.table.len();
@@ -320,6 +420,7 @@ impl Entities {
             Some(changes) => (**changes).clone(),
             None => Changes::new(base_len),
         };
+        changes.intact &= !structural;
         let mut len = self.len;
         let mut changed = Vec::with_capacity(computed.len());
         // The descendants whose ancestors changed, with their data as it is.
@@ -385,8 +486,9 @@ impl Entities {
         if changes.len() > compact_at {
             // Every entity keeps its ancestors; only the positions change.
             let entities = self.iter_with(&changes).cloned().collect_table();
+            let forest = self.base.forest.clone().filter(|_| changes.intact);
             return Updated {
-                entities: Entities::with_base(entities),
+                entities: Entities::with_base(entities, forest),
                 changed: None,
             };
         }
@@ -591,5 +693,132 @@ mod tests {
                 .entities
                 .shares_base_with(&store)
         );
+    }
+
+    /// Every `in` answer of `store` against the model's: each entity against every uid.
+    fn assert_in_answers(store: &Entities, model: &BTreeMap<String, Entity>, names: u64) {
+        let walked = |start: &str| {
+            let mut seen = BTreeSet::new();
+            let mut stack = vec![start.to_string()];
+            while let Some(v) = stack.pop() {
+                for p in model.get(&v).into_iter().flat_map(|e| e.parents()) {
+                    if seen.insert(p.id().to_string()) {
+                        stack.push(p.id().to_string());
+                    }
+                }
+            }
+            seen
+        };
+        for (id, _) in model.iter() {
+            let want = walked(id);
+            let Some(entity) = store.get(&uid(id)) else {
+                panic!("{id} missing");
+            };
+            for n in 0..names {
+                let other = format!("e{n}");
+                assert_eq!(
+                    entity.is_descendant_of(&uid(&other)),
+                    want.contains(&other),
+                    "{id} in {other}"
+                );
+            }
+            assert!(entity.ancestor_count() >= want.len());
+        }
+    }
+
+    #[test]
+    fn deep_hierarchies_update_and_agree_with_building_anew() {
+        let mut rng = Lcg(11);
+        // A chain e0 <- e1 <- ... <- e199 (parents have smaller numbers), a few extra parents.
+        let chain = |n: u64, rng: &mut Lcg| {
+            let mut parents = Vec::new();
+            if n > 0 {
+                parents.push(format!("e{}", n - 1));
+            }
+            if n > 2 && rng.below(5) == 0 {
+                parents.push(format!("e{}", rng.below(n - 1)));
+            }
+            parents
+        };
+        let initial: Vec<Entity> = (0..200)
+            .map(|n| {
+                let parents = chain(n, &mut rng);
+                let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                entity(&format!("e{n}"), &parents, 0)
+            })
+            .collect();
+        let mut model: BTreeMap<String, Entity> = initial
+            .iter()
+            .map(|e| (e.uid().id().to_string(), e.clone()))
+            .collect();
+        let mut store = Entities::from_entities(initial).unwrap();
+        assert!(store.base.forest.is_some(), "a chain of 200 is labelled");
+        assert_in_answers(&store, &model, 260);
+        let (mut layered, mut rebuilt, mut labelled_leaves) = (0, 0, 0);
+        for round in 0..120 {
+            let mut leaf = None;
+            let mut upserts = Vec::new();
+            let mut removals = Vec::new();
+            let n = rng.below(250);
+            match rng.below(10) {
+                // A new leaf under one or two existing entities: labelled in the base's forest.
+                0..=5 => {
+                    let id = format!("e{}", 200 + round);
+                    let parents = [format!("e{n}"), format!("e{}", rng.below(200))];
+                    let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                    upserts.push(entity(&id, &parents[..1 + n as usize % 2], 0));
+                    leaf = Some(uid(&id));
+                }
+                // New data, same parents.
+                6 | 7 => {
+                    if let Some(e) = model.get(&format!("e{n}")) {
+                        let parents: Vec<String> =
+                            e.parents().iter().map(|p| p.id().to_string()).collect();
+                        let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                        upserts.push(entity(&format!("e{n}"), &parents, round as i64));
+                    }
+                }
+                // Re-parenting (under a smaller number: no cycle) or removing.
+                8 => {
+                    let parent = format!("e{}", rng.below(n.max(1)));
+                    upserts.push(entity(&format!("e{n}"), &[&parent], 0));
+                }
+                _ => removals.push(uid(&format!("e{n}"))),
+            }
+            for e in &upserts {
+                model.insert(e.uid().id().to_string(), e.clone());
+            }
+            for r in &removals {
+                model.remove(r.id());
+            }
+            let updated = store.update(upserts, removals).unwrap();
+            match updated.changed.is_some() {
+                true => layered += 1,
+                false => rebuilt += 1,
+            }
+            let anew = Entities::from_entities(model.values().cloned()).unwrap();
+            assert_eq!(
+                contents(&updated.entities),
+                contents(&anew),
+                "round {round}"
+            );
+            store = updated.entities;
+            if let Some(leaf) = leaf.filter(|_| updated.changed.is_some())
+                && let Some(Ancestors::Labeled(_)) = store.get(&leaf).map(|e| &e.ancestors)
+            {
+                labelled_leaves += 1;
+            }
+            if round % 4 == 0 {
+                assert_in_answers(&store, &model, 330);
+            }
+        }
+        assert_in_answers(&store, &model, 330);
+        // Most updates changed no one's ancestors and were layered on the base, new leaves
+        // with many ancestors labelled in its forest.
+        assert!(
+            layered > 60 && rebuilt > 5,
+            "{layered} layered, {rebuilt} rebuilt"
+        );
+        assert!(labelled_leaves > 10, "{labelled_leaves} leaves labelled");
     }
 }

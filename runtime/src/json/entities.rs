@@ -27,12 +27,11 @@ use std::sync::Arc;
 use smol_str::SmolStr;
 
 use crate::entity::{Entities, Entity};
-use crate::hierarchy::check_closure;
 use crate::schema::{EntityTypeDef, Schema};
 use crate::uid::EntityUid;
 
 use super::JsonError;
-use super::limits::{MAX_ENTITIES, MAX_ENTITIES_BYTES, max_ancestor_links, too_long};
+use super::limits::{MAX_ENTITIES, MAX_ENTITIES_BYTES, too_long};
 use super::tree::{self, Duplicates, Json};
 use super::value::{
     Loc, entity_ref, typecheck_value, typed, untyped, validate_uid, validate_uids_in_value,
@@ -131,13 +130,6 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
     // Non-action entities are checked against the schema before the hierarchy is closed, so
     // their ancestors are their parents.
     let entities = entity_list(json, schema)?;
-    let max_links = max_ancestor_links(entities.len());
-    check_closure(entities.iter().map(|e| (e.uid(), e.parents())), max_links).map_err(|uid| {
-        JsonError::new(format!(
-            "the entity hierarchy is too large: with the ancestors of `{uid}`, its {} entities have more than {max_links} ancestors in all (MIN_ANCESTOR_LINKS + ANCESTOR_LINKS_PER_ENTITY per entity)",
-            entities.len()
-        ))
-    })?;
     let json_actions: Vec<EntityUid> = entities
         .iter()
         .filter(|e| e.uid().is_action())

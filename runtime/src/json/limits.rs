@@ -4,8 +4,8 @@
 //!
 //! The limits are far above what an application's data needs: the readers accept and reject
 //! what `cedar-policy` does up to them. Inside them, reading costs time and memory linear in the
-//! document (objects with many keys included), and so does closing an entity hierarchy
-//! ([`max_ancestor_links`]).
+//! document (objects with many keys included), and closing an entity hierarchy holds links
+//! near-linear in it ([`max_ancestor_links`]).
 
 /// How deeply arrays and objects may nest in a document (requests, contexts, entities,
 /// values): `serde_json`'s recursion limit, kept on, so that reading never recurses deeper.
@@ -20,20 +20,18 @@ pub const MAX_ENTITIES_BYTES: usize = 1 << 30;
 /// The most entities one entities document may hold.
 pub const MAX_ENTITIES: usize = 10_000_000;
 
-/// How many (entity, ancestor) pairs an entity hierarchy may have once closed, on average per
-/// entity of the document, beyond [`MIN_ANCESTOR_LINKS`]: the store keeps every entity's
-/// transitive ancestors, so a chain of `n` entities, each the parent of the next, has `n²/2`
-/// of them (a chain of 100,000 entities, 5 * 10^9). Bounded so, closing a hierarchy takes
-/// memory proportional to the document. The hierarchy is measured before it is closed
-/// ([`check_closure`](crate::hierarchy::check_closure)).
+/// How many (entity, ancestor) links an entity hierarchy may hold once closed, on average per
+/// entity, beyond [`MIN_ANCESTOR_LINKS`]. A store lists the ancestors of an entity with a few
+/// and labels those of an entity with many in a forest, where it holds a few *heads* (one for
+/// an entity of a tree or a chain; see [`hierarchy`](crate::hierarchy)); links are the listed
+/// ancestors and the heads. A chain or a tree of any depth holds about one per entity; only a
+/// hierarchy whose entities each share ancestors through many paths holds more.
 pub const ANCESTOR_LINKS_PER_ENTITY: usize = 100;
 
-/// How many (entity, ancestor) pairs any entity hierarchy may have once closed (about 60 MB
-/// of ancestors), however few its entities.
+/// How many links any entity hierarchy may hold once closed, however few its entities.
 pub const MIN_ANCESTOR_LINKS: usize = 1_000_000;
 
-/// The most (entity, ancestor) pairs the hierarchy of a document of `entities` entities may
-/// have once closed.
+/// The most links the hierarchy of a store of `entities` entities may hold once closed.
 pub fn max_ancestor_links(entities: usize) -> usize {
     MIN_ANCESTOR_LINKS.saturating_add(ANCESTOR_LINKS_PER_ENTITY.saturating_mul(entities))
 }
