@@ -8,7 +8,9 @@
 //! for the schema and otherwise on the decision, the reason set and the erroring-policy set.
 //!
 //! The VM's and the JIT's full responses (on code compiled with and, for schema cases, without
-//! the validator's types) must equal the interpreter's, error values and spans included.
+//! the validator's types) must equal the interpreter's, error values and spans included; so
+//! must the VM's on the store closed with every entity's ancestors labelled in a forest rather
+//! than listed.
 //! Properties checked on the interpreter's answers: Allow implies a satisfied permit among the
 //! reasons; a satisfied forbid means Deny; no satisfied policy means Deny; the same request gives
 //! the same answer twice; shuffling the policies' order in the file changes nothing (ids mapped
@@ -31,6 +33,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde_json::Value as Json;
+
+use thuja_runtime::hierarchy::Closing;
 
 use crate::generator::Case;
 
@@ -428,7 +432,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
     let mut entities_roundtrip = None;
     let (interp, interp_again, vm) = match thuja_load(case, &case.policy_text()) {
         Err(e) => (failed(e.clone()), Vec::new(), failed(e)),
-        Ok(inputs) => {
+        Ok(mut inputs) => {
             (entities_written, entities_roundtrip) =
                 entities_round_trip(&inputs.entities, inputs.schema.as_ref());
             let validation = inputs
@@ -447,6 +451,22 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
             thuja_answers(&inputs, thuja::Evaluator::Jit, &same, &mut jit_sink);
             let mut typed_jit_sink = Sink::default();
             typed_responses(&inputs, thuja::Evaluator::Jit, &mut typed_jit_sink);
+            // The VM again, on the store closed with every entity's ancestors labelled in a
+            // forest rather than listed (as entities with many ancestors are held).
+            let labelled = Closing {
+                max_links: None,
+                list_at_most: Some(0),
+            };
+            let mut labelled_sink = Sink::default();
+            match thuja::Entities::from_entities_closing(inputs.entities.iter().cloned(), labelled)
+            {
+                Ok(store) => {
+                    let listed = std::mem::replace(&mut inputs.entities, store);
+                    thuja_answers(&inputs, thuja::Evaluator::Vm, &same, &mut labelled_sink);
+                    inputs.entities = listed;
+                }
+                Err(e) => vm_full.push(format!("the store with labels does not build: {e}")),
+            }
             if valid == Some(true) {
                 unsound = interp_sink.unsound;
             }
@@ -455,6 +475,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
                 ("typed vm", &typed_sink),
                 ("jit", &jit_sink),
                 ("typed jit", &typed_jit_sink),
+                ("labelled vm", &labelled_sink),
             ];
             for (tier, sink) in tiers.into_iter().filter(|(_, s)| !s.responses.is_empty()) {
                 for (i, (a, b)) in interp_sink
