@@ -78,7 +78,7 @@ mod state;
 pub use config::{ServeConfig, TypeMap};
 pub use mapping::Mapping;
 pub use reload::ReloadOutcome;
-pub use server::{ServeError, Server};
+pub use server::{ServeError, Server, Signals};
 
 /// Starts logging to standard error (`RUST_LOG` filters; `info` by default), unless a
 /// subscriber is already set.
@@ -101,6 +101,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         .build()?;
     runtime.block_on(async {
         let server = Server::start(config).await?;
+        let signals = Signals::install()?;
         let admin = server
             .admin_addr()
             .map(|a| format!(", admin on http://{a}"))
@@ -110,6 +111,6 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             server.api_addr(),
             server.revision().unwrap_or_default()
         );
-        server.run_until_signal().await
+        server.run_until_signal(signals).await
     })
 }

@@ -173,16 +173,15 @@ impl Server {
         }
     }
 
-    /// Serves until SIGTERM or ctrl-c (then shuts down gracefully), reloading on SIGHUP.
-    pub async fn run_until_signal(self) -> Result<(), ServeError> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut hangup = signal(SignalKind::hangup())?;
+    /// Serves until SIGTERM or ctrl-c (then shuts down gracefully), reloading on SIGHUP; the
+    /// signals are handled from `signals` on, installed before the server says it is serving
+    /// (a SIGHUP that came before would end the process).
+    pub async fn run_until_signal(self, mut signals: Signals) -> Result<(), ServeError> {
         loop {
             tokio::select! {
-                _ = terminate.recv() => break,
+                _ = signals.terminate.recv() => break,
                 _ = tokio::signal::ctrl_c() => break,
-                _ = hangup.recv() => {
+                _ = signals.hangup.recv() => {
                     let app = Arc::clone(&self.app);
                     tokio::spawn(async move { app.reload("SIGHUP").await });
                 }
@@ -192,6 +191,24 @@ impl Server {
         self.shutdown().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// The handlers of SIGTERM and SIGHUP, installed: from then on those signals are the server's
+/// to answer, not the end of the process.
+pub struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (inside the async runtime).
+    pub fn install() -> Result<Signals, ServeError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
     }
 }
 
