@@ -62,11 +62,7 @@ impl Index {
         let mark = offset / CHAR_MARK_STEP;
         let from = mark * CHAR_MARK_STEP;
         let counted = self.char_marks.get(mark).copied().unwrap_or(0);
-        counted
-            + text
-                .as_bytes()
-                .get(from..offset)
-                .map_or(0, |bytes| char_starts(bytes))
+        counted + text.as_bytes().get(from..offset).map_or(0, char_starts)
     }
 }
 

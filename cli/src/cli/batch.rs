@@ -521,7 +521,7 @@ impl Gate {
             self.opened.notify_all();
             return;
         }
-        while !state.1.is_some_and(|expected| state.0 >= expected) {
+        while state.1.is_none_or(|expected| state.0 < expected) {
             state = self
                 .opened
                 .wait(state)
