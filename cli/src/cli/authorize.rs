@@ -46,7 +46,7 @@ pub struct AuthorizeArgs {
     /// Batch mode: write the decisions to FILE instead of standard output
     #[arg(long, value_name = "FILE", requires = "requests")]
     pub output: Option<PathBuf>,
-    /// Batch mode: worker threads (default: the number of CPUs)
+    /// Batch mode: worker threads (default: the number of CPUs; at most 256)
     #[arg(long, requires = "requests")]
     pub threads: Option<usize>,
     /// Batch mode: at the end, print the counts (requests, allow, deny, error, policy_errors) and

@@ -59,6 +59,8 @@ const BATCH_LINES: usize = 1024;
 const QUEUED_BATCHES: usize = 16;
 /// Chunks decided but not yet written.
 const QUEUED_CHUNKS: usize = 2;
+/// The most worker threads (each chunk starts its own, and each keeps a [`Histogram`]).
+const MAX_THREADS: usize = 256;
 /// How long the decider waits for a chunk to fill once its first batch arrived.
 const CHUNK_WAIT: Duration = Duration::from_millis(5);
 
@@ -158,7 +160,7 @@ pub fn run(args: &AuthorizeArgs, requests_path: &Path) -> Result<(), InputError>
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+        .clamp(1, MAX_THREADS);
     let context = Context {
         file: &name,
         authorizer: &authorizer,
