@@ -3,9 +3,10 @@
 //!
 //! A hierarchy of `n` entities can have `n²/2` (entity, ancestor) pairs (a chain, each entity
 //! the parent of the next), so an entity with many ancestors does not list them: it holds its
-//! *heads*, ancestors whose paths to the root in a spanning forest of the hierarchy cover all of
-//! its ancestors (one for an entity in a tree, a few more where the hierarchy shares), and `in`
-//! is a lookup of the other entity's interval in the forest and a binary search among the heads.
+//! *cover* in a spanning forest of the hierarchy: heads, ancestors whose paths to the root hold
+//! its ancestors (one for an entity in a tree), and where the hierarchy shares through many
+//! paths, opens, ancestors whose own ancestors are searched. `in` is a lookup of the other
+//! entity's interval in the forest and a binary search among the heads (and the opens' heads).
 
 use std::sync::Arc;
 
@@ -27,13 +28,15 @@ pub(crate) enum Ancestors {
     Labeled(Arc<Labeled>),
 }
 
-/// The ancestors of an entity with many: the union of the forest paths from each head to its
-/// root.
+/// The ancestors of an entity with many: the forest paths from each head to its root, and
+/// the ancestors of each open (see [`Forest`]).
 #[derive(Debug)]
 pub(crate) struct Labeled {
     pub(crate) forest: Arc<Forest>,
     /// The heads' preorder numbers, increasing; no head is a forest ancestor of another.
     pub(crate) heads: Box<[u32]>,
+    /// Nodes whose ancestors are also the entity's, increasing.
+    pub(crate) opens: Box<[u32]>,
     /// How many ancestors there are, at most: exact where the hierarchy is a tree.
     pub(crate) count: usize,
 }
@@ -60,7 +63,9 @@ impl Ancestors {
             Ancestors::Listed(list) => Iter::Listed(list.iter()),
             Ancestors::Labeled(labeled) => Iter::Labeled {
                 forest: &labeled.forest,
-                heads: labeled.heads.iter(),
+                heads: labeled.heads.to_vec(),
+                opens: labeled.opens.to_vec(),
+                expanded: HashSet::new(),
                 next: NO_NODE,
                 seen: HashSet::new(),
             },
@@ -97,13 +102,23 @@ fn listed_contains(list: &[EntityUid], uid: &EntityUid) -> bool {
 }
 
 impl Labeled {
+    /// The ancestors of forest node `node`, as its cover in the forest says.
+    pub(crate) fn of_node(forest: &Arc<Forest>, node: u32, count: usize) -> Labeled {
+        let (heads, opens) = forest.cover_of(node);
+        Labeled {
+            forest: Arc::clone(forest),
+            heads: heads.into(),
+            opens: opens.into(),
+            count,
+        }
+    }
+
     fn contains(&self, uid: &EntityUid) -> bool {
-        let Some((from, to)) = self.forest.interval(uid) else {
+        let Some(place) = self.forest.place(uid) else {
             return false;
         };
-        // An ancestor is a forest ancestor (or itself) of some head: a head in its interval.
-        let at = self.heads.partition_point(|&h| h < from);
-        self.heads.get(at).is_some_and(|&h| h < to)
+        // An ancestor is a forest ancestor (or itself) of some head, or an ancestor of an open.
+        self.forest.covers(&self.heads, &self.opens, place)
     }
 }
 
@@ -113,7 +128,9 @@ impl PartialEq for Ancestors {
         match (self, other) {
             (Ancestors::Listed(a), Ancestors::Listed(b)) => a == b,
             (Ancestors::Labeled(a), Ancestors::Labeled(b))
-                if Arc::ptr_eq(&a.forest, &b.forest) && a.heads == b.heads =>
+                if Arc::ptr_eq(&a.forest, &b.forest)
+                    && a.heads == b.heads
+                    && a.opens == b.opens =>
             {
                 true
             }
@@ -141,10 +158,12 @@ impl FromIterator<EntityUid> for Ancestors {
 pub(crate) enum Iter<'a> {
     Listed(std::slice::Iter<'a, EntityUid>),
     /// Walks up the forest from each head until it meets a node already met (whose forest
-    /// ancestors were met with it).
+    /// ancestors were met with it), taking in the heads and opens of each open.
     Labeled {
         forest: &'a Forest,
-        heads: std::slice::Iter<'a, u32>,
+        heads: Vec<u32>,
+        opens: Vec<u32>,
+        expanded: HashSet<u32>,
         next: u32,
         seen: HashSet<u32>,
     },
@@ -159,6 +178,8 @@ impl<'a> Iterator for Iter<'a> {
             Iter::Labeled {
                 forest,
                 heads,
+                opens,
+                expanded,
                 next,
                 seen,
             } => loop {
@@ -167,7 +188,16 @@ impl<'a> Iterator for Iter<'a> {
                     *next = forest.tree_parent(node);
                     return forest.uid(node);
                 }
-                *next = forest.node_at(*heads.next()?);
+                if let Some(head) = heads.pop() {
+                    *next = forest.node_at(head);
+                    continue;
+                }
+                let open = opens.pop()?;
+                if expanded.insert(open) {
+                    let (more_heads, more_opens) = forest.cover_of(open);
+                    heads.extend_from_slice(more_heads);
+                    opens.extend_from_slice(more_opens);
+                }
             },
         }
     }

@@ -31,6 +31,7 @@ use hashbrown::hash_table::Entry;
 
 use super::{Base, CollectTable, Entities, EntitiesError, Entity, listed_ancestors_of, new_stamp};
 use crate::ancestors::{Ancestors, Labeled};
+use crate::forest::Cover;
 use crate::uid::EntityUid;
 
 /// The layer is merged into a new base when it would hold more than this many entities, or a
@@ -360,31 +361,19 @@ impl Entities {
         if self.changes.as_ref().is_some_and(|c| !c.intact) {
             return None;
         }
-        let mut heads = Vec::new();
+        let mut parents = Vec::with_capacity(entity.parents.len());
         let mut count = 0usize;
         for parent in &entity.parents {
-            heads.push(forest.pre(forest.node(parent)?));
-            count = count.saturating_add(1);
-            let Some(parent) = self.get(parent) else {
-                continue;
-            };
-            count = count.saturating_add(parent.ancestor_count());
-            match &parent.ancestors {
-                Ancestors::Labeled(labeled) if Arc::ptr_eq(&labeled.forest, forest) => {
-                    heads.extend_from_slice(&labeled.heads);
-                }
-                Ancestors::Labeled(_) => return None,
-                Ancestors::Listed(list) => {
-                    for a in list.iter() {
-                        heads.push(forest.pre(forest.node(a)?));
-                    }
-                }
-            }
+            parents.push(forest.node(parent)?);
+            let above = self.get(parent).map_or(0, Entity::ancestor_count);
+            count = count.saturating_add(above.saturating_add(1));
         }
-        forest.reduce(&mut heads);
+        let mut cover = Cover::default();
+        forest.cover_under(&parents, &mut cover);
         Some(Ancestors::Labeled(Arc::new(Labeled {
             forest: Arc::clone(forest),
-            heads: heads.into_boxed_slice(),
+            heads: cover.heads.into_boxed_slice(),
+            opens: cover.opens.into_boxed_slice(),
             count,
         })))
     }
