@@ -8,13 +8,12 @@
 //! number of links, and a hierarchy that needs more is an error naming an entity, never a
 //! crash.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use foldhash::HashMap;
 
 use crate::ancestors::{Ancestors, LIST_AT_MOST, Labeled};
-use crate::entity::EntitiesError;
+use crate::entity::{EntitiesError, Parents};
 use crate::forest::{Cover, Forest, NO_NODE, Spans};
 use crate::json::limits::max_ancestor_links;
 use crate::uid::EntityUid;
@@ -35,7 +34,7 @@ pub struct Closing {
 /// their order. A parent that is not a member is an ancestor without ancestors of its own. A
 /// cycle, or holding more links than `closing` allows, is an error.
 pub(crate) fn close<'a>(
-    members: impl IntoIterator<Item = (&'a EntityUid, &'a BTreeSet<EntityUid>)>,
+    members: impl IntoIterator<Item = (&'a EntityUid, &'a Parents)>,
     closing: Closing,
 ) -> Result<Closed, EntitiesError> {
     let graph = Graph::new(members);
@@ -122,7 +121,7 @@ struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    fn new(members: impl IntoIterator<Item = (&'a EntityUid, &'a BTreeSet<EntityUid>)>) -> Self {
+    fn new(members: impl IntoIterator<Item = (&'a EntityUid, &'a Parents)>) -> Self {
         let members: Vec<_> = members.into_iter().collect();
         let mut index: HashMap<&EntityUid, u32> =
             HashMap::with_capacity_and_hasher(members.len(), Default::default());
@@ -255,6 +254,8 @@ impl<'a> Graph<'a> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::collections::BTreeSet;
+
     use super::*;
     use crate::name::EntityType;
 
@@ -266,7 +267,7 @@ mod tests {
         edges: &[(usize, Vec<usize>)],
         limit: usize,
     ) -> Result<Vec<Ancestors>, EntitiesError> {
-        let members: Vec<(EntityUid, BTreeSet<EntityUid>)> = edges
+        let members: Vec<(EntityUid, Parents)> = edges
             .iter()
             .map(|(e, ps)| (uid(*e), ps.iter().map(|p| uid(*p)).collect()))
             .collect();

@@ -22,7 +22,10 @@ use crate::uid::EntityUid;
 use crate::value::Value;
 
 pub mod dot;
+mod parents;
 mod update;
+
+pub use parents::Parents;
 
 pub use update::Updated;
 use update::{Changes, ChildIndex};
@@ -45,7 +48,7 @@ pub struct Entity {
     ancestors: Ancestors,
     attrs: Attrs,
     tags: Attrs,
-    parents: BTreeSet<EntityUid>,
+    parents: Parents,
 }
 
 impl Entity {
@@ -56,6 +59,7 @@ impl Entity {
         tags: BTreeMap<Arc<str>, Value>,
     ) -> Self {
         let ancestors = parents.iter().cloned().collect();
+        let parents = Parents::from(parents);
         Entity {
             uid,
             position: 0,
@@ -78,7 +82,7 @@ impl Entity {
             position: 0,
             attrs: Attrs::default(),
             tags: Attrs::default(),
-            parents,
+            parents: Parents::from(parents),
             ancestors: ancestors.into_iter().collect(),
         }
     }
@@ -104,7 +108,7 @@ impl Entity {
     }
 
     /// The direct parents, as written in the data.
-    pub fn parents(&self) -> &BTreeSet<EntityUid> {
+    pub fn parents(&self) -> &Parents {
         &self.parents
     }
 
@@ -380,7 +384,7 @@ impl<I: Iterator<Item = Entity>> CollectTable for I {
 /// entity on the way holds its ancestors as labels (not listed).
 fn listed_ancestors_of<'a>(
     start: &EntityUid,
-    parents_of: &impl Fn(&EntityUid) -> Option<(&'a BTreeSet<EntityUid>, &'a Ancestors)>,
+    parents_of: &impl Fn(&EntityUid) -> Option<(&'a Parents, &'a Ancestors)>,
 ) -> Result<Option<Ancestors>, EntitiesError> {
     let mut seen: HashSet<EntityUid> = HashSet::default();
     let mut stack: Vec<&EntityUid> = parents_of(start)
