@@ -1,12 +1,12 @@
-//! Closing an entity hierarchy: every entity's transitive ancestors, held in memory close to
-//! linear in the hierarchy however deep or shared it is.
+//! Closing an entity hierarchy: every entity's transitive ancestors, held in memory linear in
+//! the hierarchy however deep or shared it is.
 //!
-//! An entity with at most [`Closing::list_at_most`] ancestors lists them. The others are labelled
-//! in a spanning [`Forest`] of the hierarchy: an entity holds its heads (see `ancestors`), one
-//! for an entity of a tree or a chain. Closing costs time linear in the hierarchy plus the
-//! heads and lists it makes; what it holds — listed ancestors and heads — is bounded by a
-//! number of links, and a hierarchy that needs more is an error naming an entity, never a
-//! crash.
+//! An entity with at most [`Closing::list_at_most`] ancestors lists them. The others are
+//! labelled in a spanning forest of the hierarchy (`forest`): an entity holds its cover, one
+//! head for an entity of a tree or a chain, at most 32 heads and opens (or its parents) where
+//! ancestors are shared through many paths. Closing costs time linear in the hierarchy plus
+//! the lists and covers it makes; what it holds is bounded by a number of links, and a
+//! hierarchy that needs more is an error naming an entity, never a crash.
 
 use std::sync::Arc;
 

@@ -504,7 +504,7 @@ impl Entities {
 
 impl Entities {
     /// How many entities were added or changed since the store's base was built (0 for a store
-    /// as built); the next [update](Self::update) past [`COMPACT_AT`] (or a quarter of the
+    /// as built); the next [update](Self::update) past `COMPACT_AT` (8,192; or a quarter of the
     /// base) rebuilds the base.
     pub fn changed_count(&self) -> usize {
         self.changes.as_ref().map_or(0, |c| c.len())
