@@ -299,20 +299,21 @@ fn run(o: &Options, name: &str) {
     for round in 0..o.rounds {
         let slice = |k: usize| (k * o.requests..(k + 1) * o.requests).collect::<Vec<usize>>();
         let (plain, clocked) = (slice(2 * round), slice(2 * round + 1));
-        let mut reference: Option<Vec<bool>> = None;
+        // Each engine's decisions, compared with cedar-policy's once all have run (whatever
+        // the order of `--engines`).
+        let mut decided: Vec<(&str, Vec<bool>)> = Vec::new();
         for (k, (engine, n, decide, touch)) in engines.iter().enumerate() {
             let (f, decisions) = pass(decide, touch, &plain[..*n], &clocked[..*n]);
             figures[k].push(f);
-            match &reference {
-                None if *engine == "cedar" => reference = Some(decisions),
-                Some(theirs) => {
-                    for (a, b) in theirs.iter().zip(&decisions) {
-                        compared += 1;
-                        allows += usize::from(*a);
-                        mismatches += usize::from(a != b);
-                    }
+            decided.push((engine, decisions));
+        }
+        if let Some((_, theirs)) = decided.iter().find(|(e, _)| *e == "cedar") {
+            for (_, ours) in decided.iter().filter(|(e, _)| *e != "cedar") {
+                for (a, b) in theirs.iter().zip(ours) {
+                    compared += 1;
+                    allows += usize::from(*a);
+                    mismatches += usize::from(a != b);
                 }
-                None => {}
             }
         }
     }
