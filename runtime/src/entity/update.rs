@@ -684,6 +684,40 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_forest_is_not_used_once_an_entity_in_it_changes_parents() {
+        // A chain e0 <- ... <- e99 (labelled), b under e99, a under b, c under e0.
+        let mut initial: Vec<Entity> = (0..100)
+            .map(|i| match i {
+                0 => entity("e0", &[], 0),
+                _ => entity(&format!("e{i}"), &[&format!("e{}", i - 1)], 0),
+            })
+            .collect();
+        initial.extend([
+            entity("b", &["e99"], 0),
+            entity("a", &["b"], 0),
+            entity("c", &["e0"], 0),
+        ]);
+        let mut store = Entities::from_entities(initial).unwrap();
+        // a moves to c, then b (childless now) to e60, then a back under b: each update names
+        // only an entity without children.
+        for (id, parent) in [("a", "c"), ("b", "e60"), ("a", "b")] {
+            store = store
+                .update([entity(id, &[parent], 0)], [])
+                .unwrap()
+                .entities;
+        }
+        // A new entity under a has a, b and e0..=e60 above it (too many to list), not the
+        // part of the chain b was under before.
+        let updated = store.update([entity("y", &["a"], 0)], []).unwrap();
+        let y = updated.entities.get(&uid("y")).unwrap();
+        let expect = [("a", true), ("b", true), ("e0", true), ("e60", true)];
+        for (above, want) in expect.into_iter().chain([("e61", false), ("e99", false)]) {
+            assert_eq!(y.is_descendant_of(&uid(above)), want, "y in {above}");
+        }
+        assert_eq!(y.ancestors().count(), 63);
+    }
+
     /// Every `in` answer of `store` against the model's: each entity against every uid.
     fn assert_in_answers(store: &Entities, model: &BTreeMap<String, Entity>, names: u64) {
         let walked = |start: &str| {
