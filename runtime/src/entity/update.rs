@@ -16,12 +16,13 @@
 //! a new base of every entity: a cost proportional to the store, paid once per that many
 //! changed entities.
 //!
-//! Entities with many ancestors hold them as heads in the base's forest (see `hierarchy`). An
-//! update that changes no existing entity's ancestors (new entities under existing ones, new
-//! data under the same parents) labels a new entity with many ancestors in that forest, at a
-//! cost of its heads. An update that changes the ancestors of an entity that has many before
-//! or after (re-parenting or removing an entity above one) closes the whole hierarchy again:
-//! a new base, at a cost proportional to the store.
+//! Entities with many ancestors hold them as a cover in the base's forest (see `hierarchy`).
+//! An update labels an entity with many ancestors in that forest, at the cost of its cover,
+//! when its parents are forest nodes whose parents, and whose ancestors' parents, are as the
+//! base had them (the layer keeps the nodes whose parents changed, up to a bound). Otherwise
+//! an update that gives an entity many ancestors, or changes those of an entity that has many
+//! (re-parenting or removing an entity above one), closes the whole hierarchy again: a new
+//! base, at a cost proportional to the store.
 
 use std::sync::Arc;
 
@@ -31,7 +32,7 @@ use hashbrown::hash_table::Entry;
 
 use super::{Base, CollectTable, Entities, EntitiesError, Entity, listed_ancestors_of, new_stamp};
 use crate::ancestors::{Ancestors, Labeled};
-use crate::forest::Cover;
+use crate::forest::{Cover, Place};
 use crate::uid::EntityUid;
 
 /// The layer is merged into a new base when it would hold more than this many entities, or a
@@ -61,12 +62,18 @@ pub(super) struct Changes {
     hidden: Box<[Arc<[u64; HIDDEN_CHUNK_WORDS]>]>,
     /// One more than the largest position given to an entity of the shards.
     pub(super) end: u32,
-    /// No update since the base was built changed the hierarchy of an entity already there
-    /// (its parents, or removed it, or made an entity of a parent with children): so the
-    /// base's forest still describes every entity it labels, and a new entity with many
-    /// ancestors can be labelled in it.
+    /// The nodes of the base's forest whose parents changed since the base was built (base
+    /// entities re-parented or removed, parents named that became entities with parents): the
+    /// forest has their ancestors, and their descendants', as they were. An entity is labelled
+    /// in the forest only under parents none of these is above or among.
+    stale: Arc<Vec<EntityUid>>,
+    /// Whether the forest may be used at all: not once more than [`STALE_AT_MOST`] nodes are
+    /// stale (checking a new entity's parents against each would cost more than it saves).
     intact: bool,
 }
+
+/// The most stale forest nodes a layer keeps labelling new entities past.
+const STALE_AT_MOST: usize = 1024;
 
 /// Child uid hashes by parent uid hash, for the parents whose hash falls in one shard.
 type ChildrenShard = HashMap<u64, Vec<u64>>;
@@ -88,6 +95,7 @@ impl Changes {
             children: vec![no_children; SHARDS].into_boxed_slice(),
             hidden: vec![chunk; base_len.div_ceil(64 * HIDDEN_CHUNK_WORDS)].into_boxed_slice(),
             end: u32::try_from(base_len).unwrap_or(u32::MAX),
+            stale: Arc::default(),
             intact: true,
         }
     }
@@ -255,19 +263,37 @@ impl Entities {
             edits.insert(uid, None);
         }
         let structural = self.changes_hierarchy(&edits);
-        match self.recompute(&edits, structural)? {
-            Some(computed) => Ok(self.apply(edits, computed, structural, compact_at)),
+        let stale = self.stale_after(&edits);
+        match self.recompute(&edits, structural, stale.as_deref())? {
+            Some(computed) => Ok(self.apply(edits, computed, stale, compact_at)),
             None => self.rebuilt(edits),
         }
     }
 
-    /// Whether `edits` change the ancestors of an entity already in the store: they remove one
-    /// (it may have children), change one's parents, or add one that others list as a parent.
+    /// The stale nodes of the base's forest once `edits` are made (see [`Changes`]); `None`
+    /// when the forest is not to be used (there is none, or too many nodes are stale).
+    fn stale_after(&self, edits: &HashMap<EntityUid, Option<Entity>>) -> Option<Vec<EntityUid>> {
+        let forest = self.base.forest.as_ref()?;
+        let mut stale: Vec<EntityUid> = match &self.changes {
+            Some(changes) if !changes.intact => return None,
+            Some(changes) => changes.stale.to_vec(),
+            None => Vec::new(),
+        };
+        for (uid, edit) in edits {
+            if !same_parents(edit.as_ref(), self.get(uid)) && forest.node(uid).is_some() {
+                stale.push(uid.clone());
+            }
+        }
+        stale.sort_unstable();
+        stale.dedup();
+        (stale.len() <= STALE_AT_MOST).then_some(stale)
+    }
+
+    /// Whether `edits` change the ancestors of an entity they do not name: they change the
+    /// parents of (or remove, or make an entity of) a uid that other entities list as a parent.
     fn changes_hierarchy(&self, edits: &HashMap<EntityUid, Option<Entity>>) -> bool {
-        edits.iter().any(|(uid, edit)| match (edit, self.get(uid)) {
-            (None, current) => current.is_some(),
-            (Some(entity), Some(current)) => entity.parents != current.parents,
-            (Some(_), None) => {
+        edits.iter().any(|(uid, edit)| {
+            !same_parents(edit.as_ref(), self.get(uid)) && {
                 let in_layer = self.changes.iter().flat_map(|c| c.children_of(uid));
                 self.base_children_of(uid).chain(in_layer).next().is_some()
             }
@@ -296,6 +322,7 @@ impl Entities {
         &self,
         edits: &HashMap<EntityUid, Option<Entity>>,
         structural: bool,
+        stale: Option<&[EntityUid]>,
     ) -> Result<Option<HashMap<EntityUid, Ancestors>>, EntitiesError> {
         let parents_of = |uid: &EntityUid| match edits.get(uid) {
             Some(edit) => edit.as_ref().map(|e| (&e.parents, &e.ancestors)),
@@ -312,18 +339,20 @@ impl Entities {
                 }
                 continue;
             };
-            if !structural && let Some(current) = current {
+            if !structural
+                && let Some(current) = current
+                && current.parents == entity.parents
+            {
                 // Same parents, and no ancestor's changed: the same ancestors.
                 computed.insert(uid.clone(), current.ancestors.clone());
                 continue;
             }
             let ancestors = match listed_ancestors_of(uid, &parents_of)? {
                 Some(listed) => listed,
-                None if !structural => match self.labeled_in_base(entity) {
+                None => match stale.and_then(|stale| self.labeled_in_base(entity, stale)) {
                     Some(labeled) => labeled,
                     None => return Ok(None),
                 },
-                None => return Ok(None),
             };
             // An entity not in the store is an ancestor without ancestors of its own.
             let empty = Ancestors::default();
@@ -354,17 +383,25 @@ impl Entities {
         Ok(Some(computed))
     }
 
-    /// The ancestors of `entity`, new to the store, labelled in the base's forest: when the
-    /// hierarchy is as the forest has it, and each of the entity's parents is a node of it.
-    fn labeled_in_base(&self, entity: &Entity) -> Option<Ancestors> {
+    /// The ancestors of `entity` labelled in the base's forest: when each of its parents is a
+    /// node of the forest and no `stale` node (whose parents changed since the base) is one of
+    /// them or above one — then the forest still has the parents' ancestors right.
+    fn labeled_in_base(&self, entity: &Entity, stale: &[EntityUid]) -> Option<Ancestors> {
         let forest = self.base.forest.as_ref()?;
-        if self.changes.as_ref().is_some_and(|c| !c.intact) {
-            return None;
-        }
+        let places: Vec<Place> = stale.iter().filter_map(|s| forest.place(s)).collect();
         let mut parents = Vec::with_capacity(entity.parents.len());
         let mut count = 0usize;
         for parent in &entity.parents {
-            parents.push(forest.node(parent)?);
+            let node = forest.node(parent)?;
+            let (heads, opens) = forest.cover_of(node);
+            let stale_above = |place: &Place| {
+                (place.from..place.to).contains(&forest.pre(node))
+                    || forest.covers(heads, opens, *place)
+            };
+            if stale.binary_search(parent).is_ok() || places.iter().any(stale_above) {
+                return None;
+            }
+            parents.push(node);
             let above = self.get(parent).map_or(0, Entity::ancestor_count);
             count = count.saturating_add(above.saturating_add(1));
         }
@@ -401,7 +438,7 @@ impl Entities {
         &self,
         edits: HashMap<EntityUid, Option<Entity>>,
         mut computed: HashMap<EntityUid, Ancestors>,
-        structural: bool,
+        stale: Option<Vec<EntityUid>>,
         compact_at: usize,
     ) -> Updated {
         let base_len = self.base.table.len();
@@ -409,7 +446,8 @@ impl Entities {
             Some(changes) => (**changes).clone(),
             None => Changes::new(base_len),
         };
-        changes.intact &= !structural;
+        changes.intact = stale.is_some();
+        changes.stale = Arc::new(stale.unwrap_or_default());
         let mut len = self.len;
         let mut changed = Vec::with_capacity(computed.len());
         // The descendants whose ancestors changed, with their data as it is.
@@ -475,7 +513,11 @@ impl Entities {
         if changes.len() > compact_at {
             // Every entity keeps its ancestors; only the positions change.
             let entities = self.iter_with(&changes).cloned().collect_table();
-            let forest = self.base.forest.clone().filter(|_| changes.intact);
+            let forest = self
+                .base
+                .forest
+                .clone()
+                .filter(|_| changes.intact && changes.stale.is_empty());
             return Updated {
                 entities: Entities::with_base(entities, forest),
                 changed: None,
@@ -515,6 +557,16 @@ impl Entities {
     /// update copied.
     pub fn shares_base_with(&self, other: &Entities) -> bool {
         Arc::ptr_eq(&self.base, &other.base)
+    }
+}
+
+/// Whether a uid has the same parents in two versions of it (`None`: not an entity, which has
+/// none), and so the same ancestors if its ancestors' did not change.
+fn same_parents(a: Option<&Entity>, b: Option<&Entity>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.parents == b.parents,
+        (Some(e), None) | (None, Some(e)) => e.parents.is_empty(),
+        (None, None) => true,
     }
 }
 
@@ -716,6 +768,44 @@ mod tests {
             assert_eq!(y.is_descendant_of(&uid(above)), want, "y in {above}");
         }
         assert_eq!(y.ancestors().count(), 63);
+    }
+
+    #[test]
+    fn removing_or_moving_a_leaf_keeps_labelling_elsewhere_in_the_forest() {
+        // A chain e0 <- ... <- e99 (labelled), leaves d under e99 and f under e50.
+        let mut initial: Vec<Entity> = (0..100)
+            .map(|i| match i {
+                0 => entity("e0", &[], 0),
+                _ => entity(&format!("e{i}"), &[&format!("e{}", i - 1)], 0),
+            })
+            .collect();
+        initial.extend([entity("d", &["e99"], 0), entity("f", &["e50"], 0)]);
+        let built = Entities::from_entities(initial).unwrap();
+        // d goes: the forest is stale at d only.
+        let store = built.update([], [uid("d")]).unwrap().entities;
+        assert!(store.shares_base_with(&built));
+        // New entities under e90 and under f are labelled in the forest, layered on the base.
+        let mut layered = store;
+        for (id, parent, above) in [("z", "e90", 91), ("w", "f", 52)] {
+            let updated = layered.update([entity(id, &[parent], 0)], []).unwrap();
+            assert!(updated.changed.is_some() && updated.entities.shares_base_with(&built));
+            let e = updated.entities.get(&uid(id)).unwrap();
+            assert!(matches!(e.ancestors, Ancestors::Labeled(_)), "{id}");
+            assert_eq!(e.ancestors().count(), above, "{id}");
+            assert!(e.is_descendant_of(&uid("e0")) && !e.is_descendant_of(&uid("d")));
+            layered = updated.entities;
+        }
+        // f moves under e10 (w, its child, with it): both listed again, still layered.
+        let moved = layered.update([entity("f", &["e10"], 0)], []).unwrap();
+        assert!(moved.changed.is_some());
+        let w = moved.entities.get(&uid("w")).unwrap();
+        assert!(w.is_descendant_of(&uid("e10")) && !w.is_descendant_of(&uid("e11")));
+        assert_eq!(w.ancestors().count(), 12);
+        // A new entity under w has the ancestors w has now, not those f had in the forest.
+        let under = moved.entities.update([entity("v", &["w"], 0)], []).unwrap();
+        let v = under.entities.get(&uid("v")).unwrap();
+        assert_eq!(v.ancestors().count(), 13);
+        assert!(!v.is_descendant_of(&uid("e50")));
     }
 
     /// Every `in` answer of `store` against the model's: each entity against every uid.
