@@ -37,6 +37,9 @@ pub(crate) struct Labeled {
     pub(crate) heads: Box<[u32]>,
     /// Nodes whose ancestors are also the entity's, increasing.
     pub(crate) opens: Box<[u32]>,
+    /// Ancestors that are not nodes of the forest (entities added since it was made), listed
+    /// in uid order.
+    pub(crate) extra: Box<[EntityUid]>,
     /// How many ancestors there are, at most: exact where the hierarchy is a tree.
     pub(crate) count: usize,
 }
@@ -62,6 +65,7 @@ impl Ancestors {
         match self {
             Ancestors::Listed(list) => Iter::Listed(list.iter()),
             Ancestors::Labeled(labeled) => Iter::Labeled {
+                extra: labeled.extra.iter(),
                 forest: &labeled.forest,
                 heads: labeled.heads.to_vec(),
                 opens: labeled.opens.to_vec(),
@@ -109,13 +113,14 @@ impl Labeled {
             forest: Arc::clone(forest),
             heads: heads.into(),
             opens: opens.into(),
+            extra: Box::default(),
             count,
         }
     }
 
     fn contains(&self, uid: &EntityUid) -> bool {
         let Some(place) = self.forest.place(uid) else {
-            return false;
+            return self.extra.binary_search(uid).is_ok();
         };
         // An ancestor is a forest ancestor (or itself) of some head, or an ancestor of an open.
         self.forest.covers(&self.heads, &self.opens, place)
@@ -130,7 +135,8 @@ impl PartialEq for Ancestors {
             (Ancestors::Labeled(a), Ancestors::Labeled(b))
                 if Arc::ptr_eq(&a.forest, &b.forest)
                     && a.heads == b.heads
-                    && a.opens == b.opens =>
+                    && a.opens == b.opens
+                    && a.extra == b.extra =>
             {
                 true
             }
@@ -160,6 +166,7 @@ pub(crate) enum Iter<'a> {
     /// Walks up the forest from each head until it meets a node already met (whose forest
     /// ancestors were met with it), taking in the heads and opens of each open.
     Labeled {
+        extra: std::slice::Iter<'a, EntityUid>,
         forest: &'a Forest,
         heads: Vec<u32>,
         opens: Vec<u32>,
@@ -176,6 +183,7 @@ impl<'a> Iterator for Iter<'a> {
         match self {
             Iter::Listed(list) => list.next(),
             Iter::Labeled {
+                extra,
                 forest,
                 heads,
                 opens,
@@ -183,6 +191,9 @@ impl<'a> Iterator for Iter<'a> {
                 next,
                 seen,
             } => loop {
+                if let Some(uid) = extra.next() {
+                    return Some(uid);
+                }
                 if *next != NO_NODE && seen.insert(*next) {
                     let node = *next;
                     *next = forest.tree_parent(node);

@@ -159,11 +159,6 @@ impl Forest {
         }
     }
 
-    /// The cover of a new node under `parents` (nodes of this forest, whose covers are set).
-    pub(crate) fn cover_under(&self, parents: &[u32], cover: &mut Cover) {
-        self.cover_into(parents, &self.heads, &self.opens, cover);
-    }
-
     /// The cover of a forest node.
     pub(crate) fn cover_of(&self, node: u32) -> (&[u32], &[u32]) {
         (self.heads.get(node), self.opens.get(node))

@@ -32,7 +32,7 @@ use hashbrown::hash_table::Entry;
 
 use super::{Base, CollectTable, Entities, EntitiesError, Entity, listed_ancestors_of, new_stamp};
 use crate::ancestors::{Ancestors, Labeled};
-use crate::forest::{Cover, Place};
+use crate::forest::{COVER_AT_MOST, Cover, Place};
 use crate::uid::EntityUid;
 
 /// The layer is merged into a new base when it would hold more than this many entities, or a
@@ -74,6 +74,10 @@ pub(super) struct Changes {
 
 /// The most stale forest nodes a layer keeps labelling new entities past.
 const STALE_AT_MOST: usize = 1024;
+
+/// The most ancestors added since the base (not nodes of its forest) an entity labelled in
+/// the forest lists beside its cover.
+const EXTRA_AT_MOST: usize = 64;
 
 /// Child uid hashes by parent uid hash, for the parents whose hash falls in one shard.
 type ChildrenShard = HashMap<u64, Vec<u64>>;
@@ -349,7 +353,7 @@ impl Entities {
             }
             let ancestors = match listed_ancestors_of(uid, &parents_of)? {
                 Some(listed) => listed,
-                None => match stale.and_then(|stale| self.labeled_in_base(entity, stale)) {
+                None => match stale.and_then(|stale| self.labeled_in_base(entity, edits, stale)) {
                     Some(labeled) => labeled,
                     None => return Ok(None),
                 },
@@ -383,34 +387,92 @@ impl Entities {
         Ok(Some(computed))
     }
 
-    /// The ancestors of `entity` labelled in the base's forest: when each of its parents is a
-    /// node of the forest and no `stale` node (whose parents changed since the base) is one of
-    /// them or above one — then the forest still has the parents' ancestors right.
-    fn labeled_in_base(&self, entity: &Entity, stale: &[EntityUid]) -> Option<Ancestors> {
+    /// The ancestors of `entity` labelled in the base's forest, from its parents': a parent
+    /// that is a node of the forest brings its cover there, one added since (not a node)
+    /// itself and its ancestors as it holds them. `None` when a `stale` node (whose parents
+    /// changed since the base) is a parent or above one — the forest no longer has those
+    /// ancestors right — or a parent is changed by these `edits` too, or the cover is large.
+    fn labeled_in_base(
+        &self,
+        entity: &Entity,
+        edits: &HashMap<EntityUid, Option<Entity>>,
+        stale: &[EntityUid],
+    ) -> Option<Ancestors> {
         let forest = self.base.forest.as_ref()?;
         let places: Vec<Place> = stale.iter().filter_map(|s| forest.place(s)).collect();
-        let mut parents = Vec::with_capacity(entity.parents.len());
+        // Whether a stale node is among the ancestors of a cover (or is the node at `pre`).
+        let stale_in = |heads: &[u32], opens: &[u32], pre: Option<u32>| {
+            places.iter().any(|place| {
+                pre.is_some_and(|pre| (place.from..place.to).contains(&pre))
+                    || forest.covers(heads, opens, *place)
+            })
+        };
+        let mut cover = Cover::default();
+        let mut extra: Vec<EntityUid> = Vec::new();
         let mut count = 0usize;
         for parent in &entity.parents {
-            let node = forest.node(parent)?;
-            let (heads, opens) = forest.cover_of(node);
-            let stale_above = |place: &Place| {
-                (place.from..place.to).contains(&forest.pre(node))
-                    || forest.covers(heads, opens, *place)
+            let now = match edits.get(parent) {
+                // Its ancestors are being computed with this entity's.
+                Some(Some(_)) => return None,
+                Some(None) => None,
+                None => self.get(parent),
             };
-            if stale.binary_search(parent).is_ok() || places.iter().any(stale_above) {
-                return None;
+            count = count.saturating_add(now.map_or(0, Entity::ancestor_count).saturating_add(1));
+            if let Some(node) = forest.node(parent) {
+                let (heads, opens) = forest.cover_of(node);
+                if stale.binary_search(parent).is_ok()
+                    || stale_in(heads, opens, Some(forest.pre(node)))
+                {
+                    return None;
+                }
+                cover.heads.push(forest.pre(node));
+                cover.heads.extend_from_slice(heads);
+                cover.opens.extend_from_slice(opens);
+                continue;
             }
-            parents.push(node);
-            let above = self.get(parent).map_or(0, Entity::ancestor_count);
-            count = count.saturating_add(above.saturating_add(1));
+            extra.push(parent.clone());
+            match now.map(|p| &p.ancestors) {
+                None => {}
+                Some(Ancestors::Labeled(labeled)) if Arc::ptr_eq(&labeled.forest, forest) => {
+                    if stale_in(&labeled.heads, &labeled.opens, None) {
+                        return None;
+                    }
+                    cover.heads.extend_from_slice(&labeled.heads);
+                    cover.opens.extend_from_slice(&labeled.opens);
+                    extra.extend(labeled.extra.iter().cloned());
+                }
+                Some(Ancestors::Labeled(_)) => return None,
+                Some(Ancestors::Listed(list)) => {
+                    for a in list.iter() {
+                        let Some(node) = forest.node(a) else {
+                            extra.push(a.clone());
+                            continue;
+                        };
+                        let (heads, opens) = forest.cover_of(node);
+                        if stale.binary_search(a).is_ok()
+                            || stale_in(heads, opens, Some(forest.pre(node)))
+                        {
+                            return None;
+                        }
+                        cover.heads.push(forest.pre(node));
+                    }
+                }
+            }
         }
-        let mut cover = Cover::default();
-        forest.cover_under(&parents, &mut cover);
+        forest.reduce(&mut cover.heads);
+        cover.opens.sort_unstable();
+        cover.opens.dedup();
+        extra.sort_unstable();
+        extra.dedup();
+        if cover.heads.len() + cover.opens.len() > 2 * COVER_AT_MOST || extra.len() > EXTRA_AT_MOST
+        {
+            return None;
+        }
         Some(Ancestors::Labeled(Arc::new(Labeled {
             forest: Arc::clone(forest),
             heads: cover.heads.into_boxed_slice(),
             opens: cover.opens.into_boxed_slice(),
+            extra: extra.into_boxed_slice(),
             count,
         })))
     }
@@ -808,6 +870,39 @@ mod tests {
         assert!(!v.is_descendant_of(&uid("e50")));
     }
 
+    #[test]
+    fn entities_under_new_entities_are_labelled_too() {
+        // A chain e0 <- ... <- e99 (labelled); then a folder under e90, a file in it, a
+        // version under the file, each new: labelled in the forest, the store layered.
+        let built = Entities::from_entities((0..100).map(|i| match i {
+            0 => entity("e0", &[], 0),
+            _ => entity(&format!("e{i}"), &[&format!("e{}", i - 1)], 0),
+        }))
+        .unwrap();
+        let mut store = built.clone();
+        for (id, parent, above) in [
+            ("folder", "e90", 91),
+            ("file", "folder", 92),
+            ("v1", "file", 93),
+        ] {
+            let updated = store.update([entity(id, &[parent], 0)], []).unwrap();
+            assert!(updated.changed.is_some() && updated.entities.shares_base_with(&built));
+            store = updated.entities;
+            let e = store.get(&uid(id)).unwrap();
+            assert!(matches!(e.ancestors, Ancestors::Labeled(_)), "{id}");
+            assert_eq!(e.ancestors().count(), above, "{id}");
+            assert!(e.is_descendant_of(&uid(parent)) && e.is_descendant_of(&uid("e0")));
+            assert!(!e.is_descendant_of(&uid("e91")) && !e.is_descendant_of(&uid(id)));
+        }
+        let v1 = store.get(&uid("v1")).unwrap();
+        assert!(v1.is_descendant_of(&uid("folder")) && v1.is_descendant_of(&uid("file")));
+        // The folder moves under e5: the file and its version follow, with a few ancestors.
+        let moved = store.update([entity("folder", &["e5"], 0)], []).unwrap();
+        let v1 = moved.entities.get(&uid("v1")).unwrap();
+        assert!(v1.is_descendant_of(&uid("e5")) && !v1.is_descendant_of(&uid("e6")));
+        assert_eq!(v1.ancestors().count(), 8);
+    }
+
     /// Every `in` answer of `store` against the model's: each entity against every uid.
     fn assert_in_answers(store: &Entities, model: &BTreeMap<String, Entity>, names: u64) {
         let walked = |start: &str| {
@@ -876,8 +971,10 @@ mod tests {
             match rng.below(10) {
                 // A new leaf under one or two existing entities: labelled in the base's forest.
                 0..=5 => {
+                    // Under an entity or a leaf made before it (a smaller number: no cycle).
                     let id = format!("e{}", 200 + round);
-                    let parents = [format!("e{n}"), format!("e{}", rng.below(200))];
+                    let under = rng.below(200 + round);
+                    let parents = [format!("e{under}"), format!("e{}", rng.below(200))];
                     let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
                     upserts.push(entity(&id, &parents[..1 + n as usize % 2], 0));
                     leaf = Some(uid(&id));
@@ -892,8 +989,8 @@ mod tests {
                     }
                 }
                 // Re-parenting (under a smaller number: no cycle) or removing.
-                8 => {
-                    let parent = format!("e{}", rng.below(n.max(1)));
+                8 if n > 0 => {
+                    let parent = format!("e{}", rng.below(n));
                     upserts.push(entity(&format!("e{n}"), &[&parent], 0));
                 }
                 _ => removals.push(uid(&format!("e{n}"))),
