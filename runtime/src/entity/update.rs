@@ -19,7 +19,8 @@
 //! Entities with many ancestors hold them as a cover in the base's forest (see `hierarchy`).
 //! An update labels an entity with many ancestors in that forest, at the cost of its cover,
 //! when its parents are forest nodes whose parents, and whose ancestors' parents, are as the
-//! base had them (the layer keeps the nodes whose parents changed, up to a bound). Otherwise
+//! base had them (the layer keeps the nodes whose parents changed, up to a bound), or entities
+//! added since, whose uids it lists beside the cover (up to a bound). Otherwise
 //! an update that gives an entity many ancestors, or changes those of an entity that has many
 //! (re-parenting or removing an entity above one), closes the whole hierarchy again: a new
 //! base, at a cost proportional to the store.
