@@ -7,8 +7,9 @@
 //! prints one JSON line: the time to read it, the live heap bytes the store holds (counted by
 //! a global allocator), the peak resident set of the process (the generated text included),
 //! and bytes per entity and per parent edge. For `thuja` it also times `in` on 200,000 random
-//! (entity, folder) pairs, about half of them true, and re-parents the root's first child
-//! under its second (`Entities::update`), reporting time and the bytes the new store adds. `--write FILE` writes the entities file and stops.
+//! (entity, folder) pairs, about half of them true, adds a folder under the last folder and a
+//! file in that folder (two updates, timed), and re-parents the root's first child under its
+//! second (`Entities::update`), reporting time and the bytes the new store adds. `--write FILE` writes the entities file and stops.
 //!
 //! Shapes: `chain` (each folder the parent of the next), `tree` (balanced, four children
 //! each), `dag` (the tree, and each folder also in two random folders of its parent's
@@ -177,6 +178,7 @@ fn main() {
                 per(bytes, edges)
             );
             line += &in_checks(&entities, &parents);
+            line += &add_below(&entities, n);
             line += &reparent(&entities, &parents, shape);
         }
     }
@@ -214,6 +216,35 @@ fn in_checks(entities: &thuja::Entities, parents: &[Vec<usize>]) -> String {
         .count();
     let ns = started.elapsed().as_secs_f64() * 1e9 / pairs.len() as f64;
     format!(",\"in_ns\":{ns:.0},\"in_true\":{yes}")
+}
+
+/// Adds a folder under the last folder (the deepest of a chain), then a file in it, each an
+/// update of the store before it, and reports the time of each.
+fn add_below(entities: &thuja::Entities, n: usize) -> String {
+    let new = |id: &str, parent: thuja::EntityUid| {
+        thuja::Entity::new(
+            thuja::uid("Folder", id).expect("uid"),
+            BTreeMap::new(),
+            [parent].into(),
+            BTreeMap::new(),
+        )
+    };
+    let started = Instant::now();
+    let Ok(with_folder) = entities.update([new("new-folder", folder(n.saturating_sub(1)))], [])
+    else {
+        return String::new();
+    };
+    let folder_us = started.elapsed().as_secs_f64() * 1e6;
+    let started = Instant::now();
+    let parent = thuja::uid("Folder", "new-folder").expect("uid");
+    let Ok(with_file) = with_folder.entities.update([new("new-file", parent)], []) else {
+        return String::new();
+    };
+    let file_us = started.elapsed().as_secs_f64() * 1e6;
+    format!(
+        ",\"add_folder_us\":{folder_us:.0},\"add_file_us\":{file_us:.0},\"adds_layered\":{}",
+        with_folder.changed.is_some() && with_file.changed.is_some()
+    )
 }
 
 /// Re-parents the root's first child under its second (a quarter of a four-way tree; in a

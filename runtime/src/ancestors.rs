@@ -84,6 +84,22 @@ impl Ancestors {
         }
     }
 
+    /// Whether the two are the same set, told without walking labelled ancestors: `false`
+    /// may still be the same set held otherwise (an update then recomputes more than needed).
+    pub(crate) fn surely_same(&self, other: &Ancestors) -> bool {
+        match (self, other) {
+            (Ancestors::Listed(a), Ancestors::Listed(b)) => a == b,
+            (Ancestors::Labeled(a), Ancestors::Labeled(b)) => {
+                Arc::ptr_eq(a, b)
+                    || (Arc::ptr_eq(&a.forest, &b.forest)
+                        && a.heads == b.heads
+                        && a.opens == b.opens
+                        && a.extra == b.extra)
+            }
+            _ => false,
+        }
+    }
+
     /// The listed ancestors, if they are listed.
     pub(crate) fn listed(&self) -> Option<&[EntityUid]> {
         match self {

@@ -361,7 +361,10 @@ impl Entities {
             };
             // An entity not in the store is an ancestor without ancestors of its own.
             let empty = Ancestors::default();
-            if current.map_or(&empty, |e| &e.ancestors) != &ancestors {
+            if !current
+                .map_or(&empty, |e| &e.ancestors)
+                .surely_same(&ancestors)
+            {
                 moved.push(uid.clone());
             }
             computed.insert(uid.clone(), ancestors);
@@ -379,7 +382,7 @@ impl Entities {
                 let Some(ancestors) = listed_ancestors_of(&child.uid, &parents_of)? else {
                     return Ok(None);
                 };
-                if ancestors != child.ancestors {
+                if !ancestors.surely_same(&child.ancestors) {
                     computed.insert(child.uid.clone(), ancestors);
                     moved.push(child.uid.clone());
                 }
