@@ -10,9 +10,6 @@
 //! with Thuja (with the same schema) to the same entities as the original (ancestors compared,
 //! since it writes every ancestor as a parent). Skipped (with a message) when the conformance data is absent.
 
-use std::path::Path;
-
-use serde_json::Value as Json;
 use thuja_runtime::json::{
     entities_from_json_str, entities_from_json_value, entities_to_json_string,
 };
@@ -238,36 +235,9 @@ fn upstream_entities_files_round_trip() {
     let Some(dir) = support::conformance_dir() else {
         return;
     };
-    let mut tests = Vec::new();
-    let mut stack = vec![dir.join("tests")];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                tests.push(path);
-            }
-        }
-    }
-    tests.sort();
-    let read = |rel: &str| std::fs::read_to_string(Path::new(&dir).join(rel)).unwrap_or_default();
     let mut tally = Tally::default();
-    for path in &tests {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let Ok(test) = serde_json::from_str::<Json>(&text) else {
-            continue;
-        };
-        let (Some(entities), schema) = (test["entities"].as_str(), test["schema"].as_str()) else {
-            continue;
-        };
-        let name = path.display().to_string();
-        check_file(
-            &name,
-            &read(entities),
-            &schema.map(read).unwrap_or_default(),
-            &mut tally,
-        );
+    for (name, entities, schema) in support::upstream_entities_files(&dir) {
+        check_file(&name, &entities, &schema, &mut tally);
     }
     report("upstream tests", &tally);
     assert!(tally.stable > 0, "no entities file was read");

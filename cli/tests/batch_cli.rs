@@ -427,17 +427,9 @@ fn authorize_prints_every_error_of_many_policies_with_its_location() {
     let entities = write(&dir, "entities.json", "[]");
     let policy_len = r#"permit(principal, action, resource) when { 1 + "a" == 2 };"#.len();
     // The error is at the `1`, column 44 of its policy.
-    for one_line in [false, true] {
-        let name = if one_line {
-            "line.cedar"
-        } else {
-            "lines.cedar"
-        };
-        let policies = write(&dir, name, &erroring_policies(count, one_line));
-        let o = run(&[
-            "authorize",
-            "-p",
-            &policies,
+    // One request (`User::"a"`, `Action::"a"`, `R::"a"`) against the policies `args` name.
+    let authorize_one = |args: &[&str]| {
+        let request = [
             "--entities",
             &entities,
             "-l",
@@ -446,7 +438,21 @@ fn authorize_prints_every_error_of_many_policies_with_its_location() {
             r#"Action::"a""#,
             "-r",
             r#"R::"a""#,
-        ]);
+        ];
+        let all: Vec<&str> = std::iter::once("authorize")
+            .chain(args.iter().copied())
+            .chain(request)
+            .collect();
+        run(&all)
+    };
+    for one_line in [false, true] {
+        let name = if one_line {
+            "line.cedar"
+        } else {
+            "lines.cedar"
+        };
+        let policies = write(&dir, name, &erroring_policies(count, one_line));
+        let o = authorize_one(&["-p", &policies]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
         let out = text(&o.stdout);
         let locations: Vec<&str> = out
@@ -479,21 +485,7 @@ fn authorize_prints_every_error_of_many_policies_with_its_location() {
     ]);
     assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
     let json_policies = write(&dir, "policies.json", &text(&json.stdout));
-    let o = run(&[
-        "authorize",
-        "-p",
-        &json_policies,
-        "--policy-format",
-        "json",
-        "--entities",
-        &entities,
-        "-l",
-        r#"User::"a""#,
-        "-a",
-        r#"Action::"a""#,
-        "-r",
-        r#"R::"a""#,
-    ]);
+    let o = authorize_one(&["-p", &json_policies, "--policy-format", "json"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     let located = out.lines().filter(|l| l.starts_with("  --> ")).count();

@@ -69,6 +69,35 @@ pub fn named_file<'a>(
         .map_or("", String::as_str)
 }
 
+/// The entities file and schema text (empty when it names none) of every upstream test
+/// (`tests/*/*.json` under the conformance data), by the test's path, in path order.
+pub fn upstream_entities_files(dir: &std::path::Path) -> Vec<(String, String, String)> {
+    let mut tests = Vec::new();
+    let mut stack = vec![dir.join("tests")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                tests.push(path);
+            }
+        }
+    }
+    tests.sort();
+    let read = |rel: &str| std::fs::read_to_string(dir.join(rel)).unwrap_or_default();
+    tests
+        .iter()
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(path).ok()?;
+            let test: serde_json::Value = serde_json::from_str(&text).ok()?;
+            let entities = read(test["entities"].as_str()?);
+            let schema = test["schema"].as_str().map(read).unwrap_or_default();
+            Some((path.display().to_string(), entities, schema))
+        })
+        .collect()
+}
+
 /// One request of a test, as JSON.
 pub struct Case {
     pub principal: serde_json::Value,
