@@ -77,6 +77,7 @@ fn serve_answers_reloads_on_sighup_and_stops_on_sigterm() {
         .arg("--entities")
         .arg(dir.join("entities.json"))
         .args(["--listen", "127.0.0.1:0", "--no-watch"])
+        .args(["--grpc-listen", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -86,12 +87,17 @@ fn serve_answers_reloads_on_sighup_and_stops_on_sigterm() {
     let mut line = String::new();
     stderr.read_line(&mut line).expect("a line");
     let serve = Serve(child);
-    let addr = line
-        .split("listening on http://")
-        .nth(1)
-        .and_then(|rest| rest.split([';', ',']).next())
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
-        .to_string();
+    let after = |label: &str| {
+        line.split(label)
+            .nth(1)
+            .and_then(|rest| rest.split([';', ',']).next())
+            .unwrap_or_else(|| panic!("no `{label}` address in `{line}`"))
+            .to_string()
+    };
+    let addr = after("listening on http://");
+    // The ext_authz listener is open (its checks are tested in thuja-serve's ext_authz tests).
+    let grpc = after("ext_authz gRPC on ");
+    std::net::TcpStream::connect(&grpc).expect("the gRPC listener accepts");
     // Log lines keep coming; drain them so the server never blocks on a full pipe.
     let drained = std::thread::spawn(move || {
         let mut rest = String::new();

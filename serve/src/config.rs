@@ -30,6 +30,9 @@ pub struct ServeConfig {
     pub admin_listen: Option<SocketAddr>,
     /// Also serve the API on this unix socket.
     pub unix_socket: Option<PathBuf>,
+    /// The gRPC listener for Envoy's external authorization (`ext_authz` v3, using the
+    /// forward-auth mapping); none: no gRPC listener.
+    pub grpc_listen: Option<SocketAddr>,
     /// When set, every request but `/healthz` and `/readyz` must carry
     /// `Authorization: Bearer <token>`.
     pub token: Option<String>,
@@ -72,6 +75,7 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8180)),
             admin_listen: None,
             unix_socket: None,
+            grpc_listen: None,
             token: None,
             type_map: TypeMap::default(),
             forward_auth: None,

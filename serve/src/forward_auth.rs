@@ -14,10 +14,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::json;
-use thuja::Decision;
 
+use crate::gateway::{self, Verdict};
 use crate::http::{json_response, with_revision};
-use crate::mapping::{Mapped, Original};
+use crate::mapping::Original;
 use crate::state::App;
 
 const API: &str = "forward_auth";
@@ -38,20 +38,6 @@ pub(crate) async fn forward_auth(State(app): State<Arc<App>>, request: Request) 
 
 fn answer(app: &App, request: &Request) -> Response {
     let headers = request.headers();
-    let deny = |why: String| {
-        tracing::debug!("forward auth: deny: {why}");
-        app.metrics.decided(API, "deny");
-        json_response(
-            StatusCode::FORBIDDEN,
-            &json!({"decision": "deny", "reason": why}),
-        )
-    };
-    let Some(mapping) = &app.mapping else {
-        return deny("no forward-auth mapping is configured (--forward-auth)".into());
-    };
-    let Some(current) = app.current() else {
-        return deny("no engine yet".into());
-    };
     let text = |names: &[&str]| {
         names
             .iter()
@@ -62,7 +48,11 @@ fn answer(app: &App, request: &Request) -> Response {
         text(&["x-original-method", "x-forwarded-method"]),
         text(&["x-original-uri", "x-forwarded-uri"]),
     ) else {
-        return deny("the original method and URI are not given (X-Original-Method and X-Original-URI, or X-Forwarded-Method and X-Forwarded-Uri)".into());
+        app.metrics.decided(API, "deny");
+        return json_response(
+            StatusCode::FORBIDDEN,
+            &json!({"decision": "deny", "reason": "the original method and URI are not given (X-Original-Method and X-Original-URI, or X-Forwarded-Method and X-Forwarded-Uri)"}),
+        );
     };
     let host = text(&["x-forwarded-host", "host"]).unwrap_or_default();
     let header = |name: &str| header_text(headers, name);
@@ -77,51 +67,44 @@ fn answer(app: &App, request: &Request) -> Response {
         header: &header,
         peer_ip,
     };
-    let request = match mapping.map(&original) {
-        Mapped::Request(request) => request,
-        Mapped::NoPrincipal => {
-            app.metrics.decided(API, "unauthenticated");
-            return json_response(
+    let gated = gateway::decide(app, API, &original);
+    let (mut answer, reasons) = match gated.verdict {
+        Verdict::Allow { reasons } => (
+            json_response(StatusCode::OK, &json!({"decision": "allow"})),
+            reasons,
+        ),
+        Verdict::Deny { why: None, reasons } => (
+            json_response(StatusCode::FORBIDDEN, &json!({"decision": "deny"})),
+            reasons,
+        ),
+        Verdict::Deny {
+            why: Some(why),
+            reasons,
+        } => (
+            json_response(
+                StatusCode::FORBIDDEN,
+                &json!({"decision": "deny", "reason": why}),
+            ),
+            reasons,
+        ),
+        Verdict::NoPrincipal => (
+            json_response(
                 StatusCode::UNAUTHORIZED,
                 &json!({"decision": "deny", "reason": "no principal: the request carries no identity header"}),
-            );
-        }
-        Mapped::Deny(why) => return deny(why),
+            ),
+            Vec::new(),
+        ),
     };
-    let engine = current.live.engine();
-    let mut request = *request;
-    if let Some(schema) = engine.schema().filter(|_| engine.validates_requests())
-        && let Err(e) = request.validate(schema)
+    if app.config.reveal
+        && !reasons.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&reasons.join(","))
     {
-        return with_revision(
-            deny(format!(
-                "the mapped request is not valid for the schema: {e}"
-            )),
-            &current.revision_of(&engine),
-        );
+        answer.headers_mut().insert(REASONS_HEADER, value);
     }
-    let response = match app.decide(&engine, &request) {
-        Ok(response) => response,
-        Err(e) => return deny(format!("the mapped request is not valid: {e}")),
-    };
-    let revision = current.revision_of(&engine);
-    let mut answer = match response.decision {
-        Decision::Allow => {
-            app.metrics.decided(API, "allow");
-            json_response(StatusCode::OK, &json!({"decision": "allow"}))
-        }
-        Decision::Deny => {
-            app.metrics.decided(API, "deny");
-            json_response(StatusCode::FORBIDDEN, &json!({"decision": "deny"}))
-        }
-    };
-    if app.config.reveal {
-        let reasons: Vec<&str> = response.reasons.iter().map(AsRef::as_ref).collect();
-        if let Ok(value) = HeaderValue::from_str(&reasons.join(",")) {
-            answer.headers_mut().insert(REASONS_HEADER, value);
-        }
+    match gated.revision {
+        Some(revision) => with_revision(answer, &revision),
+        None => answer,
     }
-    with_revision(answer, &revision)
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -1,6 +1,6 @@
 //! # `thuja serve`: the authorization server gateways call
 //!
-//! An HTTP/1.1 server (tokio, axum) over one Thuja [`Engine`](thuja::Engine) built from a
+//! An HTTP/1.1 server (tokio, axum), and optionally a gRPC one for Envoy (tonic), over one Thuja [`Engine`](thuja::Engine) built from a
 //! policy file, an optional schema and an optional entities file, swapped atomically when the
 //! inputs change. It listens on 127.0.0.1 unless told otherwise.
 //!
@@ -17,6 +17,10 @@
 //! | `POST /v1/is_authorized/batch` | an array of Cedar requests → an array of answers (`{"error": ...}` for an invalid item) |
 //! | any `/forward-auth` | forward auth for nginx `auth_request`, Traefik, Caddy: 200 allow, 403 deny, 401 no principal ([`mapping`]) |
 //! | `GET /healthz`, `GET /readyz` | liveness; readiness (200 once the first engine is built: revision, counts, last reload error) |
+//!
+//! On the gRPC listener (`--grpc-listen`, none by default): Envoy's external authorization
+//! `envoy.service.auth.v3.Authorization/Check`, through the same mapping as forward auth
+//! (`OK`; `PERMISSION_DENIED` with a 403; `UNAUTHENTICATED` with a 401: see `ext_authz`).
 //!
 //! On the admin listener (`--admin-listen`; without one, on the API listener): `/healthz`,
 //! `/readyz`, `GET /metrics` (Prometheus text: see [`metrics`](crate#metrics)) and
@@ -66,7 +70,9 @@
 mod authzen;
 mod cedar_api;
 pub mod config;
+mod ext_authz;
 mod forward_auth;
+mod gateway;
 mod http;
 pub mod mapping;
 mod metrics;
@@ -106,8 +112,12 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             .admin_addr()
             .map(|a| format!(", admin on http://{a}"))
             .unwrap_or_default();
+        let grpc = server
+            .grpc_addr()
+            .map(|a| format!(", ext_authz gRPC on {a}"))
+            .unwrap_or_default();
         eprintln!(
-            "thuja serve: listening on http://{}{admin}; revision {}",
+            "thuja serve: listening on http://{}{admin}{grpc}; revision {}",
             server.api_addr(),
             server.revision().unwrap_or_default()
         );

@@ -18,7 +18,7 @@ use crate::mapping::Mapping;
 use crate::metrics::Metrics;
 use crate::reload::{self, Current};
 use crate::state::App;
-use crate::{authzen, cedar_api, forward_auth, http, ops};
+use crate::{authzen, cedar_api, ext_authz, forward_auth, http, ops};
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,7 @@ pub struct Server {
     app: Arc<App>,
     api: SocketAddr,
     admin: Option<SocketAddr>,
+    grpc: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// Kept alive while the server runs; dropped, it stops watching.
@@ -82,6 +83,14 @@ impl Server {
             .as_ref()
             .map(TcpListener::local_addr)
             .transpose()?;
+        let grpc_listener = match app.config.grpc_listen {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        let grpc = grpc_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()?;
         // Every listener is open before any serves: a failure leaves nothing running.
         let unix_listener = app.config.unix_socket.as_ref().map(bind_unix).transpose()?;
         let mut tasks = Vec::new();
@@ -96,6 +105,13 @@ impl Server {
             tasks.push(tokio::spawn(serve_tcp(
                 listener,
                 admin_router(&app),
+                stopped.clone(),
+                Arc::clone(&app),
+            )));
+        }
+        if let Some(listener) = grpc_listener {
+            tasks.push(tokio::spawn(serve_grpc(
+                listener,
                 stopped.clone(),
                 Arc::clone(&app),
             )));
@@ -116,6 +132,7 @@ impl Server {
             app: Arc::clone(&app),
             api,
             admin,
+            grpc,
             shutdown,
             tasks,
             _watcher: None,
@@ -147,6 +164,11 @@ impl Server {
     /// The admin listener's address, if there is one.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin
+    }
+
+    /// The gRPC (Envoy ext_authz) listener's address, if there is one.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc
     }
 
     /// The serving revision.
@@ -304,6 +326,27 @@ async fn serve_tcp(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Serves Envoy's ext_authz over gRPC (HTTP/2) until shutdown, then lets checks in flight
+/// finish. A check's message is limited to the body limit; the concurrency limit and timeout
+/// are the API's.
+async fn serve_grpc(listener: TcpListener, rx: watch::Receiver<bool>, app: Arc<App>) {
+    use envoy_types::ext_authz::v3::pb::AuthorizationServer;
+    let service = AuthorizationServer::new(ext_authz::ExtAuthz {
+        app: Arc::clone(&app),
+    })
+    .max_decoding_message_size(app.config.max_body_bytes);
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    if let Err(e) = tonic::transport::Server::builder()
+        .timeout(app.config.request_timeout)
+        .max_concurrent_streams(u32::try_from(app.config.max_concurrency).unwrap_or(u32::MAX))
+        .add_service(service)
+        .serve_with_incoming_shutdown(incoming, stopped(rx))
+        .await
+    {
+        tracing::error!("gRPC listener failed: {e}");
+    }
 }
 
 async fn serve_unix(listener: tokio::net::UnixListener, router: Router, rx: watch::Receiver<bool>) {

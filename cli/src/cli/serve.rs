@@ -36,6 +36,9 @@ pub struct ServeArgs {
     /// Also serve the API on this unix socket
     #[arg(long, value_name = "PATH")]
     pub unix_socket: Option<PathBuf>,
+    /// Address of the gRPC listener for Envoy's ext_authz v3 (uses the --forward-auth mapping)
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_listen: Option<SocketAddr>,
     /// Require `Authorization: Bearer TOKEN` (all endpoints but /healthz and /readyz)
     #[arg(
         long,
@@ -47,7 +50,7 @@ pub struct ServeArgs {
     /// AuthZEN type map (JSON): {"types": {"user": "App::User"}, "action_type": "App::Action"}
     #[arg(long, value_name = "FILE")]
     pub type_map: Option<PathBuf>,
-    /// Forward-auth mapping (JSON): how a gateway's HTTP request becomes a Cedar request
+    /// Gateway mapping (JSON): how a gateway's HTTP request becomes a Cedar request (forward auth and ext_authz)
     #[arg(long, value_name = "FILE")]
     pub forward_auth: Option<PathBuf>,
     /// Include determining policies and errors in AuthZEN and forward-auth answers
@@ -95,6 +98,7 @@ pub fn run(args: &ServeArgs) -> i32 {
     config.listen = args.listen;
     config.admin_listen = args.admin_listen;
     config.unix_socket = args.unix_socket.clone();
+    config.grpc_listen = args.grpc_listen;
     config.token = args.token.clone();
     config.type_map = type_map;
     config.forward_auth = args.forward_auth.clone();
