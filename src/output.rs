@@ -1,5 +1,5 @@
-//! A [`Response`] as JSON, for programs that answer over a wire (the C ABI's JSON calls, an
-//! HTTP server).
+//! A [`Response`] (and an [`Entity`]) as JSON, for programs that answer over a wire (the C
+//! ABI's JSON calls, an HTTP server).
 //!
 //! ```text
 //! {"decision":"allow","reasons":["policy3"],
@@ -11,7 +11,7 @@
 //! engine knows it, where the expression that raised it starts (`null` otherwise).
 
 use serde::Serialize;
-use thuja_runtime::{Decision, Location, PolicyError, Response};
+use thuja_runtime::{Decision, Entity, Location, PolicyError, Response};
 
 /// A response in its JSON shape (see the [module](self)): serialize it with `serde_json`, or
 /// embed it in a larger answer. Its fields serialize in the order shown, whatever features
@@ -72,6 +72,13 @@ pub fn response_json(response: &Response) -> String {
     serde_json::to_string(&ResponseJson::from(response))
         // Serializing strings and numbers into a string cannot fail.
         .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// `entity` as one element of Cedar's entities JSON (`{"uid", "attrs", "parents", "tags"}`),
+/// which [`input::entity_list_from_str`](crate::input::entity_list_from_str) reads back to the
+/// same entity.
+pub fn entity_json(entity: &Entity) -> Result<serde_json::Value, String> {
+    thuja_runtime::json::entity_to_json_value(entity).map_err(|e| e.to_string())
 }
 
 /// `"allow"` or `"deny"`.

@@ -8,8 +8,10 @@
 //! is `{"decision": true|false}`; with `--reveal`, `context` carries the determining policies
 //! (`reasons`) and the policies whose evaluation failed (`errors`).
 //!
-//! `properties` (request-scoped attributes of the subject, resource or action) are refused
-//! with 400 when they are not empty: the engine has no per-request entity overlay yet.
+//! `properties` of the subject and the resource are request-scoped attributes of those
+//! entities, laid over the store for this request only and typed by the schema (see
+//! [`overlay`](crate::overlay)); `action.properties` are refused (400): Cedar actions come from
+//! the schema.
 //!
 //! A request that cannot be read is a 400 with `{"error": {"status", "message"}}`; in an
 //! `evaluations` batch, an item that cannot be mapped is answered `{"decision": false,
@@ -28,6 +30,7 @@ use thuja::{Decision, Engine};
 
 use crate::config::TypeMap;
 use crate::http::{ApiError, answered, json_response, parse_json, read_body, with_revision};
+use crate::overlay::Overlay;
 use crate::state::App;
 
 /// The largest `evaluations` array answered.
@@ -203,8 +206,9 @@ fn decide(
     parts: &Parts<'_>,
     types: &TypeMap,
 ) -> Result<Value, ApiError> {
-    let (subject_type, subject_id) = entity(parts.subject, "subject", types)?;
-    let (resource_type, resource_id) = entity(parts.resource, "resource", types)?;
+    let (subject_type, subject_id, subject_properties) = entity(parts.subject, "subject", types)?;
+    let (resource_type, resource_id, resource_properties) =
+        entity(parts.resource, "resource", types)?;
     let action = action_name(parts.action)?;
     let empty = Value::Object(Map::new());
     let context = match parts.context {
@@ -226,6 +230,17 @@ fn decide(
         schema,
     )
     .map_err(|e| ApiError::bad_request(authzen_names(&e.to_string())))?;
+    let mut overlay = Overlay::default();
+    for (properties, uid, what) in [
+        (subject_properties, request.principal(), "subject"),
+        (resource_properties, request.resource(), "resource"),
+    ] {
+        if let Some(properties) = properties {
+            overlay.properties(engine, uid, properties, what)?;
+        }
+    }
+    let derived = overlay.apply(engine)?;
+    let engine = derived.as_ref().unwrap_or(engine);
     let response = app.decide(engine, &request).map_err(|e| {
         ApiError::bad_request(format!("the request is not valid for the schema: {e}"))
     })?;
@@ -257,20 +272,24 @@ fn authzen_names(message: &str) -> String {
     message.replace("principal", "principal (subject)")
 }
 
+/// A subject or resource as Cedar names it: type, id, and its properties (none when absent or
+/// empty).
+type Named<'a> = (&'a str, &'a str, Option<&'a Map<String, Value>>);
+
 /// `subject` or `resource`: `{"type": string, "id": string, "properties"?: object}` → its
-/// Cedar type (renamed by the type map) and id.
+/// Cedar type (renamed by the type map), id and properties.
 fn entity<'a>(
     value: Option<&'a Value>,
     what: &str,
     types: &'a TypeMap,
-) -> Result<(&'a str, &'a str), ApiError> {
+) -> Result<Named<'a>, ApiError> {
     let object = as_object(
         value.ok_or_else(|| ApiError::bad_request(format!("`{what}` is required")))?,
         &format!("`{what}`"),
     )?;
     let ty = string_field(object, what, "type")?;
     let id = string_field(object, what, "id")?;
-    no_properties(object, what)?;
+    let properties = properties(object, what)?;
     if ty.is_empty() {
         return Err(ApiError::bad_request(format!(
             "`{what}.type` must not be empty"
@@ -282,7 +301,7 @@ fn entity<'a>(
             "`{what}.type` `{ty}` is not a Cedar entity type name (and the type map does not rename it): {e}"
         ))
     })?;
-    Ok((cedar, id))
+    Ok((cedar, id, properties))
 }
 
 /// `action`: `{"name": string, "properties"?: object}` → the action's id.
@@ -292,7 +311,11 @@ fn action_name(value: Option<&Value>) -> Result<&str, ApiError> {
         "`action`",
     )?;
     let name = string_field(object, "action", "name")?;
-    no_properties(object, "action")?;
+    if properties(object, "action")?.is_some() {
+        return Err(ApiError::bad_request(
+            "`action.properties` cannot be set: Cedar actions and their attributes come from the schema and the entity store; pass request values in `context`",
+        ));
+    }
     Ok(name)
 }
 
@@ -313,13 +336,14 @@ fn string_field<'a>(
     }
 }
 
-fn no_properties(object: &Map<String, Value>, what: &str) -> Result<(), ApiError> {
+/// An object's `properties`: none when absent, null or empty.
+fn properties<'a>(
+    object: &'a Map<String, Value>,
+    what: &str,
+) -> Result<Option<&'a Map<String, Value>>, ApiError> {
     match object.get("properties") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::Object(p)) if p.is_empty() => Ok(()),
-        Some(Value::Object(_)) => Err(ApiError::bad_request(format!(
-            "`{what}.properties` is not supported yet: thuja serve decides over its entity store, and request-scoped entity attributes are refused rather than ignored; pass the values in `context`"
-        ))),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(p)) => Ok((!p.is_empty()).then_some(p)),
         Some(other) => Err(ApiError::bad_request(format!(
             "`{what}.properties` must be an object, found {}",
             kind(other)

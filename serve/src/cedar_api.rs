@@ -3,7 +3,9 @@
 //! `"Type::\"id\""`) and answers `{"decision": "allow"|"deny", "reasons": [...], "errors":
 //! [...]}` as [`thuja::output`] writes it; `POST /v1/is_authorized/batch` takes an array of
 //! requests and answers an array in the same order, with `{"error": "..."}` for an item that is
-//! not a valid request (as batch mode does).
+//! not a valid request (as batch mode does). A request's optional `entities` (Cedar's entities
+//! JSON) replace stored entities of the same uids for that request only
+//! ([`overlay`](crate::overlay)).
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ use crate::authzen::{as_object, kind};
 use crate::http::{
     ApiError, answered, json_bytes, json_response, parse_json, read_body, with_revision,
 };
+use crate::overlay::Overlay;
 use crate::state::App;
 
 const API: &str = "cedar";
@@ -109,19 +112,18 @@ async fn many(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Ap
 }
 
 /// The fields of a Cedar request.
-const FIELDS: [&str; 4] = ["principal", "action", "resource", "context"];
+const FIELDS: [&str; 5] = ["principal", "action", "resource", "context", "entities"];
 
 fn decide(app: &App, engine: &Engine, json: &Value) -> Result<thuja::Response, ApiError> {
     let request = as_object(json, "a Cedar request")?;
-    if request.contains_key("entities") {
-        return Err(ApiError::bad_request(
-            "request-scoped `entities` are not supported yet: thuja serve decides over its entity store",
-        ));
-    }
     if let Some(unknown) = request.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(ApiError::bad_request(format!(
-            "unknown field `{unknown}` (a Cedar request has `principal`, `action`, `resource` and `context`)"
+            "unknown field `{unknown}` (a Cedar request has `principal`, `action`, `resource`, `context` and `entities`)"
         )));
+    }
+    let mut overlay = Overlay::default();
+    if let Some(entities) = request.get("entities") {
+        overlay.entities(engine, entities)?;
     }
     let field = |name: &str| {
         request
@@ -139,6 +141,8 @@ fn decide(app: &App, engine: &Engine, json: &Value) -> Result<thuja::Response, A
         schema,
     )
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let derived = overlay.apply(engine)?;
+    let engine = derived.as_ref().unwrap_or(engine);
     let response = app.decide(engine, &request).map_err(|e| {
         ApiError::bad_request(format!("the request is not valid for the schema: {e}"))
     })?;

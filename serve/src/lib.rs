@@ -40,9 +40,10 @@
 //! - `context` is the Cedar context, typed by the schema when there is one; with a schema the
 //!   request is validated against it, so an unknown entity type, an action the schema does
 //!   not apply to those types, or a context of the wrong shape is a 400 naming the problem.
-//! - `properties` (of subject, resource, action) would be request-scoped entity attributes;
-//!   the engine has no per-request overlay of its store yet, so non-empty `properties` are a
-//!   400 rather than silently ignored.
+//! - `properties` of the subject and the resource are request-scoped attributes of those
+//!   entities: for this request only, they replace the stored entity's attributes of the same
+//!   names (parents and tags stay; an entity the store lacks is made of them), typed and
+//!   checked by the schema. `action.properties` are a 400: actions come from the schema.
 //! - The answer is `{"decision": true|false}`; with `--reveal`, `context` holds the
 //!   determining policies (`reasons`) and the policies whose evaluation failed (`errors`).
 //!
@@ -77,6 +78,7 @@ mod http;
 pub mod mapping;
 mod metrics;
 mod ops;
+mod overlay;
 mod reload;
 mod server;
 mod state;

@@ -244,7 +244,15 @@ async fn authzen_errors_are_clear_4xx_answers() {
         (with("action.name", json!("Fly")), "Fly"),
         (
             with("subject.properties", json!({"department": "Sales"})),
-            "`subject.properties` is not supported yet",
+            "`subject.properties`",
+        ),
+        (
+            with("resource.properties", json!({"name": 5})),
+            "`resource.properties`",
+        ),
+        (
+            with("action.properties", json!({"risky": true})),
+            "`action.properties` cannot be set",
         ),
         (
             with("resource.properties", json!("x")),
@@ -450,7 +458,7 @@ async fn cedar_native_endpoints_answer_as_batch_mode_writes() {
     requests.push(json!({"principal": "TinyTodo::User::\"alice\"", "action": "TinyTodo::Action::\"GetList\""}));
     requests.push(
         json!({"principal": "TinyTodo::User::\"alice\"", "action": "TinyTodo::Action::\"GetList\"",
-                          "resource": "TinyTodo::List::\"groceries\"", "entities": []}),
+                          "resource": "TinyTodo::List::\"groceries\"", "entities": {}}),
     );
     requests.push(json!(42));
     let (status, body, _) = post(
@@ -469,7 +477,7 @@ async fn cedar_native_endpoints_answer_as_batch_mode_writes() {
         .collect();
     assert!(errors[0].contains("`resource` is required"), "{errors:?}");
     assert!(
-        errors[1].contains("`entities` are not supported"),
+        errors[1].contains("`entities` must be an array"),
         "{errors:?}"
     );
     assert!(errors[2].contains("must be a JSON object"), "{errors:?}");
@@ -678,5 +686,166 @@ async fn a_client_slow_to_send_headers_is_disconnected() {
     let item = authzen_item("alice", "GetList", ("list", "groceries"), None).to_string();
     let url = format!("http://{addr}/access/v1/evaluation");
     assert_eq!(post(&client(), &url, &item).await.0, 200);
+    server.shutdown().await;
+}
+
+/// The engine the server should answer as when `change` is made to the entities file.
+fn engine_with_entities(scratch: &Scratch, change: impl FnOnce(&mut Vec<Value>)) -> thuja::Engine {
+    let text = std::fs::read_to_string(scratch.path("entities.json")).expect("entities");
+    let mut entities: Vec<Value> = serde_json::from_str(&text).expect("entities JSON");
+    change(&mut entities);
+    let mut policies =
+        thuja::input::policies_from_file(&scratch.path("policies.cedar")).expect("policies");
+    thuja::input::rename_from_id_annotations(&mut policies).expect("ids");
+    let schema =
+        thuja::input::schema_from_file(&scratch.path("tinytodo.cedarschema")).expect("schema");
+    thuja::Engine::builder()
+        .policies(policies)
+        .schema(schema)
+        .entities_json("entities.json", Value::Array(entities).to_string())
+        .build()
+        .expect("engine")
+}
+
+fn entity_mut<'a>(entities: &'a mut [Value], ty: &str, id: &str) -> &'a mut Value {
+    entities
+        .iter_mut()
+        .find(|e| e["uid"]["type"] == ty && e["uid"]["id"] == id)
+        .expect("the entity is in the example")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn properties_and_request_entities_overlay_the_store_for_one_request() {
+    let scratch = Scratch::new("overlay");
+    let server = start(scratch.config()).await;
+    let client = client();
+    let base = format!("http://{}", server.api_addr());
+    let one = format!("{base}/access/v1/evaluation");
+    let stored = scratch.engine();
+    let casey = json!({"type": "TinyTodo::User", "id": "casey"});
+    let groceries = json!({"type": "TinyTodo::List", "id": "groceries"});
+    let office = json!({"ip": "10.0.0.1"});
+
+    // casey (a reader) owns the groceries list for this request only: the owner's policy applies.
+    let casey_owns = engine_with_entities(&scratch, |entities| {
+        entity_mut(entities, "TinyTodo::List", "groceries")["attrs"]["owner"] = casey.clone();
+    });
+    for action in LIST_ACTIONS {
+        let want = allowed(&decide(
+            &casey_owns,
+            &casey,
+            &json!({"type": "TinyTodo::Action", "id": action}),
+            &groceries,
+            &office,
+        ));
+        let body = json!({
+            "subject": {"type": "user", "id": "casey"},
+            "action": {"name": action},
+            "resource": {"type": "list", "id": "groceries", "properties": {"owner": casey}},
+            "context": office,
+        });
+        let (status, answer, _) = post(&client, &one, &body.to_string()).await;
+        assert_eq!(status, 200, "{action}: {answer}");
+        assert_eq!(
+            answer["decision"],
+            json!(want),
+            "{action} with casey as owner"
+        );
+        // The store is unchanged for the next request.
+        let mut plain = body.clone();
+        plain["resource"]
+            .as_object_mut()
+            .expect("object")
+            .remove("properties");
+        let (_, answer, _) = post(&client, &one, &plain.to_string()).await;
+        let stored_answer = allowed(&decide(
+            &stored,
+            &casey,
+            &json!({"type": "TinyTodo::Action", "id": action}),
+            &groceries,
+            &office,
+        ));
+        assert_eq!(
+            answer["decision"],
+            json!(stored_answer),
+            "{action} as stored"
+        );
+    }
+    assert!(
+        allowed(&decide(
+            &casey_owns,
+            &casey,
+            &json!({"type": "TinyTodo::Action", "id": "DeleteList"}),
+            &groceries,
+            &office
+        )) && !allowed(&decide(
+            &stored,
+            &casey,
+            &json!({"type": "TinyTodo::Action", "id": "DeleteList"}),
+            &groceries,
+            &office
+        )),
+        "the overlay changes a decision"
+    );
+
+    // A subject the store lacks is made of its properties (no parents); the schema requires
+    // `name`, so without it the properties are refused.
+    let dave = json!({"type": "TinyTodo::User", "id": "dave"});
+    let with_dave = engine_with_entities(&scratch, |entities| {
+        entities.push(json!({"uid": dave, "attrs": {"name": "Dave"}, "parents": []}));
+        entity_mut(entities, "TinyTodo::List", "groceries")["attrs"]["owner"] = dave.clone();
+    });
+    let body = json!({
+        "subject": {"type": "user", "id": "dave", "properties": {"name": "Dave"}},
+        "action": {"name": "UpdateList"},
+        "resource": {"type": "list", "id": "groceries", "properties": {"owner": dave}},
+        "context": office,
+    });
+    let (status, answer, _) = post(&client, &one, &body.to_string()).await;
+    assert_eq!(status, 200, "{answer}");
+    let want = allowed(&decide(
+        &with_dave,
+        &dave,
+        &json!({"type": "TinyTodo::Action", "id": "UpdateList"}),
+        &groceries,
+        &office,
+    ));
+    assert!(want, "the new owner may update the list");
+    assert_eq!(answer["decision"], json!(want));
+    let mut nameless = body.clone();
+    nameless["subject"]["properties"] = json!({"joinedAt": "2024-01-01T00:00:00Z"});
+    let (status, answer, _) = post(&client, &one, &nameless.to_string()).await;
+    assert_eq!(status, 400, "{answer}");
+    let message = error_message(&answer);
+    assert!(
+        message.contains("`subject.properties`") && message.contains("name"),
+        "{message}"
+    );
+
+    // Cedar's endpoint: `entities` replace stored entities for that request.
+    let mut list = std::fs::read_to_string(scratch.path("entities.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Vec<Value>>(&t).ok())
+        .expect("entities");
+    let mut groceries_entity = entity_mut(&mut list, "TinyTodo::List", "groceries").clone();
+    groceries_entity["attrs"]["owner"] = casey.clone();
+    let request = json!({
+        "principal": casey, "action": {"type": "TinyTodo::Action", "id": "DeleteList"},
+        "resource": groceries, "context": office, "entities": [groceries_entity],
+    });
+    let url = format!("{base}/v1/is_authorized");
+    let (status, answer, _) = post(&client, &url, &request.to_string()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["decision"], json!("allow"));
+    let mut plain = request.clone();
+    plain.as_object_mut().expect("object").remove("entities");
+    let (_, answer, _) = post(&client, &url, &plain.to_string()).await;
+    assert_eq!(answer["decision"], json!("deny"));
+    // An entity of the wrong shape is a 400 naming `entities`.
+    let mut bad = request.clone();
+    bad["entities"][0]["attrs"]["owner"] = json!(5);
+    let (status, answer, _) = post(&client, &url, &bad.to_string()).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(error_message(&answer).contains("`entities`"), "{answer}");
     server.shutdown().await;
 }

@@ -89,6 +89,21 @@ impl InputError {
         }
     }
 
+    /// What is wrong, without where: for input that arrived as a value rather than a file
+    /// (a request body re-serialized, say), whose line and column would mean nothing.
+    pub fn message(&self) -> String {
+        match self {
+            InputError::Source(errs) => errs
+                .errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            InputError::Data { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
     /// One line, for listings.
     pub fn summary(&self) -> String {
         self.to_string()
