@@ -11,7 +11,7 @@
 //! engine knows it, where the expression that raised it starts (`null` otherwise).
 
 use serde::Serialize;
-use thuja_runtime::{Decision, Entity, Location, PolicyError, Response};
+use thuja_runtime::{Decision, Entity, Location, PolicyError, Record, Response};
 
 /// A response in its JSON shape (see the [module](self)): serialize it with `serde_json`, or
 /// embed it in a larger answer. Its fields serialize in the order shown, whatever features
@@ -79,6 +79,12 @@ pub fn response_json(response: &Response) -> String {
 /// same entity.
 pub fn entity_json(entity: &Entity) -> Result<serde_json::Value, String> {
     thuja_runtime::json::entity_to_json_value(entity).map_err(|e| e.to_string())
+}
+
+/// A request's context as Cedar's context JSON (extension values as `{"__extn": ...}`, entity
+/// references as `{"__entity": ...}`).
+pub fn context_json(context: &Record) -> Result<serde_json::Value, String> {
+    thuja_runtime::json::context_to_json_value(context).map_err(|e| e.to_string())
 }
 
 /// `"allow"` or `"deny"`.

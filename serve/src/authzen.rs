@@ -206,6 +206,7 @@ fn decide(
     parts: &Parts<'_>,
     types: &TypeMap,
 ) -> Result<Value, ApiError> {
+    let started = std::time::Instant::now();
     let (subject_type, subject_id, subject_properties) = entity(parts.subject, "subject", types)?;
     let (resource_type, resource_id, resource_properties) =
         entity(parts.resource, "resource", types)?;
@@ -240,10 +241,12 @@ fn decide(
         }
     }
     let derived = overlay.apply(engine)?;
-    let engine = derived.as_ref().unwrap_or(engine);
-    let response = app.decide(engine, &request).map_err(|e| {
-        ApiError::bad_request(format!("the request is not valid for the schema: {e}"))
-    })?;
+    let response = app
+        .decide(derived.as_ref().unwrap_or(engine), &request)
+        .map_err(|e| {
+            ApiError::bad_request(format!("the request is not valid for the schema: {e}"))
+        })?;
+    app.log_decision(API, engine, &request, &response, started);
     let allowed = response.decision == Decision::Allow;
     app.metrics
         .decided(API, if allowed { "allow" } else { "deny" });

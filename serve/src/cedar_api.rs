@@ -115,6 +115,7 @@ async fn many(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Ap
 const FIELDS: [&str; 5] = ["principal", "action", "resource", "context", "entities"];
 
 fn decide(app: &App, engine: &Engine, json: &Value) -> Result<thuja::Response, ApiError> {
+    let started = std::time::Instant::now();
     let request = as_object(json, "a Cedar request")?;
     if let Some(unknown) = request.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(ApiError::bad_request(format!(
@@ -142,10 +143,12 @@ fn decide(app: &App, engine: &Engine, json: &Value) -> Result<thuja::Response, A
     )
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let derived = overlay.apply(engine)?;
-    let engine = derived.as_ref().unwrap_or(engine);
-    let response = app.decide(engine, &request).map_err(|e| {
-        ApiError::bad_request(format!("the request is not valid for the schema: {e}"))
-    })?;
+    let response = app
+        .decide(derived.as_ref().unwrap_or(engine), &request)
+        .map_err(|e| {
+            ApiError::bad_request(format!("the request is not valid for the schema: {e}"))
+        })?;
+    app.log_decision(API, engine, &request, &response, started);
     app.metrics.decided(
         API,
         match response.decision {

@@ -58,6 +58,10 @@ pub struct ServeConfig {
     pub watch: bool,
     /// How long file changes are collected before one reload.
     pub watch_debounce: Duration,
+    /// Append a JSON line per decision to this file (`-`: standard output).
+    pub decision_log: Option<PathBuf>,
+    /// The share of decisions the decision log records (0 < rate ≤ 1).
+    pub decision_log_sample: f64,
     /// Allow every request without evaluating it (requests are still read, mapped and
     /// validated): measures the server stack itself. Never for production.
     pub null_engine: bool,
@@ -87,6 +91,8 @@ impl ServeConfig {
             max_connections: 10_000,
             watch: true,
             watch_debounce: Duration::from_millis(200),
+            decision_log: None,
+            decision_log_sample: 1.0,
             null_engine: false,
         }
     }

@@ -34,7 +34,7 @@ pub(crate) struct Gated {
 
 /// Decides `original` for `api` (the metrics' label), counting the outcome.
 pub(crate) fn decide(app: &App, api: &str, original: &Original<'_>) -> Gated {
-    let gated = gate(app, original);
+    let gated = gate(app, api, original);
     let label = match &gated.verdict {
         Verdict::Allow { .. } => "allow",
         Verdict::Deny { .. } => "deny",
@@ -47,7 +47,8 @@ pub(crate) fn decide(app: &App, api: &str, original: &Original<'_>) -> Gated {
     gated
 }
 
-fn gate(app: &App, original: &Original<'_>) -> Gated {
+fn gate(app: &App, api: &str, original: &Original<'_>) -> Gated {
+    let started = std::time::Instant::now();
     let refuse = |why: String, revision: Option<Arc<str>>| Gated {
         verdict: Verdict::Deny {
             why: Some(why),
@@ -88,6 +89,7 @@ fn gate(app: &App, original: &Original<'_>) -> Gated {
         Ok(response) => response,
         Err(e) => return refuse(format!("the mapped request is not valid: {e}"), revision),
     };
+    app.log_decision(api, &engine, &request, &response, started);
     let reasons = response
         .reasons
         .iter()

@@ -71,6 +71,7 @@
 mod authzen;
 mod cedar_api;
 pub mod config;
+pub mod decision_log;
 mod ext_authz;
 mod forward_auth;
 mod gateway;

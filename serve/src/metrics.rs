@@ -1,16 +1,18 @@
 //! Prometheus metrics, served as text by the admin listener's `/metrics`:
 //!
 //! - `thuja_decisions_total{api, decision}`: decisions made (`api` = `authzen`, `cedar`,
-//!   `forward_auth`; `decision` = `allow`, `deny`, `error` for a request that could not be
-//!   decided);
+//!   `forward_auth`, `ext_authz`; `decision` = `allow`, `deny`, `unauthenticated` for a
+//!   gateway request without a principal, `error` for a request that could not be decided);
 //! - `thuja_request_duration_seconds{api}`: time to answer a request (histogram);
 //! - `thuja_reloads_total{result}`: reloads (`ok`, `unchanged`, `error`);
 //! - `thuja_policies`, `thuja_entities`: the serving engine's counts;
-//! - `thuja_revision_info{revision}`: 1 for the serving revision.
+//! - `thuja_revision_info{revision}`: 1 for the serving revision;
+//! - `thuja_decision_log_dropped_total`: decision log lines dropped because the writer fell
+//!   behind.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The server's metrics, registered in their own registry.
@@ -22,6 +24,7 @@ pub(crate) struct Metrics {
     pub policies: IntGauge,
     pub entities: IntGauge,
     revision: IntGaugeVec,
+    pub log_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -63,7 +66,12 @@ impl Metrics {
         registry.register(Box::new(reloads.clone()))?;
         registry.register(Box::new(policies.clone()))?;
         registry.register(Box::new(entities.clone()))?;
+        let log_dropped = IntCounter::new(
+            "thuja_decision_log_dropped_total",
+            "Decision log lines dropped because the writer fell behind",
+        )?;
         registry.register(Box::new(revision.clone()))?;
+        registry.register(Box::new(log_dropped.clone()))?;
         Ok(Metrics {
             registry,
             decisions,
@@ -72,6 +80,7 @@ impl Metrics {
             policies,
             entities,
             revision,
+            log_dropped,
         })
     }
 

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::ServeConfig;
+use crate::decision_log::DecisionLog;
 use crate::mapping::Mapping;
 use crate::metrics::Metrics;
 use crate::reload::{self, Current};
@@ -70,7 +71,19 @@ impl Server {
             .transpose()
             .map_err(ServeError::Config)?;
         let metrics = Metrics::new().map_err(|e| ServeError::Config(e.to_string()))?;
-        let app = Arc::new(App::new(config, mapping, metrics));
+        let decision_log = config
+            .decision_log
+            .as_deref()
+            .map(|path| {
+                DecisionLog::open(
+                    path,
+                    config.decision_log_sample,
+                    metrics.log_dropped.clone(),
+                )
+            })
+            .transpose()
+            .map_err(|e| ServeError::Config(e.to_string()))?;
+        let app = Arc::new(App::new(config, mapping, metrics, decision_log));
         let (shutdown, stopped) = watch::channel(false);
 
         let api_listener = bind(app.config.listen).await?;

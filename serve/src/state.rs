@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use tokio::sync::Semaphore;
 
 use crate::config::ServeConfig;
+use crate::decision_log::{DecisionLog, Entry};
 use crate::http::ApiError;
 use crate::mapping::Mapping;
 use crate::metrics::Metrics;
@@ -22,10 +23,16 @@ pub(crate) struct App {
     pub mapping: Option<Mapping>,
     pub metrics: Metrics,
     pub permits: Semaphore,
+    pub decision_log: Option<DecisionLog>,
 }
 
 impl App {
-    pub fn new(config: ServeConfig, mapping: Option<Mapping>, metrics: Metrics) -> Self {
+    pub fn new(
+        config: ServeConfig,
+        mapping: Option<Mapping>,
+        metrics: Metrics,
+        decision_log: Option<DecisionLog>,
+    ) -> Self {
         let permits = Semaphore::new(config.max_concurrency.max(1));
         App {
             config,
@@ -34,6 +41,32 @@ impl App {
             mapping,
             metrics,
             permits,
+            decision_log,
+        }
+    }
+
+    /// Records a decision of `api` in the decision log, when there is one: `engine` is the
+    /// serving engine the request was decided on (or derived from), naming the revision.
+    pub fn log_decision(
+        &self,
+        api: &str,
+        engine: &thuja::Engine,
+        request: &thuja::Request,
+        response: &thuja::Response,
+        started: Instant,
+    ) {
+        if let Some(log) = &self.decision_log {
+            let revision = self
+                .current()
+                .map(|c| c.revision_of(engine))
+                .unwrap_or_else(|| "unknown".into());
+            log.record(&Entry {
+                api,
+                request,
+                response,
+                revision: &revision,
+                started,
+            });
         }
     }
 

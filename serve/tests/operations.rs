@@ -549,3 +549,140 @@ impl Drop for Unblock {
             .open(&self.0);
     }
 }
+
+/// The decision log's lines, once it has `count` of them (polled: a thread writes it).
+fn log_lines(path: &std::path::Path, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect();
+        if lines.len() >= count || Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_decision_log_records_every_decision_or_a_sample() {
+    let scratch = Scratch::new("decision-log");
+    let log = scratch.path("decisions.jsonl");
+    let mut config = scratch.config();
+    config.decision_log = Some(log.clone());
+    let server = start(config).await;
+    let engine = scratch.engine();
+    let revision = server.revision().expect("serving");
+    let client = client();
+    let base = format!("http://{}", server.api_addr());
+    let mut wanted = Vec::new();
+    for user in USERS {
+        for action in LIST_ACTIONS {
+            let response = decide(
+                &engine,
+                &json!({"type": "TinyTodo::User", "id": user}),
+                &json!({"type": "TinyTodo::Action", "id": action}),
+                &json!({"type": "TinyTodo::List", "id": "groceries"}),
+                &json!({"ip": "10.0.0.1"}),
+            );
+            let body = json!({"subject": {"type": "user", "id": user}, "action": {"name": action},
+                "resource": {"type": "list", "id": "groceries"}, "context": {"ip": "10.0.0.1"}});
+            let (status, _, _) = post(
+                &client,
+                &format!("{base}/access/v1/evaluation"),
+                &body.to_string(),
+            )
+            .await;
+            assert_eq!(status, 200);
+            wanted.push(("authzen", user, action, response));
+        }
+    }
+    // A Cedar-native decision and a forward-auth one are logged too; a malformed request is not.
+    let cedar = json!({"principal": {"type": "TinyTodo::User", "id": "alice"},
+        "action": {"type": "TinyTodo::Action", "id": "GetLists"},
+        "resource": {"type": "TinyTodo::Application", "id": "TinyTodo"}});
+    let (status, _, _) = post(
+        &client,
+        &format!("{base}/v1/is_authorized"),
+        &cedar.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = post(
+        &client,
+        &format!("{base}/v1/is_authorized"),
+        "{\"principal\": 1}",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        forward(
+            &client,
+            &base,
+            "GET",
+            "/lists/groceries",
+            Some("casey"),
+            "10.1.2.3"
+        )
+        .await,
+        200
+    );
+
+    let lines = log_lines(&log, wanted.len() + 2);
+    assert_eq!(lines.len(), wanted.len() + 2, "{lines:?}");
+    for (line, (api, user, action, response)) in lines.iter().zip(&wanted) {
+        assert_eq!(line["api"], json!(api));
+        assert_eq!(
+            line["principal"],
+            json!(format!("TinyTodo::User::\"{user}\""))
+        );
+        assert_eq!(
+            line["action"],
+            json!(format!("TinyTodo::Action::\"{action}\""))
+        );
+        assert_eq!(line["resource"], json!("TinyTodo::List::\"groceries\""));
+        assert_eq!(line["context"]["ip"]["__extn"]["arg"], json!("10.0.0.1"));
+        assert_eq!(
+            line["decision"],
+            json!(if allowed(response) { "allow" } else { "deny" })
+        );
+        let reasons: Vec<&str> = response.reasons.iter().map(AsRef::as_ref).collect();
+        assert_eq!(line["reasons"], json!(reasons));
+        assert_eq!(line["errors"], json!([]));
+        assert_eq!(line["revision"], json!(revision));
+        assert!(line["duration_us"].is_u64(), "{line}");
+        let time = line["time"].as_str().expect("time");
+        assert!(
+            time.len() == 24 && time.ends_with('Z') && time.starts_with("20"),
+            "{time}"
+        );
+    }
+    assert_eq!(lines[wanted.len()]["api"], json!("cedar"));
+    assert_eq!(lines[wanted.len() + 1]["api"], json!("forward_auth"));
+    assert_eq!(lines[wanted.len() + 1]["decision"], json!("allow"));
+    server.shutdown().await;
+
+    // Sampled: every fourth decision.
+    let sampled = scratch.path("sampled.jsonl");
+    let mut config = scratch.config();
+    config.decision_log = Some(sampled.clone());
+    config.decision_log_sample = 0.25;
+    let server = start(config).await;
+    let base = format!("http://{}", server.api_addr());
+    for _ in 0..40 {
+        let (status, _, _) = post(
+            &client,
+            &format!("{base}/v1/is_authorized"),
+            &cedar.to_string(),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(log_lines(&sampled, 10).len(), 10);
+    // Give the writer time to write any line beyond the sample: there must be none.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(log_lines(&sampled, 10).len(), 10);
+    server.shutdown().await;
+}

@@ -71,6 +71,17 @@ pub struct ServeArgs {
     /// Connections open at once; beyond, new connections wait to be accepted
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_connections: usize,
+    /// Append a JSON line per decision (request, decision, reasons, errors, revision, duration) to FILE (`-`: standard output)
+    #[arg(long, value_name = "FILE")]
+    pub decision_log: Option<PathBuf>,
+    /// Share of decisions the decision log records, in (0, 1]
+    #[arg(
+        long,
+        value_name = "RATE",
+        default_value_t = 1.0,
+        requires = "decision_log"
+    )]
+    pub decision_log_sample: f64,
     /// Allow everything without evaluating (requests still read, mapped and validated): to measure the server stack; never for production
     #[arg(long)]
     pub null_engine: bool,
@@ -110,6 +121,8 @@ pub fn run(args: &ServeArgs) -> i32 {
     config.max_connections = args.max_connections;
     config.watch = !args.no_watch;
     config.null_engine = args.null_engine;
+    config.decision_log = args.decision_log.clone();
+    config.decision_log_sample = args.decision_log_sample;
     if args.null_engine {
         eprintln!("warning: --null-engine: every request is allowed without evaluation");
     }
