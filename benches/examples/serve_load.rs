@@ -10,8 +10,10 @@
 //!
 //! Options: `--seconds S` per run (default 3), `--connections N` client threads, each with one
 //! connection (default 4), `--server-threads N` (default 1), `--rounds R` (default 2), `--api
-//! authzen|cedar` (`/access/v1/evaluation` or `/v1/is_authorized`). On a 2-core machine the
-//! clients and the server share the cores; compare runs of one invocation only.
+//! authzen|cedar|ext_authz` (`/access/v1/evaluation`, `/v1/is_authorized`, or Envoy's
+//! `Authorization/Check` over gRPC through the forward-auth mapping, each client one HTTP/2
+//! connection). On a 2-core machine the clients and the server share the cores; compare runs
+//! of one invocation only.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -47,7 +49,7 @@ fn options() -> Result<Options, String> {
             "--connections" => o.connections = number()?.clamp(1.0, 256.0) as usize,
             "--server-threads" => o.server_threads = number()?.clamp(1.0, 64.0) as usize,
             "--rounds" => o.rounds = number()?.clamp(1.0, 20.0) as usize,
-            "--api" if value == "authzen" || value == "cedar" => o.api = value,
+            "--api" if ["authzen", "cedar", "ext_authz"].contains(&value.as_str()) => o.api = value,
             other => return Err(format!("unknown option {other} {value}")),
         }
     }
@@ -181,9 +183,19 @@ fn run(options: &Options, null_engine: bool) -> Result<Run, String> {
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.watch = false;
     config.null_engine = null_engine;
+    if options.api == "ext_authz" {
+        config.grpc_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.forward_auth = Some(example.join("serve/forward-auth.json"));
+    }
     let server = runtime
         .block_on(thuja_serve::Server::start(config))
         .map_err(|e| e.to_string())?;
+    if options.api == "ext_authz" {
+        let addr = server.grpc_addr().ok_or("no gRPC listener")?;
+        let result = grpc::load(addr, options);
+        runtime.block_on(server.shutdown());
+        return result;
+    }
     let addr = server.api_addr();
     let path = if options.api == "authzen" {
         "/access/v1/evaluation"
@@ -213,6 +225,112 @@ fn run(options: &Options, null_engine: bool) -> Result<Run, String> {
         seconds,
         latencies_ns,
     })
+}
+
+/// The `ext_authz` clients: Envoy's checks over gRPC, one HTTP/2 connection each, on a
+/// runtime of their own.
+mod grpc {
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    use envoy_types::ext_authz::v3::pb::CheckRequest;
+    use envoy_types::pb::envoy::service::auth::v3::AttributeContext;
+    use envoy_types::pb::envoy::service::auth::v3::attribute_context::{HttpRequest, Request};
+    use envoy_types::pb::envoy::service::auth::v3::authorization_client::AuthorizationClient;
+    use tonic::transport::Channel;
+
+    use super::{Options, Run};
+
+    /// The checks: every user, list route and client address, as Envoy describes them.
+    fn checks() -> Vec<CheckRequest> {
+        let mut out = Vec::new();
+        for user in ["alice", "bob", "casey"] {
+            for (method, path) in [
+                ("GET", "/lists/groceries"),
+                ("PUT", "/lists/groceries"),
+                ("DELETE", "/lists/groceries"),
+                ("POST", "/lists/groceries/tasks"),
+                ("PUT", "/lists/groceries/tasks/7"),
+            ] {
+                for ip in ["10.1.2.3", "192.0.2.7"] {
+                    let headers = [("x-user", user), ("x-real-ip", ip)]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    out.push(CheckRequest {
+                        attributes: Some(AttributeContext {
+                            request: Some(Request {
+                                http: Some(HttpRequest {
+                                    method: method.into(),
+                                    path: path.into(),
+                                    host: "todo.example".into(),
+                                    headers,
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    pub fn load(addr: SocketAddr, options: &Options) -> Result<Run, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.connections.min(4))
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let checks = checks();
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs_f64(options.seconds);
+        let results: Vec<(usize, Vec<u64>)> = runtime.block_on(async {
+            let mut tasks = Vec::new();
+            for c in 0..options.connections {
+                let checks = checks.clone();
+                tasks.push(tokio::spawn(async move {
+                    let channel = match Channel::from_shared(format!("http://{addr}")) {
+                        Ok(endpoint) => endpoint.connect().await,
+                        Err(_) => return (1, Vec::new()),
+                    };
+                    let Ok(channel) = channel else {
+                        return (1, Vec::new());
+                    };
+                    let mut client = AuthorizationClient::new(channel);
+                    let (mut failures, mut latencies) = (0, Vec::new());
+                    let mut i = c;
+                    while Instant::now() < deadline {
+                        let check = checks[i % checks.len()].clone();
+                        i += 1;
+                        let sent = Instant::now();
+                        match client.check(check).await {
+                            Ok(_) => latencies.push(sent.elapsed().as_nanos() as u64),
+                            Err(_) => failures += 1,
+                        }
+                    }
+                    (failures, latencies)
+                }));
+            }
+            let mut results = Vec::new();
+            for task in tasks {
+                results.push(task.await.unwrap_or((1, Vec::new())));
+            }
+            results
+        });
+        let seconds = started.elapsed().as_secs_f64();
+        let failures = results.iter().map(|(f, _)| f).sum();
+        let mut latencies_ns: Vec<u64> = results.into_iter().flat_map(|(_, l)| l).collect();
+        latencies_ns.sort_unstable();
+        Ok(Run {
+            requests: latencies_ns.len(),
+            failures,
+            seconds,
+            latencies_ns,
+        })
+    }
 }
 
 fn main() {
