@@ -165,3 +165,80 @@ fn serve_refuses_inputs_that_do_not_build() {
     assert!(stderr.contains("policies.cedar:1:"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Starts `thuja serve` on the example under a soft open-file limit of 1,024 (the usual
+/// default, which the server raises itself); its API address.
+fn serve_with_low_file_limit(dir: &Path) -> (Serve, String) {
+    let thuja = env!("CARGO_BIN_EXE_thuja");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn 1024 && exec '{thuja}' serve -p '{}' -s '{}' --entities '{}' --listen 127.0.0.1:0 --no-watch",
+            dir.join("policies.cedar").display(),
+            dir.join("tinytodo.cedarschema").display(),
+            dir.join("entities.json").display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("thuja serve starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("listening on http://") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).expect("a line") > 0,
+            "no listening line"
+        );
+    }
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = stderr.read_to_string(&mut rest);
+    });
+    let addr = line
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|rest| rest.split([';', ',']).next())
+        .unwrap_or_default()
+        .to_string();
+    (Serve(child), addr)
+}
+
+#[test]
+fn ten_thousand_idle_connections_do_not_stall_a_new_client() {
+    // This process holds the client ends: raise its own limit (the server raises its own).
+    let limit = rlimit::increase_nofile_limit(u64::MAX).expect("the open-file limit");
+    let connections = 10_000.min(limit.saturating_sub(512) as usize);
+    assert!(
+        connections >= 2_000,
+        "the hard open-file limit ({limit}) is too low for this test"
+    );
+    let dir = scratch("connections");
+    let (_serve, addr) = serve_with_low_file_limit(&dir);
+    let request =
+        std::fs::read_to_string(Path::new(EXAMPLE).join("request.json")).expect("request");
+    let started = Instant::now();
+    let idle: Vec<TcpStream> = (0..connections)
+        .map(|_| TcpStream::connect(&addr))
+        .collect::<Result<_, _>>()
+        .expect("every connection is taken");
+    let opened = started.elapsed();
+    // Accepted, not merely queued: each idle connection gets a server-side descriptor, beyond
+    // the soft limit of 1,024 the server started under.
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = Instant::now();
+    let (status, body) = http(&addr, "POST", "/v1/is_authorized", &request);
+    let answered = asked.elapsed();
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("\"decision\":\"allow\""), "{body}");
+    assert!(
+        answered < Duration::from_secs(5),
+        "a new client waited {answered:?} behind {connections} idle connections"
+    );
+    eprintln!(
+        "{connections} idle connections opened in {opened:?}; a new request answered in {answered:?}"
+    );
+    drop(idle);
+    let _ = std::fs::remove_dir_all(&dir);
+}

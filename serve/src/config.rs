@@ -65,6 +65,26 @@ pub struct ServeConfig {
     /// Allow every request without evaluating it (requests are still read, mapped and
     /// validated): measures the server stack itself. Never for production.
     pub null_engine: bool,
+    /// Decide with this instead of the engine (the engine still reads, maps and validates
+    /// requests): to measure the server with another engine behind it. Not for production.
+    pub decider: Option<ExternalDecider>,
+}
+
+/// What decides in the engine's place when [`ServeConfig::decider`] is set.
+pub trait Decider: Send + Sync {
+    /// The answer to `request`, which the serving engine has validated (when it validates
+    /// requests).
+    fn decide(&self, request: &thuja::Request) -> thuja::Response;
+}
+
+/// A shared [`Decider`].
+#[derive(Clone)]
+pub struct ExternalDecider(pub std::sync::Arc<dyn Decider>);
+
+impl std::fmt::Debug for ExternalDecider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExternalDecider")
+    }
 }
 
 impl ServeConfig {
@@ -88,12 +108,13 @@ impl ServeConfig {
             max_concurrency: 1024,
             request_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
-            max_connections: 10_000,
+            max_connections: 16_384,
             watch: true,
             watch_debounce: Duration::from_millis(200),
             decision_log: None,
             decision_log_sample: 1.0,
             null_engine: false,
+            decider: None,
         }
     }
 

@@ -84,7 +84,7 @@ mod reload;
 mod server;
 mod state;
 
-pub use config::{ServeConfig, TypeMap};
+pub use config::{Decider, ExternalDecider, ServeConfig, TypeMap};
 pub use mapping::Mapping;
 pub use reload::ReloadOutcome;
 pub use server::{ServeError, Server, Signals};
@@ -101,10 +101,26 @@ pub fn init_logging() {
         .try_init();
 }
 
+/// Raises the process's open-file limit to the hard limit (a connection is a descriptor; the
+/// usual soft limit of 1,024 would make accepting fail long before `max_connections`), and
+/// warns when even that is below what the connection limit needs.
+fn raise_open_file_limit(max_connections: usize) {
+    // The listeners, the watcher, the input files and the log, beyond the connections.
+    const SPARE: u64 = 256;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections as u64 + SPARE => tracing::warn!(
+            "the open-file limit is {limit}: fewer than the {max_connections} connections --max-connections allows; accepting fails beyond it"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
+}
+
 /// Runs the server until SIGTERM or ctrl-c: logging, the async runtime, the listeners, the
 /// first engine. Prints the listeners' addresses to standard error once serving.
 pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     init_logging();
+    raise_open_file_limit(config.max_connections);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

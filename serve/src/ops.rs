@@ -44,7 +44,7 @@ pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Response {
             &json!({
                 "ready": true,
                 "revision": &*revision,
-                "evaluator": if app.config.null_engine { "null".to_string() } else { engine.evaluator().to_string() },
+                "evaluator": if app.config.null_engine { "null".to_string() } else if app.config.decider.is_some() { "external".to_string() } else { engine.evaluator().to_string() },
                 "policies": engine.policies().len(),
                 "entities": engine.entities().len(),
                 "loaded_at": status.loaded_at,

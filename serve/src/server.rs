@@ -247,13 +247,26 @@ impl Signals {
     }
 }
 
+/// Connections the kernel holds for a listener before it accepts them (capped by
+/// `net.core.somaxconn`): tokio's default of 128 overflows when a gateway opens connections in
+/// a burst, and every overflow costs the client a one-second SYN retransmission.
+const LISTEN_BACKLOG: u32 = 4096;
+
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|error| ServeError::Listen {
-            what: addr.to_string(),
-            error,
-        })
+    let listen = || {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    listen().map_err(|error| ServeError::Listen {
+        what: addr.to_string(),
+        error,
+    })
 }
 
 fn bind_unix(path: &PathBuf) -> Result<tokio::net::UnixListener, ServeError> {

@@ -86,7 +86,8 @@ impl App {
     }
 
     /// Decides `request` on `engine`; with the null engine (`ServeConfig::null_engine`), allows
-    /// without evaluating anything.
+    /// without evaluating anything; with an external decider, validates the request with
+    /// `engine` and lets the decider answer.
     pub fn decide(
         &self,
         engine: &thuja::Engine,
@@ -98,6 +99,11 @@ impl App {
                 reasons: thuja::PolicyIds::default(),
                 errors: Vec::new(),
             });
+        }
+        if let Some(decider) = &self.config.decider {
+            let mut request = request.clone();
+            engine.validate(&mut request)?;
+            return Ok(decider.0.decide(&request));
         }
         engine.decide(request)
     }

@@ -69,7 +69,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub header_timeout_ms: u64,
     /// Connections open at once; beyond, new connections wait to be accepted
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 16_384)]
     pub max_connections: usize,
     /// Append a JSON line per decision (request, decision, reasons, errors, revision, duration) to FILE (`-`: standard output)
     #[arg(long, value_name = "FILE")]
