@@ -136,6 +136,87 @@ fn every_conformance_policy_file_formats_as_cedar_does() {
     );
 }
 
+/// `text` with `insert(i)` put before its token `i` (and at the end, for `i` = the number of
+/// tokens).
+fn interleave(text: &str, insert: impl Fn(usize) -> String) -> String {
+    let tokens = thuja_compiler::lexer::tokenize(text).expect("lexes");
+    let mut out = String::new();
+    let mut at = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        out.push_str(&text[at..t.span.start]);
+        out.push_str(&insert(i));
+        out.push_str(&text[t.span.start..t.span.end]);
+        at = t.span.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The conformance files with comments and line breaks between their tokens: a comment after
+/// every token, one on its own line before every token, and a pseudo-random mix. Each comment
+/// is placed as Cedar's formatter places it, since every comment of such a file competes with
+/// others for the tokens it can hang off.
+#[test]
+fn comments_between_any_tokens_go_where_cedar_puts_them() {
+    let Some(dir) = conformance_dir() else {
+        return;
+    };
+    let files = policy_files(&dir);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut random = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut compared, mut formatted, mut mismatches) = (0, 0, Vec::new());
+    for (name, text) in &files {
+        let picks: Vec<u64> = (0..=text.len()).map(|_| random()).collect();
+        let variants = [
+            interleave(text, |i| format!(" // t{i}\n")),
+            interleave(text, |i| format!("\n  // l{i}\n")),
+            interleave(text, |i| match picks.get(i).map_or(0, |p| p % 7) {
+                0 => format!(" // a{i}\n"),
+                1 => format!("\n// b{i}\n\n// c{i}  \n"),
+                2 => "\n".to_string(),
+                _ => String::new(),
+            }),
+        ];
+        for (v, variant) in variants.iter().enumerate() {
+            for &(width, indent) in &[(80, 2), (40, 4), (120, 2)] {
+                compared += 1;
+                let cedar = cedar_format(variant, width, indent);
+                let thuja = thuja_format(variant, width, indent);
+                match (&cedar, &thuja) {
+                    (Ok(c), Ok(t)) if c == t => formatted += 1,
+                    (Err(_), Err(_)) => {}
+                    _ => mismatches.push(format!(
+                        "{name} variant {v} (width {width}, indent {indent}):\n{variant}\n--- cedar\n{}\n--- thuja\n{}",
+                        cedar.unwrap_or_else(|e| format!("error: {e}")),
+                        thuja.unwrap_or_else(|e| format!("error: {e}")),
+                    )),
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{compared} commented variants compared, {formatted} formatted identically, {} differ",
+        mismatches.len()
+    );
+    assert!(formatted * 10 > compared * 9, "most variants format");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches; the first ones:\n{}",
+        mismatches.len(),
+        mismatches
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}
+
 #[test]
 fn formatting_is_idempotent_and_keeps_the_policies() {
     let Some(dir) = conformance_dir() else {
