@@ -318,6 +318,9 @@ fn where_cedar_formatter_fails_thuja_fails_too() {
         "permit(principal, action, resource) when { User::{id: \"a\"} };",
         "permit(principal, action, resource) when { \"unterminated };",
         "permit(principal, action, resource) when {} unless { // empty\n};",
+        "permit(principal, action, resource) when { context has if };",
+        "permit(principal, action, resource) when { {if: 1}.if == 1 };",
+        "permit(principal, action, resource) when { 1 % 2 == 1 };",
     ] {
         assert!(cedar_format(text, 80, 2).is_err(), "{text}");
         let err = thuja_format(text, 80, 2).expect_err(text);
@@ -494,4 +497,30 @@ fn cli_malformed_policies_give_a_located_error() {
     let o = thuja(&["format", "-p", "/nonexistent/p.cedar"], None);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+}
+
+#[test]
+fn unusual_but_valid_text_formats_as_cedar_does() {
+    for text in [
+        // CRLF line ends.
+        "permit(principal,action,resource)\r\nwhen { context.a // c\r\n && true };\r\n// end\r\n",
+        // Wide characters count by their display width.
+        "permit(principal,action,resource) when { context.a == \"é日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語\" };",
+        // Trailing commas.
+        "permit(principal,action,resource,) when { [1,2,].contains(1) && {a: 1,}.a == 1 };",
+        // A trailing comma's comments go with it (Cedar's formatter drops them).
+        "permit(principal,action,resource) when { [1, // c\n 2 // kept\n, // dropped\n].contains(1) };",
+        // Repeated signs and negations, leading zeros, the extreme integers.
+        "permit(principal,action,resource) when { - - 1 == --1 && !!! ! context.a && 1 - -2 * -3 == 00012 };",
+        "forbid(principal,action,resource) when { 9223372036854775807 > -9223372036854775808 };",
+        // Extended `has`, `is ... in` in the scope and in conditions, bare annotations.
+        "permit(principal,action,resource) when { context has a.b.c && context.a.b has c.d };",
+        "@a @b(\"x\") @c(\"y\")\npermit(principal is User in Group::\"g\", action in [Action::\"1\", Action::\"2\"], resource is Photo) when { principal is User && resource is Photo in Album::\"a\" };",
+        // Nested conditionals, parentheses.
+        "permit(principal,action,resource) when { if context.a then if context.b then 1 else 2 else 3 } unless { (((context.a))) };",
+        // `//` and quotes inside strings and comments; blank lines inside a string stay.
+        "permit(principal,action,resource) when { \"a\\\"b//c\" like \"*//*\" // x \" y\n && \"\n\n  multi\n\n\" == \"x\" };",
+    ] {
+        agree(text);
+    }
 }

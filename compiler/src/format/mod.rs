@@ -10,8 +10,8 @@
 //!   inside a policy go (except inside string literals).
 //! - **Comments are kept.** A comment on a token's line stays after the token; comments on lines
 //!   of their own stay before the token that follows them; comments after the last policy stay
-//!   at the end. (Comments before a trailing comma of a list, which Cedar's formatter drops with
-//!   the comma, are dropped too.)
+//!   at the end. The one exception is Cedar's: the comments of a trailing comma (`[1, 2, // c`)
+//!   go with the comma.
 //! - **Meaning is kept.** The output is parsed again and must give the same policies (spans
 //!   aside) as the input; otherwise formatting fails rather than return a different policy.
 //! - **Errors are located.** Text the policy parser ([`crate::parser`]) rejects gives its
