@@ -3,6 +3,7 @@
 //! already (`--check`: exit 0 if so, else print a diff of what formatting changes and exit 1).
 //! Malformed policies give the parser's located error and exit 1.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -59,7 +60,7 @@ fn format(args: &FormatArgs) -> Result<i32, InputError> {
         if formatted == text {
             return Ok(exit::SUCCESS);
         }
-        print!("{}", unified_diff(&name, &text, &formatted));
+        print_out(&unified_diff(&name, &text, &formatted));
         return Ok(exit::FAILURE);
     }
     match (&args.policies, args.write) {
@@ -68,9 +69,15 @@ fn format(args: &FormatArgs) -> Result<i32, InputError> {
                 std::fs::write(path, &formatted).map_err(|e| InputError::io(path, e))?;
             }
         }
-        _ => print!("{formatted}"),
+        _ => print_out(&formatted),
     }
     Ok(exit::SUCCESS)
+}
+
+/// Writes to standard output; a reader that went away (`thuja format | head`) is no error.
+fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Lines of context around each change in a diff.

@@ -58,19 +58,20 @@ impl<'s> Tokens<'s> {
             tokens.pop();
         }
         let mut trivia = Vec::with_capacity(tokens.len());
-        let mut leading_text = text.get(..tokens.first().map_or(0, |t| t.span.start));
+        // The first token's leading text is all the text before it; then each token's is what
+        // follows the line break after the token before it. After the last token, that is the
+        // end of the file's (all of the text when there are no tokens).
+        let mut leading_text = text
+            .get(..tokens.first().map_or(text.len(), |t| t.span.start))
+            .unwrap_or("");
         for (i, tok) in tokens.iter().enumerate() {
             let next_start = tokens.get(i + 1).map_or(text.len(), |t| t.span.start);
             let between = text.get(tok.span.end..next_start).unwrap_or("");
             let (trailing, next_leading) = between.split_once('\n').unwrap_or((between, ""));
-            trivia.push(Trivia::new(leading_text.unwrap_or(""), trailing));
-            leading_text = Some(next_leading);
+            trivia.push(Trivia::new(leading_text, trailing));
+            leading_text = next_leading;
         }
-        let end_of_file = if tokens.is_empty() {
-            line_comments(text).collect()
-        } else {
-            line_comments(leading_text.unwrap_or("")).collect()
-        };
+        let end_of_file = line_comments(leading_text).collect();
         Tokens {
             text,
             tokens,
