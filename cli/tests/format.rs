@@ -345,6 +345,12 @@ fn deep_and_long_input_formats_in_a_small_stack() {
                 vec!["context.a"; 9000].join(" && ")
             );
             let out = thuja_format(&long, 80, 2).expect("a long chain formats");
+            let folded = format!(
+                "permit(principal, action, resource) when {{ {} }};",
+                vec!["true"; 200_000].join(" || ")
+            );
+            let folded = thuja_format(&folded, 80, 2).expect("a chain of literals formats");
+            assert_eq!(folded.lines().count(), 200_000 + 4);
             // `permit (...)`, `when`, `{`, one line per operand, `};`.
             assert_eq!(out.lines().count(), 9000 + 4);
             let too_deep = format!(

@@ -173,6 +173,7 @@ fn policy_commands(p: &str, s: &str, e: &str, r: &str) -> Vec<(&'static str, Vec
         ("check-parse", vec!["check-parse", "-p", p]),
         ("check-parse", vec!["check-parse", "-p", p, "-s", s]),
         ("validate", vec!["validate", "-p", p, "-s", s]),
+        ("format", vec!["format", "-p", p]),
     ];
     for engine in ["vm", "jit", "interp"] {
         out.push((

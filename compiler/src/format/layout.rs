@@ -34,12 +34,13 @@ fn leading<'s>(lines: &[&'s str]) -> Doc<'s> {
     if lines.is_empty() {
         return RcDoc::nil();
     }
-    RcDoc::hardline()
-        .append(RcDoc::intersperse(
-            lines.iter().map(|l| RcDoc::text(*l)),
-            RcDoc::hardline(),
-        ))
-        .append(RcDoc::hardline())
+    let mut pieces = Vec::with_capacity(2 * lines.len() + 1);
+    for line in lines {
+        pieces.push(RcDoc::hardline());
+        pieces.push(text(line));
+    }
+    pieces.push(RcDoc::hardline());
+    concat(pieces)
 }
 
 /// A trailing comment after a space, then a line break; `otherwise` when there is none.
@@ -62,6 +63,24 @@ fn commented<'s>(doc: Doc<'s>, trivia: Trivia<'s>, otherwise: Doc<'s>) -> Doc<'s
 
 fn text(s: &str) -> Doc<'_> {
     RcDoc::text(s)
+}
+
+/// The pieces one after the other, appended as a balanced tree: a chain of 100,000 operands or a
+/// set of 50,000 elements makes a document as shallow as its logarithm, which drops without
+/// deep recursion. (How appends nest does not change the layout.)
+fn concat(mut pieces: Vec<Doc<'_>>) -> Doc<'_> {
+    while pieces.len() > 1 {
+        let mut pairs = Vec::with_capacity(pieces.len().div_ceil(2));
+        let mut rest = pieces.into_iter();
+        while let Some(a) = rest.next() {
+            pairs.push(match rest.next() {
+                Some(b) => a.append(b),
+                None => a,
+            });
+        }
+        pieces = pairs;
+    }
+    pieces.pop().unwrap_or_else(RcDoc::nil)
 }
 
 fn missing(at: Tok) -> Unformattable {
@@ -99,10 +118,11 @@ impl<'s> Layout<'_, 's> {
     }
 
     fn policy(&mut self, p: &Policy) -> Res<Doc<'s>> {
-        let mut annotations = RcDoc::nil();
+        let mut annotations = Vec::with_capacity(p.annotations.len());
         for a in &p.annotations {
-            annotations = annotations.append(self.annotation(a)?);
+            annotations.push(self.annotation(a)?);
         }
+        let annotations = concat(annotations);
         let effect_leading = self
             .tokens
             .take_leading(p.effect)
@@ -135,11 +155,14 @@ impl<'s> Layout<'_, 's> {
             self.nest(RcDoc::hardline().append(vars))
                 .append(RcDoc::hardline())
         };
-        let mut conditions = Vec::with_capacity(p.conditions.len());
-        for c in &p.conditions {
+        let mut conditions = Vec::with_capacity(2 * p.conditions.len());
+        for (i, c) in p.conditions.iter().enumerate() {
+            if i > 0 {
+                conditions.push(RcDoc::hardline());
+            }
             conditions.push(self.condition(c)?);
         }
-        let conditions = RcDoc::intersperse(conditions, RcDoc::hardline());
+        let conditions = concat(conditions);
         let open = self.at(p.effect + 1)?;
         let close = self.after(resource.range)?;
         let semi = self.at(p.range.last)?;
@@ -339,41 +362,42 @@ impl<'s> Layout<'_, 's> {
                         l.expr(x)
                     }
                 };
-                let mut doc = operand(self, first)?;
+                let mut pieces = Vec::with_capacity(4 * rest.len() + 1);
+                pieces.push(operand(self, first)?);
                 let mut prev = first.range;
                 for (op, x) in rest {
                     let comments = self.after(prev)?;
-                    doc = doc
-                        .append(RcDoc::space())
-                        .append(commented(text(self.word(*op)), comments, RcDoc::nil()))
-                        .append(RcDoc::line())
-                        .append(operand(self, x)?);
+                    pieces.push(RcDoc::space());
+                    pieces.push(commented(text(self.word(*op)), comments, RcDoc::nil()));
+                    pieces.push(RcDoc::line());
+                    pieces.push(operand(self, x)?);
                     prev = x.range;
                 }
-                Ok(doc.group())
+                Ok(concat(pieces).group())
             }
             ExprKind::Unary(ops, operand) => {
-                let mut doc = RcDoc::nil();
+                let mut pieces = Vec::with_capacity(ops.len() + 1);
                 for op in ops {
                     let comments = self.at(*op)?;
-                    doc = doc.append(commented(text(self.word(*op)), comments, RcDoc::nil()));
+                    pieces.push(commented(text(self.word(*op)), comments, RcDoc::nil()));
                 }
-                Ok(doc.append(self.expr(operand)?))
+                pieces.push(self.expr(operand)?);
+                Ok(concat(pieces))
             }
             ExprKind::Member(item, accesses) => {
                 let item = self.raw(item)?;
-                let mut rest = RcDoc::nil();
+                let mut rest = Vec::with_capacity(2 * accesses.len());
                 let mut prev_is_field = false;
                 for (i, access) in accesses.iter().enumerate() {
                     let is_call = matches!(access, Access::Call(..));
                     // A method's name and its arguments stay on one line.
                     if i > 0 && !(prev_is_field && is_call) {
-                        rest = rest.append(RcDoc::line_());
+                        rest.push(RcDoc::line_());
                     }
-                    rest = rest.append(self.access(access)?);
+                    rest.push(self.access(access)?);
                     prev_is_field = matches!(access, Access::Field(..));
                 }
-                Ok(item.append(self.nest(rest)).group())
+                Ok(item.append(self.nest(concat(rest))).group())
             }
             ExprKind::Literal(t) => {
                 let trivia = self.at(*t)?;
@@ -450,17 +474,15 @@ impl<'s> Layout<'_, 's> {
         let Some((last, init)) = operands.split_last() else {
             return Ok(RcDoc::nil());
         };
-        let mut doc = RcDoc::nil();
+        let mut pieces = Vec::with_capacity(3 * operands.len());
         for x in init {
             let comments = self.after(x.range)?;
-            let operand = self.expr(x)?;
-            doc = doc.append(operand).append(RcDoc::space()).append(commented(
-                text(op),
-                comments,
-                RcDoc::line(),
-            ));
+            pieces.push(self.expr(x)?);
+            pieces.push(RcDoc::space());
+            pieces.push(commented(text(op), comments, RcDoc::line()));
         }
-        Ok(doc.append(self.expr(last)?))
+        pieces.push(self.expr(last)?);
+        Ok(concat(pieces))
     }
 
     /// `target has field`, `target like pattern`.
@@ -491,17 +513,17 @@ impl<'s> Layout<'_, 's> {
         let Some((first, rest)) = items.split_first() else {
             return Ok(RcDoc::nil());
         };
-        let mut doc = item(self, first)?;
+        let mut pieces = Vec::with_capacity(3 * items.len());
+        pieces.push(item(self, first)?);
         let mut prev = range(first);
         for x in rest {
             let comma = self.after(prev)?;
-            doc = doc
-                .append(commented(text(","), comma, RcDoc::nil()))
-                .append(RcDoc::line())
-                .append(item(self, x)?);
+            pieces.push(commented(text(","), comma, RcDoc::nil()));
+            pieces.push(RcDoc::line());
+            pieces.push(item(self, x)?);
             prev = range(x);
         }
-        Ok(doc)
+        Ok(concat(pieces))
     }
 
     fn entry(&mut self, entry: &RecordEntry) -> Res<Doc<'s>> {
@@ -553,18 +575,18 @@ impl<'s> Layout<'_, 's> {
         let Some((first, rest)) = path.split_first() else {
             return Ok(RcDoc::nil());
         };
-        let mut doc = self.token(*first)?;
+        let mut pieces = Vec::with_capacity(2 * path.len());
+        pieces.push(self.token(*first)?);
         let mut prev = *first;
         for part in rest {
             let sep = self.after(Range {
                 first: prev,
                 last: prev,
             })?;
-            doc = doc
-                .append(commented(text("::"), sep, RcDoc::nil()))
-                .append(self.token(*part)?);
+            pieces.push(commented(text("::"), sep, RcDoc::nil()));
+            pieces.push(self.token(*part)?);
             prev = *part;
         }
-        Ok(doc)
+        Ok(concat(pieces))
     }
 }

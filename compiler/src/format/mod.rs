@@ -57,9 +57,9 @@ impl Default for FormatOptions {
     }
 }
 
-/// The stack the formatter runs on: the tree and document of the deepest policy the parser
-/// accepts, with room to spare.
-const STACK_SIZE: usize = 64 * 1024 * 1024;
+/// The stack the formatter runs on: dropping the tree and document of the most deeply nested
+/// policy the parser accepts, with room to spare. (Long chains make shallow documents.)
+const STACK_SIZE: usize = 16 * 1024 * 1024;
 
 /// Formats a policy file. Fails, located, where the parser fails, and where the text cannot be
 /// laid out without changing its meaning.
@@ -68,7 +68,12 @@ pub fn format_policies(source: &Source, options: FormatOptions) -> Result<String
 }
 
 fn format_on_stack(source: &Source, options: FormatOptions) -> Result<String, SourceErrors> {
-    let original = parse_policies(source.clone())?;
+    // What the policies mean, as printed: all the check below needs, and much smaller than
+    // their trees.
+    let original: Vec<String> = parse_policies(source.clone())?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let fail = |message: String, span: Span| {
         SourceErrors::single(
             source.clone(),
@@ -84,11 +89,13 @@ fn format_on_stack(source: &Source, options: FormatOptions) -> Result<String, So
             .get(at)
             .map_or(Span::new(text.len(), text.len()), |t| t.span)
     };
-    let policies = tree::policies(&tokens)
-        .map_err(|u| fail(format!("expected {}", u.what), span_of(&tokens, u.at)))?;
-    let mut out = String::new();
-    for (i, policy) in policies.iter().enumerate() {
-        let doc = layout::policy(&mut tokens, options.indent_width, policy).map_err(|u| {
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    // One policy at a time: its tree and document go before the next is read.
+    let mut pos = 0;
+    while pos < tokens.len() {
+        let policy = tree::policy(&tokens, &mut pos)
+            .map_err(|u| fail(format!("expected {}", u.what), span_of(&tokens, u.at)))?;
+        let doc = layout::policy(&mut tokens, options.indent_width, &policy).map_err(|u| {
             fail(
                 format!("could not lay out {}", u.what),
                 span_of(&tokens, u.at),
@@ -99,7 +106,7 @@ fn format_on_stack(source: &Source, options: FormatOptions) -> Result<String, So
             .map_err(|e| fail(e.to_string(), span_of(&tokens, policy.range.first)))?;
         let rendered = String::from_utf8(rendered)
             .map_err(|e| fail(e.to_string(), span_of(&tokens, policy.range.first)))?;
-        if i > 0 {
+        if !out.is_empty() {
             out.push_str("\n\n");
         }
         out.push_str(&without_blank_lines(&rendered));
@@ -113,13 +120,9 @@ fn format_on_stack(source: &Source, options: FormatOptions) -> Result<String, So
     Ok(out)
 }
 
-/// Whether `formatted` holds the same policies as the `original` parse (spans aside): the same
+/// Whether `formatted` holds the same policies as the `original` text (spans aside): the same
 /// number, each printing the same.
-fn check_meaning(
-    source: &Source,
-    original: &[crate::ast::Policy],
-    formatted: &str,
-) -> Result<(), String> {
+fn check_meaning(source: &Source, original: &[String], formatted: &str) -> Result<(), String> {
     let again = parse_policies(Source::new(Arc::clone(&source.name), formatted))
         .map_err(|e| format!("the formatted text does not parse: {e}"))?;
     if again.len() != original.len() {
@@ -130,7 +133,7 @@ fn check_meaning(
         ));
     }
     for (before, after) in original.iter().zip(&again) {
-        if before.to_string() != after.to_string() {
+        if *before != after.to_string() {
             return Err(format!(
                 "the formatted text changes this policy:\n{before}\ninto\n{after}"
             ));

@@ -139,18 +139,16 @@ type Res<T> = Result<T, Unformattable>;
 /// How deep the tree may nest before giving up (the policy parser stops well before this).
 const MAX_DEPTH: usize = 4 * crate::parser::MAX_NESTING;
 
-/// Reads every policy of the file.
-pub(super) fn policies(tokens: &Tokens<'_>) -> Res<Vec<Policy>> {
+/// Reads the policy that starts at token `*pos`, and moves `*pos` past it.
+pub(super) fn policy(tokens: &Tokens<'_>, pos: &mut Tok) -> Res<Policy> {
     let mut r = Reader {
         tokens,
-        pos: 0,
+        pos: *pos,
         depth: 0,
     };
-    let mut policies = Vec::new();
-    while r.pos < tokens.len() {
-        policies.push(r.policy()?);
-    }
-    Ok(policies)
+    let policy = r.policy();
+    *pos = r.pos;
+    policy
 }
 
 struct Reader<'a, 's> {
