@@ -20,15 +20,6 @@ pub(super) struct Trivia<'s> {
     pub trailing: &'s str,
 }
 
-impl Trivia<'_> {
-    fn new<'s>(leading_text: &'s str, trailing_text: &'s str) -> Trivia<'s> {
-        Trivia {
-            leading: line_comments(leading_text).collect(),
-            trailing: trailing_text.trim(),
-        }
-    }
-}
-
 /// The `//` comments of a stretch of text between tokens, each up to its line end and trimmed.
 pub(super) fn line_comments(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
@@ -41,15 +32,20 @@ pub(super) fn line_comments(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// A file's tokens (without the end-of-input token) with their comments.
+/// A file's tokens (without the end-of-input token) with their comments, found from the text
+/// between tokens when asked for (a few bits a token to remember what was handed out).
 #[derive(Debug)]
 pub(super) struct Tokens<'s> {
     pub text: &'s str,
     pub tokens: Vec<Token>,
-    trivia: Vec<Trivia<'s>>,
+    /// Per token: [`LEADING`] and [`TRAILING`] once those comments were handed out.
+    taken: Vec<u8>,
     /// The comments after the last token's line.
     pub end_of_file: Vec<&'s str>,
 }
+
+const LEADING: u8 = 1;
+const TRAILING: u8 = 2;
 
 impl<'s> Tokens<'s> {
     /// Attaches the comments of `text` to its `tokens` (as the lexer gave them, `Eof` last).
@@ -57,25 +53,17 @@ impl<'s> Tokens<'s> {
         if tokens.last().is_some_and(|t| t.kind == TokenKind::Eof) {
             tokens.pop();
         }
-        let mut trivia = Vec::with_capacity(tokens.len());
-        // The first token's leading text is all the text before it; then each token's is what
-        // follows the line break after the token before it. After the last token, that is the
-        // end of the file's (all of the text when there are no tokens).
-        let mut leading_text = text
-            .get(..tokens.first().map_or(text.len(), |t| t.span.start))
-            .unwrap_or("");
-        for (i, tok) in tokens.iter().enumerate() {
-            let next_start = tokens.get(i + 1).map_or(text.len(), |t| t.span.start);
-            let between = text.get(tok.span.end..next_start).unwrap_or("");
-            let (trailing, next_leading) = between.split_once('\n').unwrap_or((between, ""));
-            trivia.push(Trivia::new(leading_text, trailing));
-            leading_text = next_leading;
-        }
-        let end_of_file = line_comments(leading_text).collect();
+        let end_of_file = match tokens.last() {
+            Some(last) => {
+                let after = text.get(last.span.end..).unwrap_or("");
+                line_comments(after.split_once('\n').map_or("", |(_, rest)| rest)).collect()
+            }
+            None => line_comments(text).collect(),
+        };
         Tokens {
             text,
+            taken: vec![0; tokens.len()],
             tokens,
-            trivia,
             end_of_file,
         }
     }
@@ -96,16 +84,69 @@ impl<'s> Tokens<'s> {
         self.tokens.get(i).map_or(TokenKind::Eof, |t| t.kind)
     }
 
+    /// The text between token `i - 1` (or the file's start) and token `i`.
+    fn before(&self, i: usize) -> &'s str {
+        let start = if i == 0 {
+            0
+        } else {
+            self.tokens.get(i - 1).map_or(0, |t| t.span.end)
+        };
+        let end = self.tokens.get(i).map_or(start, |t| t.span.start);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    /// Token `i`'s leading comments: those before it, after the previous token's line.
+    fn leading(&self, i: usize) -> Vec<&'s str> {
+        let before = self.before(i);
+        let own_lines = if i == 0 {
+            before
+        } else {
+            before.split_once('\n').map_or("", |(_, rest)| rest)
+        };
+        line_comments(own_lines).collect()
+    }
+
+    /// Token `i`'s trailing comment: the rest of its line, trimmed.
+    fn trailing(&self, i: usize) -> &'s str {
+        let after = if i + 1 < self.len() {
+            self.before(i + 1)
+        } else {
+            self.tokens
+                .get(i)
+                .and_then(|t| self.text.get(t.span.end..))
+                .unwrap_or("")
+        };
+        after
+            .split_once('\n')
+            .map_or(after, |(line, _)| line)
+            .trim()
+    }
+
+    /// Hands out the comments of token `i` in `parts` that were not handed out yet; `None` if
+    /// there is no token `i`.
+    fn hand_out(&mut self, i: usize, parts: u8) -> Option<Trivia<'s>> {
+        let taken = *self.taken.get(i)?;
+        let mut trivia = Trivia::default();
+        if parts & LEADING != 0 && taken & LEADING == 0 {
+            trivia.leading = self.leading(i);
+        }
+        if parts & TRAILING != 0 && taken & TRAILING == 0 {
+            trivia.trailing = self.trailing(i);
+        }
+        if let Some(t) = self.taken.get_mut(i) {
+            *t |= parts;
+        }
+        Some(trivia)
+    }
+
     /// Hands out all of token `i`'s comments (none if it has no comments left, or no token `i`).
     pub fn take(&mut self, i: usize) -> Option<Trivia<'s>> {
-        self.trivia.get_mut(i).map(std::mem::take)
+        self.hand_out(i, LEADING | TRAILING)
     }
 
     /// Hands out token `i`'s leading comments only, leaving its trailing comment.
     pub fn take_leading(&mut self, i: usize) -> Option<Vec<&'s str>> {
-        self.trivia
-            .get_mut(i)
-            .map(|t| std::mem::take(&mut t.leading))
+        self.hand_out(i, LEADING).map(|t| t.leading)
     }
 
     /// The comments of the token after token `last` (a node's end); the first token's when
