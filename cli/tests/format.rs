@@ -510,6 +510,8 @@ fn unusual_but_valid_text_formats_as_cedar_does() {
     for text in [
         // CRLF line ends.
         "permit(principal,action,resource)\r\nwhen { context.a // c\r\n && true };\r\n// end\r\n",
+        // Lone carriage returns end comments but not lines.
+        "permit(principal,action,resource) // c\rwhen { true // d\r && false }; // e\r// f\r",
         // Wide characters count by their display width.
         "permit(principal,action,resource) when { context.a == \"é日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語\" };",
         // Trailing commas.
