@@ -228,6 +228,53 @@ fn comments_between_any_tokens_go_where_cedar_puts_them() {
     );
 }
 
+/// The conformance files with one token dropped or doubled (mostly malformed): Cedar's
+/// formatter and `thuja format` fail on the same ones and agree on the rest.
+#[test]
+fn damaged_files_fail_where_cedar_fails() {
+    let Some(dir) = conformance_dir() else {
+        return;
+    };
+    let files = policy_files(&dir);
+    let (mut rejected, mut formatted, mut mismatches) = (0, 0, Vec::new());
+    for (n, (name, text)) in files.iter().enumerate() {
+        let tokens = thuja_compiler::lexer::tokenize(text).expect("lexes");
+        if tokens.len() < 2 {
+            continue;
+        }
+        // A token picked by the file's place in the list, spread over the file.
+        let t = tokens[(n * 7919) % (tokens.len() - 1)].span;
+        for damaged in [
+            format!("{}{}", &text[..t.start], &text[t.end..]),
+            format!("{}{}", &text[..t.end], &text[t.start..]),
+        ] {
+            match (cedar_format(&damaged, 80, 2), thuja_format(&damaged, 80, 2)) {
+                (Err(_), Err(_)) => rejected += 1,
+                (Ok(c), Ok(t)) if c == t => formatted += 1,
+                (c, t) => mismatches.push(format!(
+                    "{name}:\n{damaged}\n--- cedar\n{c:?}\n--- thuja\n{t:?}"
+                )),
+            }
+        }
+    }
+    eprintln!(
+        "damaged files: {rejected} rejected by both, {formatted} formatted identically, {} differ",
+        mismatches.len()
+    );
+    assert!(rejected > 1000, "most damaged files are malformed");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches; the first ones:\n{}",
+        mismatches.len(),
+        mismatches
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}
+
 #[test]
 fn formatting_is_idempotent_and_keeps_the_policies() {
     let Some(dir) = conformance_dir() else {
