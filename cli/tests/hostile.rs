@@ -120,8 +120,13 @@ fn thuja(args: &[&str]) -> Run {
 struct Scratch(PathBuf);
 
 impl Scratch {
+    /// A directory of its own, even for tests of one process (`cargo test` runs them on
+    /// threads) that share a `name`.
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("thuja-hostile-{}-{name}", std::process::id()));
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("thuja-hostile-{}-{n}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         Scratch(dir)
     }
@@ -173,6 +178,7 @@ fn policy_commands(p: &str, s: &str, e: &str, r: &str) -> Vec<(&'static str, Vec
         ("check-parse", vec!["check-parse", "-p", p]),
         ("check-parse", vec!["check-parse", "-p", p, "-s", s]),
         ("validate", vec!["validate", "-p", p, "-s", s]),
+        ("format", vec!["format", "-p", p]),
     ];
     for engine in ["vm", "jit", "interp"] {
         out.push((

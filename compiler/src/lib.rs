@@ -13,6 +13,7 @@
 pub mod ast;
 pub mod diagnostic;
 pub mod est;
+pub mod format;
 pub mod index;
 pub mod lexer;
 pub mod parser;

@@ -7,6 +7,7 @@ mod check_parse;
 mod compile;
 mod conformance;
 mod evaluate;
+mod format;
 mod link;
 mod query;
 mod request_args;
@@ -48,6 +49,9 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Evaluate a Cedar expression in the context of a request.
     Evaluate(evaluate::EvaluateArgs),
+    /// Format policies as `cedar format` does (--write: in place; --check: exit 1 and print a
+    /// diff when not formatted).
+    Format(format::FormatArgs),
     /// Link a template with entities for its slots; with -k, append the link to that file.
     Link(link::LinkArgs),
     /// Print the entity hierarchy as a Graphviz DOT graph (--svg FILE: also draw it with `dot`).
@@ -86,6 +90,7 @@ pub fn run() -> i32 {
         Command::CheckParse(args) => check_parse::run(&args),
         Command::Compile(args) => compile::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
+        Command::Format(args) => format::run(&args),
         Command::Conformance(args) => conformance::run(&args),
         Command::Link(args) => link::run(&args),
         Command::Visualize(args) => visualize::run(&args),
