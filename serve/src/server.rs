@@ -290,15 +290,16 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 /// Accepts connections until shutdown, at most `max_connections` at once, each served as
-/// HTTP/1.1 with a header read timeout; on shutdown, closes idle connections and waits for
-/// requests in flight.
+/// HTTP/1.1 (with a header read timeout) or cleartext HTTP/2 (h2c, prior knowledge: told apart
+/// by the connection preface); on shutdown, closes idle connections and waits for requests in
+/// flight.
 async fn serve_tcp(
     listener: TcpListener,
     router: Router,
     rx: watch::Receiver<bool>,
     app: Arc<App>,
 ) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let places = Arc::new(tokio::sync::Semaphore::new(
         app.config.max_connections.max(1),
@@ -338,10 +339,19 @@ async fn serve_tcp(
                 }
             },
         );
-        let connection = hyper::server::conn::http1::Builder::new()
+        let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        http.http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(app.config.header_timeout)
-            .serve_connection(TokioIo::new(stream), service);
+            .header_read_timeout(app.config.header_timeout);
+        http.http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(u32::try_from(app.config.max_concurrency).unwrap_or(u32::MAX))
+            // An idle HTTP/2 connection is pinged, and closed when the ping goes unanswered.
+            .keep_alive_interval(app.config.header_timeout)
+            .keep_alive_timeout(app.config.header_timeout);
+        let connection = http
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -849,3 +849,44 @@ async fn properties_and_request_entities_overlay_the_store_for_one_request() {
     assert!(error_message(&answer).contains("`entities`"), "{answer}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_cleartext_is_served_on_the_same_listener() {
+    let scratch = Scratch::new("h2c");
+    let server = start(scratch.config()).await;
+    let engine = scratch.engine();
+    let h2 = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let url = format!("http://{}/access/v1/evaluation", server.api_addr());
+    // Many requests on one HTTP/2 connection, several at once.
+    let mut answers = Vec::new();
+    for item in all_items() {
+        let h2 = h2.clone();
+        let url = url.clone();
+        answers.push(tokio::spawn(async move {
+            let response = h2
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(item.to_string())
+                .send()
+                .await
+                .expect("answered");
+            let version = response.version();
+            let body: Value = response.json().await.expect("JSON");
+            (item, version, body)
+        }));
+    }
+    for answer in answers {
+        let (item, version, body) = answer.await.expect("task");
+        assert_eq!(version, reqwest::Version::HTTP_2);
+        assert_eq!(body["decision"], json!(expected(&engine, &item)), "{item}");
+    }
+    // HTTP/1.1 still works beside it.
+    let (status, _, _) = post(&client(), &url, &all_items()[0].to_string()).await;
+    assert_eq!(status, 200);
+    server.shutdown().await;
+}
