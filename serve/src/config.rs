@@ -30,6 +30,8 @@ pub struct ServeConfig {
     pub admin_listen: Option<SocketAddr>,
     /// Also serve the API on this unix socket.
     pub unix_socket: Option<PathBuf>,
+    /// Serve TLS on every TCP listener (API, admin, gRPC) with this certificate and key.
+    pub tls: Option<crate::tls::TlsFiles>,
     /// The gRPC listener for Envoy's external authorization (`ext_authz` v3, using the
     /// forward-auth mapping); none: no gRPC listener.
     pub grpc_listen: Option<SocketAddr>,
@@ -100,6 +102,7 @@ impl ServeConfig {
             admin_listen: None,
             unix_socket: None,
             grpc_listen: None,
+            tls: None,
             token: None,
             type_map: TypeMap::default(),
             forward_auth: None,

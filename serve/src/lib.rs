@@ -1,6 +1,7 @@
 //! # `thuja serve`: the authorization server gateways call
 //!
-//! An HTTP/1.1 server (tokio, axum), and optionally a gRPC one for Envoy (tonic), over one Thuja [`Engine`](thuja::Engine) built from a
+//! An HTTP/1.1 and HTTP/2 server (tokio, axum; TLS by rustls when given a certificate), and
+//! optionally a gRPC one for Envoy (tonic), over one Thuja [`Engine`](thuja::Engine) built from a
 //! policy file, an optional schema and an optional entities file, swapped atomically when the
 //! inputs change. It listens on 127.0.0.1 unless told otherwise.
 //!
@@ -83,11 +84,13 @@ mod overlay;
 mod reload;
 mod server;
 mod state;
+pub mod tls;
 
 pub use config::{Decider, ExternalDecider, ServeConfig, TypeMap};
 pub use mapping::Mapping;
 pub use reload::ReloadOutcome;
 pub use server::{ServeError, Server, Signals};
+pub use tls::TlsFiles;
 
 /// Starts logging to standard error (`RUST_LOG` filters; `info` by default), unless a
 /// subscriber is already set.

@@ -19,7 +19,9 @@ use crate::mapping::Mapping;
 use crate::metrics::Metrics;
 use crate::reload::{self, Current};
 use crate::state::App;
+use crate::tls::TlsFiles;
 use crate::{authzen, cedar_api, ext_authz, forward_auth, http, ops};
+use tokio_rustls::TlsAcceptor;
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,18 @@ impl Server {
             })
             .transpose()
             .map_err(|e| ServeError::Config(e.to_string()))?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(TlsFiles::acceptor)
+            .transpose()
+            .map_err(|e| ServeError::Config(e.to_string()))?;
+        let grpc_tls = config
+            .tls
+            .as_ref()
+            .map(TlsFiles::grpc_identity)
+            .transpose()
+            .map_err(|e| ServeError::Config(e.to_string()))?;
         let app = Arc::new(App::new(config, mapping, metrics, decision_log));
         let (shutdown, stopped) = watch::channel(false);
 
@@ -113,6 +127,7 @@ impl Server {
             api_routes.clone(),
             stopped.clone(),
             Arc::clone(&app),
+            tls.clone(),
         )));
         if let Some(listener) = admin_listener {
             tasks.push(tokio::spawn(serve_tcp(
@@ -120,6 +135,7 @@ impl Server {
                 admin_router(&app),
                 stopped.clone(),
                 Arc::clone(&app),
+                tls.clone(),
             )));
         }
         if let Some(listener) = grpc_listener {
@@ -127,6 +143,7 @@ impl Server {
                 listener,
                 stopped.clone(),
                 Arc::clone(&app),
+                grpc_tls,
             )));
         }
         if let Some(listener) = unix_listener {
@@ -290,16 +307,16 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 /// Accepts connections until shutdown, at most `max_connections` at once, each served as
-/// HTTP/1.1 (with a header read timeout) or cleartext HTTP/2 (h2c, prior knowledge: told apart
-/// by the connection preface); on shutdown, closes idle connections and waits for requests in
-/// flight.
+/// HTTP/1.1 (with a header read timeout) or HTTP/2 (h2c with prior knowledge, told apart by
+/// the connection preface; or by ALPN under TLS); with `tls`, the handshake must end within
+/// the header timeout. On shutdown, closes idle connections and waits for requests in flight.
 async fn serve_tcp(
     listener: TcpListener,
     router: Router,
     rx: watch::Receiver<bool>,
     app: Arc<App>,
+    tls: Option<TlsAcceptor>,
 ) {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let places = Arc::new(tokio::sync::Semaphore::new(
         app.config.max_connections.max(1),
@@ -339,22 +356,21 @@ async fn serve_tcp(
                 }
             },
         );
-        let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-        http.http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(app.config.header_timeout);
-        http.http2()
-            .timer(TokioTimer::new())
-            .max_concurrent_streams(u32::try_from(app.config.max_concurrency).unwrap_or(u32::MAX))
-            // An idle HTTP/2 connection is pinged, and closed when the ping goes unanswered.
-            .keep_alive_interval(app.config.header_timeout)
-            .keep_alive_timeout(app.config.header_timeout);
-        let connection = http
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let (app, tls) = (Arc::clone(&app), tls.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let served = match tls {
+                None => serve_http(stream, service, &app, watcher).await,
+                Some(tls) => {
+                    match tokio::time::timeout(app.config.header_timeout, tls.accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => serve_http(stream, service, &app, watcher).await,
+                        Ok(Err(e)) => Err(format!("TLS handshake failed: {e}").into()),
+                        Err(_) => Err("TLS handshake timed out".into()),
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!("connection from {peer}: {e}");
             }
             drop(place);
@@ -364,17 +380,68 @@ async fn serve_tcp(
     graceful.shutdown().await;
 }
 
+/// Serves one connection (plain or TLS) as HTTP/1.1 or HTTP/2 until it ends or shutdown
+/// closes it.
+async fn serve_http<IO, S>(
+    io: IO,
+    service: S,
+    app: &App,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(app.config.header_timeout);
+    http.http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(u32::try_from(app.config.max_concurrency).unwrap_or(u32::MAX))
+        // An idle HTTP/2 connection is pinged, and closed when the ping goes unanswered.
+        .keep_alive_interval(app.config.header_timeout)
+        .keep_alive_timeout(app.config.header_timeout);
+    let connection = http
+        .serve_connection(TokioIo::new(io), service)
+        .into_owned();
+    watcher.watch(connection).await
+}
+
 /// Serves Envoy's ext_authz over gRPC (HTTP/2) until shutdown, then lets checks in flight
 /// finish. A check's message is limited to the body limit; the concurrency limit and timeout
 /// are the API's.
-async fn serve_grpc(listener: TcpListener, rx: watch::Receiver<bool>, app: Arc<App>) {
+async fn serve_grpc(
+    listener: TcpListener,
+    rx: watch::Receiver<bool>,
+    app: Arc<App>,
+    tls: Option<tonic::transport::Identity>,
+) {
     use envoy_types::ext_authz::v3::pb::AuthorizationServer;
     let service = AuthorizationServer::new(ext_authz::ExtAuthz {
         app: Arc::clone(&app),
     })
     .max_decoding_message_size(app.config.max_body_bytes);
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    if let Err(e) = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(identity) = tls {
+        builder =
+            match builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity)) {
+                Ok(builder) => builder,
+                Err(e) => {
+                    tracing::error!("gRPC listener: TLS: {e}");
+                    return;
+                }
+            };
+    }
+    if let Err(e) = builder
         .timeout(app.config.request_timeout)
         .max_concurrent_streams(u32::try_from(app.config.max_concurrency).unwrap_or(u32::MAX))
         .add_service(service)

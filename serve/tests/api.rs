@@ -890,3 +890,125 @@ async fn http2_cleartext_is_served_on_the_same_listener() {
     assert_eq!(status, 200);
     server.shutdown().await;
 }
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files in the scratch
+/// directory; the certificate's PEM text (the client's root).
+fn self_signed(scratch: &Scratch) -> (thuja_serve::TlsFiles, String) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("a certificate");
+    let cert = certified.cert.pem();
+    scratch.write("cert.pem", &cert);
+    scratch.write("key.pem", &certified.key_pair.serialize_pem());
+    (
+        thuja_serve::TlsFiles {
+            cert: scratch.path("cert.pem"),
+            key: scratch.path("key.pem"),
+        },
+        cert,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_http1_and_http2_and_refuses_plain_text() {
+    let scratch = Scratch::new("tls");
+    let (files, root) = self_signed(&scratch);
+    let mut config = scratch.config();
+    config.tls = Some(files);
+    let server = start(config).await;
+    let engine = scratch.engine();
+    let root = reqwest::Certificate::from_pem(root.as_bytes()).expect("root");
+    let url = format!("https://{}/access/v1/evaluation", server.api_addr());
+    for http2 in [false, true] {
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(root.clone())
+            .timeout(std::time::Duration::from_secs(30));
+        if !http2 {
+            builder = builder.http1_only();
+        }
+        let client = builder.build().expect("client");
+        for item in all_items() {
+            let response = client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(item.to_string())
+                .send()
+                .await
+                .expect("answered over TLS");
+            // HTTP/2 is chosen by ALPN when the client offers it.
+            let want_version = if http2 {
+                reqwest::Version::HTTP_2
+            } else {
+                reqwest::Version::HTTP_11
+            };
+            assert_eq!(response.version(), want_version);
+            let body: Value = response.json().await.expect("JSON");
+            assert_eq!(body["decision"], json!(expected(&engine, &item)), "{item}");
+        }
+    }
+    // The admin listener is under TLS too.
+    let admin = reqwest::Client::builder()
+        .no_proxy()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(root.clone())
+        .build()
+        .expect("client");
+    let ready = admin
+        .get(format!(
+            "https://{}/readyz",
+            server.admin_addr().expect("admin")
+        ))
+        .send()
+        .await
+        .expect("readyz over TLS");
+    assert_eq!(ready.status(), 200);
+    // Plain HTTP on the TLS port gets no answer; a client that does not trust the certificate
+    // cannot connect.
+    let plain = client()
+        .post(format!("http://{}/access/v1/evaluation", server.api_addr()))
+        .body(all_items()[0].to_string())
+        .send()
+        .await;
+    assert!(plain.is_err(), "plain HTTP was answered: {plain:?}");
+    let untrusting = reqwest::Client::builder()
+        .no_proxy()
+        .tls_built_in_root_certs(false)
+        .build()
+        .expect("client");
+    assert!(
+        untrusting
+            .get(format!("https://{}/healthz", server.api_addr()))
+            .send()
+            .await
+            .is_err()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_files_that_do_not_make_a_pair_are_refused_at_start() {
+    let scratch = Scratch::new("tls-bad");
+    let (files, _) = self_signed(&scratch);
+    for (cert, key, needle) in [
+        ("key.pem", "key.pem", "no certificate"),
+        ("cert.pem", "cert.pem", "no private key"),
+        ("missing.pem", "key.pem", "missing.pem"),
+    ] {
+        let mut config = scratch.config();
+        config.tls = Some(thuja_serve::TlsFiles {
+            cert: scratch.path(cert),
+            key: scratch.path(key),
+        });
+        let error = match thuja_serve::Server::start(config).await {
+            Ok(server) => {
+                server.shutdown().await;
+                String::from("started")
+            }
+            Err(e) => e.to_string(),
+        };
+        assert!(error.contains(needle), "{cert}/{key}: {error}");
+    }
+    let _ = files;
+}

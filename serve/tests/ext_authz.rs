@@ -337,3 +337,59 @@ async fn the_source_address_raw_headers_reveal_and_the_token() {
     assert_eq!(code(&answer), PERMISSION_DENIED);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_over_tls() {
+    let scratch = Scratch::new("ext-authz-tls");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("a certificate");
+    scratch.write("cert.pem", &certified.cert.pem());
+    scratch.write("key.pem", &certified.key_pair.serialize_pem());
+    let mut config = scratch.config();
+    config.tls = Some(thuja_serve::TlsFiles {
+        cert: scratch.path("cert.pem"),
+        key: scratch.path("key.pem"),
+    });
+    config.grpc_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    let server = start(config).await;
+    let addr = server.grpc_addr().expect("a gRPC listener");
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(
+            certified.cert.pem(),
+        ))
+        .domain_name("localhost");
+    let channel = Channel::from_shared(format!("https://{addr}"))
+        .expect("endpoint")
+        .tls_config(tls)
+        .expect("TLS config")
+        .connect()
+        .await
+        .expect("connects over TLS");
+    let mut grpc = AuthorizationClient::new(channel);
+    let engine = scratch.engine();
+    let want = allowed(&decide(
+        &engine,
+        &json!({"type": "TinyTodo::User", "id": "alice"}),
+        &json!({"type": "TinyTodo::Action", "id": "GetList"}),
+        &json!({"type": "TinyTodo::List", "id": "groceries"}),
+        &json!({"ip": "10.1.2.3"}),
+    ));
+    let request = check(
+        "GET",
+        "/lists/groceries",
+        &[("X-User", "alice"), ("X-Real-IP", "10.1.2.3")],
+        None,
+    );
+    let (answer, _) = call(&mut grpc, request).await;
+    assert_eq!(code(&answer), if want { OK } else { PERMISSION_DENIED });
+    // A plain-text gRPC client gets nothing from the TLS listener.
+    let plain = Channel::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await;
+    if let Ok(channel) = plain {
+        let mut grpc = AuthorizationClient::new(channel);
+        assert!(grpc.check(CheckRequest { attributes: None }).await.is_err());
+    }
+    server.shutdown().await;
+}

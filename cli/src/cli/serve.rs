@@ -36,6 +36,12 @@ pub struct ServeArgs {
     /// Also serve the API on this unix socket
     #[arg(long, value_name = "PATH")]
     pub unix_socket: Option<PathBuf>,
+    /// Serve TLS on every listener with this certificate chain (PEM); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Address of the gRPC listener for Envoy's ext_authz v3 (uses the --forward-auth mapping)
     #[arg(long, value_name = "ADDR")]
     pub grpc_listen: Option<SocketAddr>,
@@ -110,6 +116,11 @@ pub fn run(args: &ServeArgs) -> i32 {
     config.admin_listen = args.admin_listen;
     config.unix_socket = args.unix_socket.clone();
     config.grpc_listen = args.grpc_listen;
+    config.tls = args
+        .tls_cert
+        .clone()
+        .zip(args.tls_key.clone())
+        .map(|(cert, key)| thuja_serve::TlsFiles { cert, key });
     config.token = args.token.clone();
     config.type_map = type_map;
     config.forward_auth = args.forward_auth.clone();
