@@ -40,7 +40,8 @@ pub struct ServeConfig {
     pub token: Option<String>,
     /// AuthZEN type renames and the action type.
     pub type_map: TypeMap,
-    /// The forward-auth mapping file; none: `/forward-auth` answers 403 to everything.
+    /// The gateway mapping file (forward auth and ext_authz), reloaded with the other inputs;
+    /// none: gateway requests are denied.
     pub forward_auth: Option<PathBuf>,
     /// Include the determining policies and errors in AuthZEN and forward-auth answers.
     pub reveal: bool,
@@ -126,6 +127,7 @@ impl ServeConfig {
         let mut files = vec![self.policies.as_path()];
         files.extend(self.schema.as_deref());
         files.extend(self.entities.as_deref());
+        files.extend(self.forward_auth.as_deref());
         files
     }
 }

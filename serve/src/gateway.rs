@@ -56,14 +56,14 @@ fn gate(app: &App, api: &str, original: &Original<'_>) -> Gated {
         },
         revision,
     };
-    let Some(mapping) = &app.mapping else {
+    let Some(current) = app.current() else {
+        return refuse("no engine yet".into(), None);
+    };
+    let Some(mapping) = current.mapping() else {
         return refuse(
             "no gateway mapping is configured (--forward-auth)".into(),
             None,
         );
-    };
-    let Some(current) = app.current() else {
-        return refuse("no engine yet".into(), None);
     };
     let mut request = match mapping.map(original) {
         Mapped::Request(request) => *request,

@@ -10,16 +10,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use thuja::input::{self, InputError};
 use thuja::{Engine, LiveEngine, Schema};
 
 use crate::config::ServeConfig;
+use crate::mapping::Mapping;
 
-/// An engine built from the inputs, with their revision.
+/// An engine built from the inputs, with their revision, and the gateway mapping read with
+/// them.
 pub(crate) struct Loaded {
     pub engine: Engine,
     pub revision: Arc<str>,
+    pub mapping: Option<Arc<Mapping>>,
 }
 
 /// Reads the input files and builds an engine (CPU-bound: call off the async runtime).
@@ -76,11 +79,22 @@ fn build(config: &ServeConfig, texts: Vec<(&Path, String)>) -> Result<Loaded, St
         builder =
             builder.entities_json(path.display().to_string(), texts.next().unwrap_or_default());
     }
+    let mapping = match &config.forward_auth {
+        Some(path) => Some(Arc::new(
+            Mapping::from_json(&texts.next().unwrap_or_default())
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
     let engine = builder.build().map_err(|e| match e {
         thuja::BuildError::Input(e) => render(&e),
         other => other.to_string(),
     })?;
-    Ok(Loaded { engine, revision })
+    Ok(Loaded {
+        engine,
+        revision,
+        mapping,
+    })
 }
 
 fn read_schema(path: &Path, text: &str) -> Result<Schema, String> {
@@ -140,6 +154,8 @@ pub enum ReloadOutcome {
 /// The serving engine and what is known about it.
 pub(crate) struct Current {
     pub live: LiveEngine,
+    /// The gateway mapping of the serving revision.
+    mapping: ArcSwapOption<Mapping>,
     /// Content revisions of the last few engines, by their [`Engine::revision`] number, so that
     /// a request reports the revision of the engine it was decided on.
     revisions: ArcSwap<Vec<(u64, Arc<str>)>>,
@@ -156,6 +172,7 @@ impl Current {
         let revisions = vec![(loaded.engine.revision(), loaded.revision)];
         Current {
             live: LiveEngine::new(loaded.engine),
+            mapping: ArcSwapOption::new(loaded.mapping),
             revisions: ArcSwap::from_pointee(revisions),
             status: Mutex::new(Status {
                 loaded_at: now(),
@@ -173,6 +190,11 @@ impl Current {
             .iter()
             .find(|(n, _)| *n == number)
             .map_or_else(|| Arc::from("unknown"), |(_, r)| Arc::clone(r))
+    }
+
+    /// The gateway mapping read with the serving inputs.
+    pub fn mapping(&self) -> Option<Arc<Mapping>> {
+        self.mapping.load_full()
     }
 
     /// The serving engine's content revision.
@@ -227,6 +249,7 @@ impl Current {
         }
         // The revision is known before the engine serves.
         self.revisions.store(Arc::new(revisions));
+        self.mapping.store(loaded.mapping);
         self.live.swap(loaded.engine);
         Ok(ReloadOutcome::Swapped(loaded.revision))
     }

@@ -15,7 +15,6 @@ use tokio::task::JoinHandle;
 
 use crate::config::ServeConfig;
 use crate::decision_log::DecisionLog;
-use crate::mapping::Mapping;
 use crate::metrics::Metrics;
 use crate::reload::{self, Current};
 use crate::state::App;
@@ -66,12 +65,6 @@ impl Server {
     /// and, when asked, starts watching the input files. Fails when a configuration file is
     /// invalid, a listener cannot be opened or the first engine cannot be built.
     pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
-        let mapping = config
-            .forward_auth
-            .as_deref()
-            .map(Mapping::from_file)
-            .transpose()
-            .map_err(ServeError::Config)?;
         let metrics = Metrics::new().map_err(|e| ServeError::Config(e.to_string()))?;
         let decision_log = config
             .decision_log
@@ -97,7 +90,7 @@ impl Server {
             .map(TlsFiles::grpc_identity)
             .transpose()
             .map_err(|e| ServeError::Config(e.to_string()))?;
-        let app = Arc::new(App::new(config, mapping, metrics, decision_log));
+        let app = Arc::new(App::new(config, metrics, decision_log));
         let (shutdown, stopped) = watch::channel(false);
 
         let api_listener = bind(app.config.listen).await?;

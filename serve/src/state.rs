@@ -1,5 +1,6 @@
 //! The state every request shares: the configuration, the serving engine (once built), the
-//! forward-auth mapping, the metrics and the concurrency permits.
+//! metrics, the decision log and the concurrency permits (the gateway mapping is read with the
+//! inputs: see [`Current`]).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -10,7 +11,6 @@ use tokio::sync::Semaphore;
 use crate::config::ServeConfig;
 use crate::decision_log::{DecisionLog, Entry};
 use crate::http::ApiError;
-use crate::mapping::Mapping;
 use crate::metrics::Metrics;
 use crate::reload::{Current, ReloadOutcome};
 
@@ -20,25 +20,18 @@ pub(crate) struct App {
     current: OnceLock<Current>,
     /// Why the first engine could not be built.
     pub startup_error: OnceLock<String>,
-    pub mapping: Option<Mapping>,
     pub metrics: Metrics,
     pub permits: Semaphore,
     pub decision_log: Option<DecisionLog>,
 }
 
 impl App {
-    pub fn new(
-        config: ServeConfig,
-        mapping: Option<Mapping>,
-        metrics: Metrics,
-        decision_log: Option<DecisionLog>,
-    ) -> Self {
+    pub fn new(config: ServeConfig, metrics: Metrics, decision_log: Option<DecisionLog>) -> Self {
         let permits = Semaphore::new(config.max_concurrency.max(1));
         App {
             config,
             current: OnceLock::new(),
             startup_error: OnceLock::new(),
-            mapping,
             metrics,
             permits,
             decision_log,

@@ -686,3 +686,64 @@ async fn the_decision_log_records_every_decision_or_a_sample() {
     assert_eq!(log_lines(&sampled, 10).len(), 10);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_mapping_is_reloaded_with_the_inputs() {
+    let scratch = Scratch::new("mapping-reload");
+    let server = start(scratch.config()).await;
+    let client = client();
+    let base = format!("http://{}", server.api_addr());
+    let engine = scratch.engine();
+    let casey = |action: &str| {
+        allowed(&decide(
+            &engine,
+            &json!({"type": "TinyTodo::User", "id": "casey"}),
+            &json!({"type": "TinyTodo::Action", "id": action}),
+            &json!({"type": "TinyTodo::List", "id": "groceries"}),
+            &json!({"ip": "10.1.2.3"}),
+        ))
+    };
+    assert!(
+        casey("GetList") && !casey("DeleteList"),
+        "casey reads, may not delete"
+    );
+    let get = || {
+        forward(
+            &client,
+            &base,
+            "GET",
+            "/lists/groceries",
+            Some("casey"),
+            "10.1.2.3",
+        )
+    };
+    assert_eq!(get().await, 200);
+    let first = server.revision().expect("serving");
+
+    // GET now maps to DeleteList: the reload takes the new mapping, with a new revision.
+    let original = std::fs::read_to_string(scratch.path("forward-auth.json")).expect("mapping");
+    let changed = original.replacen(
+        "\"methods\": [\"GET\"], \"path\": \"/lists/{list}\", \"action\": \"GetList\"",
+        "\"methods\": [\"GET\"], \"path\": \"/lists/{list}\", \"action\": \"DeleteList\"",
+        1,
+    );
+    assert_ne!(
+        changed, original,
+        "the example's GetList route is as expected"
+    );
+    scratch.write("forward-auth.json", &changed);
+    server.reload().await.expect("reloaded");
+    assert_ne!(server.revision().expect("serving"), first);
+    assert_eq!(get().await, 403);
+
+    // A broken mapping is refused and the previous one keeps serving.
+    scratch.write("forward-auth.json", "{\"principal\": {}}");
+    let error = server.reload().await.expect_err("refused");
+    assert!(error.contains("forward-auth.json"), "{error}");
+    assert_eq!(get().await, 403);
+    scratch.write("forward-auth.json", &original);
+    server.reload().await.expect("reloaded");
+    assert_eq!(get().await, 200);
+    assert_eq!(server.revision().expect("serving"), first);
+    server.shutdown().await;
+}
