@@ -143,10 +143,10 @@ fn answer(app: &App, check: &CheckRequest) -> tonic::Response<CheckResponse> {
             HttpStatusCode::Forbidden,
             why.as_deref(),
         ),
-        Verdict::NoPrincipal => denied(
+        Verdict::NoPrincipal(why) => denied(
             tonic::Status::unauthenticated("no principal"),
             HttpStatusCode::Unauthorized,
-            Some("no principal: the request carries no identity header"),
+            Some(&format!("no principal: {why}")),
         ),
     };
     let mut response = tonic::Response::new(response);

@@ -87,10 +87,10 @@ fn answer(app: &App, request: &Request) -> Response {
             ),
             reasons,
         ),
-        Verdict::NoPrincipal => (
+        Verdict::NoPrincipal(why) => (
             json_response(
                 StatusCode::UNAUTHORIZED,
-                &json!({"decision": "deny", "reason": "no principal: the request carries no identity header"}),
+                &json!({"decision": "deny", "reason": format!("no principal: {why}")}),
             ),
             Vec::new(),
         ),

@@ -21,8 +21,8 @@ pub(crate) enum Verdict {
         why: Option<String>,
         reasons: Vec<String>,
     },
-    /// No principal could be found: the client must authenticate.
-    NoPrincipal,
+    /// No principal could be found (and why): the client must authenticate.
+    NoPrincipal(String),
 }
 
 /// A verdict and the revision of the engine that gave it (none when no engine did).
@@ -38,7 +38,7 @@ pub(crate) fn decide(app: &App, api: &str, original: &Original<'_>) -> Gated {
     let label = match &gated.verdict {
         Verdict::Allow { .. } => "allow",
         Verdict::Deny { .. } => "deny",
-        Verdict::NoPrincipal => "unauthenticated",
+        Verdict::NoPrincipal(_) => "unauthenticated",
     };
     if let Verdict::Deny { why: Some(why), .. } = &gated.verdict {
         tracing::debug!("{api}: deny: {why}");
@@ -67,9 +67,9 @@ fn gate(app: &App, api: &str, original: &Original<'_>) -> Gated {
     };
     let mut request = match mapping.map(original) {
         Mapped::Request(request) => *request,
-        Mapped::NoPrincipal => {
+        Mapped::NoPrincipal(why) => {
             return Gated {
-                verdict: Verdict::NoPrincipal,
+                verdict: Verdict::NoPrincipal(why),
                 revision: None,
             };
         }

@@ -77,6 +77,7 @@ mod ext_authz;
 mod forward_auth;
 mod gateway;
 mod http;
+pub mod jwt;
 pub mod mapping;
 mod metrics;
 mod ops;

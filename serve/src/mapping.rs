@@ -16,8 +16,9 @@
 //! }
 //! ```
 //!
-//! - `principal`: the entity type and the request header holding its id. No header (or an
-//!   empty one): 401.
+//! - `principal`: the entity type, and either `header`, the request header holding its id, or
+//!   `jwt`, a signed token one of whose claims is its id (see [`jwt`](crate::jwt)). No header
+//!   (or an empty one), or no valid token: 401.
 //! - `routes`, tried in order, the first match wins: `methods` (any when absent), `path` a
 //!   pattern of `/`-separated segments where `{name}` captures one segment and a last `{name*}`
 //!   the rest; `action` the action's id (when absent, `method_actions[method]`); `resource` the
@@ -38,11 +39,13 @@ use std::path::Path;
 use serde::Deserialize;
 use thuja::{EntityType, EntityUid, Record, Value};
 
+use crate::jwt::{JwtFile, JwtPrincipal};
+
 /// A mapping file, checked.
 #[derive(Clone, Debug)]
 pub struct Mapping {
     principal_type: EntityType,
-    principal_header: String,
+    principal: PrincipalSource,
     action_type: EntityType,
     method_actions: BTreeMap<String, String>,
     routes: Vec<Route>,
@@ -69,9 +72,21 @@ struct MappingFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PrincipalFile {
-    header: String,
+    #[serde(default)]
+    header: Option<String>,
+    #[serde(default)]
+    jwt: Option<JwtFile>,
     #[serde(rename = "type")]
     ty: String,
+}
+
+/// Where the principal's id is.
+#[derive(Clone, Debug)]
+enum PrincipalSource {
+    /// A header set by the gateway (which authenticated the client).
+    Header(String),
+    /// A claim of a signed token.
+    Jwt(JwtPrincipal),
 }
 
 #[derive(Deserialize)]
@@ -140,8 +155,8 @@ pub struct Original<'a> {
 pub enum Mapped {
     /// A Cedar request to decide.
     Request(Box<thuja::Request>),
-    /// No principal could be found (401).
-    NoPrincipal,
+    /// No principal could be found (401), and why.
+    NoPrincipal(String),
     /// Nothing to decide: deny (no route matches, a value is malformed), and why.
     Deny(String),
 }
@@ -151,11 +166,19 @@ impl Mapping {
     pub fn from_file(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        Self::from_json_in(&text, base).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Reads and checks a mapping from its JSON text.
+    /// Reads and checks a mapping from its JSON text; files it names (token keys) are read
+    /// from the current folder when relative.
     pub fn from_json(text: &str) -> Result<Self, String> {
+        Self::from_json_in(text, Path::new("."))
+    }
+
+    /// Reads and checks a mapping from its JSON text; files it names are read from `base` when
+    /// relative (the mapping file's folder).
+    pub fn from_json_in(text: &str, base: &Path) -> Result<Self, String> {
         let file: MappingFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let ty = |t: &str| {
             EntityType::parse(t).map_err(|e| format!("`{t}` is not a Cedar entity type name: {e}"))
@@ -185,12 +208,17 @@ impl Mapping {
             ],
             Some(map) => context_of(map)?,
         };
-        if file.principal.header.is_empty() {
-            return Err("`principal.header` must name a header".into());
-        }
+        let principal = match (file.principal.header, file.principal.jwt) {
+            (Some(header), None) if !header.is_empty() => PrincipalSource::Header(header),
+            (None, Some(jwt)) => PrincipalSource::Jwt(JwtPrincipal::new(jwt, base)?),
+            (Some(_), Some(_)) => {
+                return Err("`principal` takes `header` or `jwt`, not both".into());
+            }
+            _ => return Err("`principal.header` must name a header (or give `jwt`)".into()),
+        };
         Ok(Mapping {
             principal_type: ty(&file.principal.ty)?,
-            principal_header: file.principal.header,
+            principal,
             action_type: ty(file.action_type.as_deref().unwrap_or("Action"))?,
             method_actions: file
                 .method_actions
@@ -205,10 +233,17 @@ impl Mapping {
 
     /// Maps a gateway request to a Cedar request.
     pub fn map(&self, original: &Original<'_>) -> Mapped {
-        let principal = match (original.header)(&self.principal_header) {
-            Some(id) if !id.is_empty() => EntityUid::new(self.principal_type.clone(), id.as_str()),
-            _ => return Mapped::NoPrincipal,
+        let id = match &self.principal {
+            PrincipalSource::Header(name) => match (original.header)(name) {
+                Some(id) if !id.is_empty() => id,
+                _ => return Mapped::NoPrincipal(format!("no `{name}` header")),
+            },
+            PrincipalSource::Jwt(jwt) => match jwt.id(original.header) {
+                Ok(id) => id,
+                Err(why) => return Mapped::NoPrincipal(why),
+            },
         };
+        let principal = EntityUid::new(self.principal_type.clone(), id.as_str());
         let method = original.method.to_ascii_uppercase();
         let path = original.uri.split(['?', '#']).next().unwrap_or_default();
         let Some(segments) = segments(path) else {
@@ -455,7 +490,7 @@ mod tests {
         let nobody = |_: &str| None;
         assert!(matches!(
             mapping.map(&original("GET", "/docs/a", &nobody)),
-            Mapped::NoPrincipal
+            Mapped::NoPrincipal(_)
         ));
         let alice = |h: &str| (h == "X-User").then(|| "alice".to_string());
         for (method, uri) in [

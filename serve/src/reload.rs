@@ -81,8 +81,11 @@ fn build(config: &ServeConfig, texts: Vec<(&Path, String)>) -> Result<Loaded, St
     }
     let mapping = match &config.forward_auth {
         Some(path) => Some(Arc::new(
-            Mapping::from_json(&texts.next().unwrap_or_default())
-                .map_err(|e| format!("{}: {e}", path.display()))?,
+            Mapping::from_json_in(
+                &texts.next().unwrap_or_default(),
+                path.parent().unwrap_or_else(|| Path::new(".")),
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?,
         )),
         None => None,
     };

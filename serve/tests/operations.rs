@@ -747,3 +747,141 @@ async fn the_gateway_mapping_is_reloaded_with_the_inputs() {
     assert_eq!(server.revision().expect("serving"), first);
     server.shutdown().await;
 }
+
+/// Seconds since the epoch.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwt_claim_names_the_principal_when_the_token_verifies() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let scratch = Scratch::new("jwt");
+    let signer = rcgen::KeyPair::generate().expect("an ES256 key pair");
+    scratch.write("jwt-public.pem", &signer.public_key_pem());
+    let original = std::fs::read_to_string(scratch.path("forward-auth.json")).expect("mapping");
+    let mut mapping: Value = serde_json::from_str(&original).expect("JSON");
+    mapping["principal"] = json!({"type": "TinyTodo::User", "jwt": {
+        "algorithm": "ES256", "key_file": "jwt-public.pem",
+        "issuer": "https://idp.test", "audience": "todo"}});
+    scratch.write("forward-auth.json", &mapping.to_string());
+    let server = start(scratch.config()).await;
+    let client = client();
+    let url = format!("http://{}/forward-auth", server.api_addr());
+    let sign = |claims: Value, key: &rcgen::KeyPair| {
+        let key = EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).expect("key");
+        encode(&Header::new(Algorithm::ES256), &claims, &key).expect("token")
+    };
+    let claims = |sub: &str| json!({"sub": sub, "exp": now() + 600, "iss": "https://idp.test", "aud": "todo"});
+    let ask = |method: &'static str, token: Option<String>| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let mut request = client
+                .get(&url)
+                .header("X-Original-Method", method)
+                .header("X-Original-URI", "/lists/groceries")
+                .header("X-Real-IP", "10.1.2.3")
+                // A plain identity header means nothing when the mapping asks for a token.
+                .header("X-User", "bob");
+            if let Some(token) = token {
+                request = request.header("Authorization", format!("Bearer {token}"));
+            }
+            let response = request.send().await.expect("answer");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (
+                status,
+                body["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        }
+    };
+    // casey may read the list, not delete it.
+    assert_eq!(
+        ask("GET", Some(sign(claims("casey"), &signer))).await.0,
+        200
+    );
+    assert_eq!(
+        ask("DELETE", Some(sign(claims("casey"), &signer))).await.0,
+        403
+    );
+    // Tokens that do not name a principal: 401, saying why.
+    let other_key = rcgen::KeyPair::generate().expect("another key pair");
+    let mut expired = claims("casey");
+    expired["exp"] = json!(now() - 3600);
+    let mut wrong_issuer = claims("casey");
+    wrong_issuer["iss"] = json!("https://evil.test");
+    let mut wrong_audience = claims("casey");
+    wrong_audience["aud"] = json!("other");
+    let mut no_subject = claims("casey");
+    no_subject.as_object_mut().expect("object").remove("sub");
+    let hs256 = encode(
+        &Header::new(Algorithm::HS256),
+        &claims("casey"),
+        &EncodingKey::from_secret(signer.public_key_pem().as_bytes()),
+    )
+    .expect("token");
+    for (what, token, needle) in [
+        ("no token", None, "no token"),
+        ("expired", Some(sign(expired, &signer)), "not valid"),
+        (
+            "wrong issuer",
+            Some(sign(wrong_issuer, &signer)),
+            "not valid",
+        ),
+        (
+            "wrong audience",
+            Some(sign(wrong_audience, &signer)),
+            "not valid",
+        ),
+        (
+            "another key",
+            Some(sign(claims("casey"), &other_key)),
+            "not valid",
+        ),
+        ("another algorithm", Some(hs256), "not valid"),
+        (
+            "no subject",
+            Some(sign(no_subject, &signer)),
+            "no `sub` claim",
+        ),
+        ("garbage", Some("not.a.token".to_string()), "not valid"),
+    ] {
+        let (status, reason) = ask("GET", token).await;
+        assert_eq!(status, 401, "{what}");
+        assert!(reason.contains(needle), "{what}: {reason}");
+    }
+    server.shutdown().await;
+
+    // Configurations that cannot verify anything are refused at start.
+    for (jwt, needle) in [
+        (
+            json!({"algorithm": "XX999", "key_file": "jwt-public.pem"}),
+            "not a JWT algorithm",
+        ),
+        (json!({"algorithm": "ES256"}), "needs `key_file`"),
+        (json!({"algorithm": "HS256"}), "needs `secret_file`"),
+        (
+            json!({"algorithm": "ES256", "key_file": "missing.pem"}),
+            "missing.pem",
+        ),
+        (
+            json!({"algorithm": "RS256", "key_file": "jwt-public.pem"}),
+            "key_file",
+        ),
+    ] {
+        mapping["principal"] = json!({"type": "TinyTodo::User", "jwt": jwt});
+        scratch.write("forward-auth.json", &mapping.to_string());
+        let error = match thuja_serve::Server::start(scratch.config()).await {
+            Ok(server) => {
+                server.shutdown().await;
+                "started".to_string()
+            }
+            Err(e) => e.to_string(),
+        };
+        assert!(error.contains(needle), "{jwt}: {error}");
+    }
+}
