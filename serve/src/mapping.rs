@@ -86,7 +86,7 @@ enum PrincipalSource {
     /// A header set by the gateway (which authenticated the client).
     Header(String),
     /// A claim of a signed token.
-    Jwt(JwtPrincipal),
+    Jwt(Box<JwtPrincipal>),
 }
 
 #[derive(Deserialize)]
@@ -210,7 +210,7 @@ impl Mapping {
         };
         let principal = match (file.principal.header, file.principal.jwt) {
             (Some(header), None) if !header.is_empty() => PrincipalSource::Header(header),
-            (None, Some(jwt)) => PrincipalSource::Jwt(JwtPrincipal::new(jwt, base)?),
+            (None, Some(jwt)) => PrincipalSource::Jwt(Box::new(JwtPrincipal::new(jwt, base)?)),
             (Some(_), Some(_)) => {
                 return Err("`principal` takes `header` or `jwt`, not both".into());
             }
