@@ -237,9 +237,7 @@ impl EngineBuilder {
 fn read_entities(input: EntitiesInput, schema: Option<&Schema>) -> Result<Entities, BuildError> {
     match (input, schema) {
         (EntitiesInput::None, None) => Ok(Entities::default()),
-        (EntitiesInput::None, Some(schema)) => {
-            Ok(Entities::from_entities(schema.action_entities())?)
-        }
+        (EntitiesInput::None, Some(schema)) => Ok(schema.action_store()?),
         (EntitiesInput::Json { name, text }, schema) => {
             Ok(input::entities_from_str(&name, &text, schema)?)
         }
@@ -249,7 +247,7 @@ fn read_entities(input: EntitiesInput, schema: Option<&Schema>) -> Result<Entiti
                 data_json::check_entity(schema, entity)
                     .map_err(|e| BuildError::Entities(e.message))?;
             }
-            entities.extend_closed(schema.action_entities());
+            entities.extend_closed(schema.action_entities()?);
             Ok(entities)
         }
     }

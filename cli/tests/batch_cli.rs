@@ -393,6 +393,91 @@ fn stats_count_decisions_errors_and_policy_errors() {
     assert_eq!(stats["p99_ns"], 0, "{stats}");
 }
 
+/// The longest request line batch mode keeps (`MAX_CONTEXT_BYTES`).
+const MAX_LINE_BYTES: u64 = 16 << 20;
+
+/// A request line far longer than the process may hold (300 MiB, under a 256 MiB limit on its
+/// address space), and one just past the limit, are each an error naming the line and its
+/// length; the lines around them are decided, and the process ends normally: the long lines
+/// are skipped, not held. The input is written from a generator, a piece at a time.
+#[test]
+fn enormous_lines_are_errors_and_the_batch_goes_on() {
+    let (p, s, e) = (
+        example("policies.cedar"),
+        example("tinytodo.cedarschema"),
+        example("entities.json"),
+    );
+    let mut args = example_args(&p, &s, &e);
+    args.extend(["--requests", "-", "--stats", "--threads", "2"]);
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 262144; ulimit -t 120; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_thuja"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the thuja binary runs");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let good = r#"{"principal": "TinyTodo::User::\"alice\"", "action": "TinyTodo::Action::\"GetList\"", "resource": "TinyTodo::List::\"groceries\"", "context": {}}"#;
+    // A request whose context holds a string of `n` bytes, `total` bytes long in all.
+    let start = r#"{"principal": "TinyTodo::User::\"alice\"", "action": "TinyTodo::Action::\"GetList\"", "resource": "TinyTodo::List::\"groceries\"", "context": {"s": ""#;
+    let end = "\"}}";
+    let long_line = |total: u64, stdin: &mut std::process::ChildStdin| {
+        let piece = vec![b'a'; 1 << 20];
+        stdin.write_all(start.as_bytes())?;
+        let mut left = total - (start.len() + end.len()) as u64;
+        while left > 0 {
+            let n = left.min(piece.len() as u64) as usize;
+            stdin.write_all(&piece[..n])?;
+            left -= n as u64;
+        }
+        stdin.write_all(end.as_bytes())?;
+        stdin.write_all(b"\n")
+    };
+    let big = 300u64 << 20;
+    let feeder = std::thread::spawn(move || -> std::io::Result<()> {
+        writeln!(stdin, "{good}")?;
+        long_line(big, &mut stdin)?;
+        writeln!(stdin, "{good}")?;
+        long_line(MAX_LINE_BYTES + 1, &mut stdin)?;
+        long_line(MAX_LINE_BYTES / 2, &mut stdin)?;
+        // The last line, too long and not ended.
+        write!(stdin, "{good}")?;
+        stdin.write_all(&vec![b' '; MAX_LINE_BYTES as usize])
+    });
+    let output = child.wait_with_output().expect("thuja finishes");
+    feeder
+        .join()
+        .expect("the feeder ends")
+        .expect("the whole input was written");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let out = text(&output.stdout);
+    let out: Vec<&str> = out.lines().collect();
+    let too_long = |line: usize, bytes: u64| {
+        format!(
+            r#"{{"error":"<stdin>:{line}: the request is {bytes} bytes long, more than the {MAX_LINE_BYTES} allowed (MAX_CONTEXT_BYTES)"}}"#
+        )
+    };
+    assert_eq!(out.len(), 6, "{out:?}");
+    assert!(out[0].starts_with(r#"{"decision":"#), "{}", out[0]);
+    assert_eq!(out[1], too_long(2, big));
+    assert_eq!(out[2], out[0]);
+    assert_eq!(out[3], too_long(4, MAX_LINE_BYTES + 1));
+    // Half the limit is read, and decided (the context is not valid for the schema).
+    assert!(
+        out[4].starts_with(r#"{"error":"<stdin>:5: "#) && !out[4].contains("bytes long"),
+        "{}",
+        out[4]
+    );
+    assert_eq!(out[5], too_long(6, good.len() as u64 + MAX_LINE_BYTES));
+    let stats: serde_json::Value =
+        serde_json::from_slice(&output.stderr).expect("one JSON line of statistics");
+    assert_eq!(stats["requests"], 6, "{stats}");
+    assert_eq!(stats["error"], 4, "{stats}");
+}
+
 #[test]
 fn a_missing_requests_file_is_an_input_error() {
     let o = run(&[

@@ -1,8 +1,9 @@
 //! Hostile inputs for the `hostile` fuzz target (issue #23): fuzzer bytes read as a recipe for
 //! policies and schemas that are large in the ways that break engines — long flat chains of one
 //! operator (a tree as deep as the chain is long), constructs nested deeply as written, huge
-//! literals, `like` patterns made to backtrack, and schemas whose common types alias or double
-//! one another (DAGs exponentially large written out), sometimes in cycles.
+//! literals, `like` patterns made to backtrack, schemas whose common types alias or double
+//! one another (DAGs exponentially large written out), sometimes in cycles, and action groups in
+//! long chains and wide DAGs (quadratic if each action's groups were listed).
 //!
 //! A few bytes choose a shape and a size (sizes skew toward the limits: around
 //! [`MAX_EXPR_DEPTH`](thuja_compiler::ast::MAX_EXPR_DEPTH) and the nesting limit, and past
@@ -230,6 +231,63 @@ pub fn schema(r: &mut Recipe<'_>) -> String {
         "type A{n} = {};\n",
         ["Long", "String", "User", "{z: Long}", "Set<String>"][r.below(5)]
     ));
+    out
+}
+
+/// The most action groups [`actions`] makes, about: a size class goes to four times this.
+pub const ACTIONS: usize = 25_000;
+
+/// Action groups `g0`, `g1`, ...: `g<i>` a member of the `width` groups before it (1: a chain;
+/// more: a wide DAG), `view` a member of the last. Group `g<j>` is then in `g<i>` exactly when
+/// `j >= i`, however wide, which the target checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actions {
+    pub groups: usize,
+    pub width: usize,
+    /// Whether every group applies to requests (a request environment each).
+    pub apply: bool,
+}
+
+/// An action hierarchy, chosen by recipe (none when the recipe says so).
+pub fn actions(r: &mut Recipe<'_>) -> Option<Actions> {
+    if !r.chance(96) {
+        return None;
+    }
+    let groups = r.size(ACTIONS).max(1);
+    let width = [1, 1, 2, 8, 33][r.below(5)];
+    Some(Actions {
+        // About `MAX_TEXT` of text at most.
+        groups: groups.min(MAX_TEXT / (8 * width)),
+        width,
+        apply: r.chance(64),
+    })
+}
+
+/// [`schema`]'s text (declaring `User` and `view`) with the declarations of `actions`, `view`
+/// a member of the last group.
+pub fn with_actions(schema: &str, actions: &Actions) -> String {
+    let last = actions.groups.saturating_sub(1);
+    let mut out = schema.replacen(
+        "action view appliesTo",
+        &format!("action view in [g{last}] appliesTo"),
+        1,
+    );
+    out.reserve(actions.groups * 48);
+    let applies = if actions.apply {
+        " appliesTo { principal: User, resource: User }"
+    } else {
+        ""
+    };
+    for i in 0..actions.groups {
+        let first = i.saturating_sub(actions.width);
+        let groups: Vec<String> = (first..i).map(|j| format!("g{j}")).collect();
+        let member = if groups.is_empty() {
+            String::new()
+        } else {
+            format!(" in [{}]", groups.join(", "))
+        };
+        out.push_str(&format!("action g{i}{member}{applies};\n"));
+    }
     out
 }
 

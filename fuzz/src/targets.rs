@@ -745,7 +745,10 @@ fn usable(mut schema: Schema) -> Schema {
 fn use_schema(schema: &Schema) {
     let fx = fixture();
     let _ = validate(schema, &fx.policies, ValidationOptions::default());
-    let _ = schema.action_entities();
+    // A resolved schema's action hierarchy is acyclic, and closes.
+    if let Err(e) = schema.action_entities() {
+        panic!("the action hierarchy does not close: {e}");
+    }
     let _ = entities_from_json_str(ENTITIES, Some(schema));
     for action in schema.actions.values().take(8) {
         let _ = context_from_json_str(CONTEXT, Some((schema, &action.uid)));
@@ -781,6 +784,11 @@ pub fn hostile(data: &[u8]) {
         return;
     }
     let text = hostile::schema(&mut recipe);
+    let actions = hostile::actions(&mut recipe);
+    let text = match &actions {
+        Some(actions) => hostile::with_actions(&text, actions),
+        None => text,
+    };
     let Some((file, schema)) = read_schema(
         Source::new("hostile.cedarschema", text.as_str()),
         parse::parse_schema_file,
@@ -793,6 +801,9 @@ pub fn hostile(data: &[u8]) {
         text_resolves_same(&printed, &schema, &text);
     }
     use_schema(&schema);
+    if let Some(actions) = &actions {
+        groups_nest(&schema, actions);
+    }
     let policies = hostile::schema_policies(&mut recipe);
     let set = parse_policy_set(Source::new("schema.cedar", policies.as_str()))
         .unwrap_or_else(|e| panic!("the schema's policies do not parse: {}", e.render()));
@@ -809,8 +820,39 @@ pub fn hostile_inputs(data: &[u8]) -> Vec<(&'static str, String)> {
         return vec![("hostile.cedar", hostile::policies(&mut recipe))];
     }
     let schema = hostile::schema(&mut recipe);
+    let schema = match hostile::actions(&mut recipe) {
+        Some(actions) => hostile::with_actions(&schema, &actions),
+        None => schema,
+    };
     let policies = hostile::schema_policies(&mut recipe);
     vec![("hostile.cedarschema", schema), ("schema.cedar", policies)]
+}
+
+/// The action groups of a [`hostile::with_actions`] schema, closed: group `g<j>` is in `g<i>`
+/// exactly when `j >= i`, and `view` in every group; checked at the ends and the middle.
+fn groups_nest(schema: &Schema, actions: &hostile::Actions) {
+    let store = schema
+        .action_store()
+        .unwrap_or_else(|e| panic!("the action hierarchy does not close: {e}"));
+    let n = actions.groups;
+    let group = |i: usize| EntityUid::new(EntityType::new_unchecked("Action"), format!("g{i}"));
+    let view = EntityUid::new(EntityType::new_unchecked("Action"), "view");
+    let sampled: Vec<usize> = [0, 1, n / 2, n.saturating_sub(2), n.saturating_sub(1)]
+        .into_iter()
+        .filter(|&i| i < n)
+        .collect();
+    for &j in &sampled {
+        let member = store.get(&group(j)).expect("every group is an action");
+        for &i in &sampled {
+            let is_in = i == j || member.is_descendant_of(&group(i));
+            assert_eq!(is_in, j >= i, "g{j} in g{i}, {actions:?}");
+        }
+        let view = store.get(&view).expect("view is an action");
+        assert!(
+            view.is_descendant_of(&group(j)),
+            "view in g{j}, {actions:?}"
+        );
+    }
 }
 
 /// The first byte chooses: mostly policies.

@@ -562,6 +562,29 @@ fn hostile() {
             recipes.push(vec![2, size, 0x7f, 0x30, 200, form, 0, 1, form, 2, 0, 3]);
         }
     }
+    // a schema of three types, not cyclic; then 999 action groups (or, size class 2, near
+    // their limit in number), each in the `width`-th choice of groups before it, applying to
+    // requests or not
+    let groups = |class: u8, width: u8, apply: u8| {
+        vec![
+            5, 0, 3, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, class, 3, 0xe7, 0, width, apply,
+        ]
+    };
+    let mut hierarchies: Vec<(Vec<u8>, &str)> =
+        vec![(groups(2, 0, 0), "action g20000 in [g19999]")];
+    for width in 0..5u8 {
+        for apply in [0, 255] {
+            hierarchies.push((groups(1, width, apply), "action g998 in ["));
+        }
+    }
+    for (recipe, expected) in hierarchies {
+        let inputs = targets::hostile_inputs(&recipe);
+        assert!(
+            inputs.iter().any(|(_, text)| text.contains(expected)),
+            "the recipe {recipe:?} makes the action groups it should"
+        );
+        recipes.push(recipe);
+    }
     let mut rng = Rng(0x5eed);
     for _ in 0..16 {
         recipes.push((0..64).map(|_| rng.below(256) as u8).collect());

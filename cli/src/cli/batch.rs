@@ -21,7 +21,13 @@
 //! - a writer writes each chunk's output and flushes it.
 //!
 //! Memory is bounded by the queues and the chunk (a few chunks of lines), not by the input; the
-//! first decision of a slow producer's first line is written as soon as it is decided.
+//! first decision of a slow producer's first line is written as soon as it is decided. A line
+//! is a request document, held to the runtime's limit on those
+//! ([`MAX_LINE_BYTES`]: `MAX_CONTEXT_BYTES`, 16 MiB): the reader keeps at most that much of a
+//! line, skips the rest of a longer one up to its line end without holding it, and that line's
+//! output is an error naming its length; the batch goes on with the next line. A batch is sent
+//! once it holds [`BATCH_BYTES`], and a chunk takes batches up to [`CHUNK_BYTES`], so many long
+//! lines are not gathered by the thousand.
 //!
 //! `--stats` prints one JSON line to stderr at the end: the request count (input lines), how
 //! many were allowed, denied and not requests (`error`), how many decisions had policy errors,
@@ -55,6 +61,13 @@ use super::authorize::AuthorizeArgs;
 const READ_BYTES: usize = 1 << 16;
 /// At most this many lines in one batch the reader sends.
 const BATCH_LINES: usize = 1024;
+/// A batch is sent once its lines hold this many bytes.
+const BATCH_BYTES: usize = 1 << 20;
+/// A chunk takes no more batches once its lines hold this many bytes.
+const CHUNK_BYTES: usize = 64 << 20;
+/// The longest request line, not counting its line end: a request is a JSON document from a
+/// caller that may be hostile, held to the runtime's limit on those.
+pub const MAX_LINE_BYTES: usize = thuja_runtime::json::limits::MAX_CONTEXT_BYTES;
 /// Batches the reader may have sent that the decider has not taken.
 const QUEUED_BATCHES: usize = 16;
 /// Chunks decided but not yet written.
@@ -257,6 +270,17 @@ struct Batch {
     text: Vec<u8>,
     /// The end of each line in `text` (each starts where the one before ended).
     ends: Vec<usize>,
+    /// The lines longer than [`MAX_LINE_BYTES`] (held empty in `text`): their index in the
+    /// batch and their length, in increasing index.
+    too_long: Vec<(usize, u64)>,
+}
+
+/// A line as the workers get it.
+#[derive(Clone, Copy)]
+enum Line<'a> {
+    Text(&'a [u8]),
+    /// A line of this many bytes, longer than [`MAX_LINE_BYTES`]: not kept.
+    TooLong(u64),
 }
 
 impl Batch {
@@ -265,17 +289,28 @@ impl Batch {
             first,
             text: Vec::new(),
             ends: Vec::new(),
+            too_long: Vec::new(),
         }
     }
 
     /// Adds a line; `ended` if a `\n` ended it, in which case a `\r` before it goes too (as
-    /// [`str::lines`] splits).
+    /// [`str::lines`] splits). A line longer than [`MAX_LINE_BYTES`] is added as too long.
     fn push(&mut self, line: &[u8], ended: bool) {
         let line = match line {
             [rest @ .., b'\r'] if ended => rest,
             _ => line,
         };
+        if line.len() > MAX_LINE_BYTES {
+            self.push_too_long(line.len() as u64);
+            return;
+        }
         self.text.extend_from_slice(line);
+        self.ends.push(self.text.len());
+    }
+
+    /// Adds a line of `bytes` bytes, too long to be kept.
+    fn push_too_long(&mut self, bytes: u64) {
+        self.too_long.push((self.ends.len(), bytes));
         self.ends.push(self.text.len());
     }
 
@@ -283,18 +318,30 @@ impl Batch {
         self.ends.len()
     }
 
-    fn lines(&self) -> impl Iterator<Item = (usize, &[u8])> {
+    /// Whether it is time to send it.
+    fn full(&self) -> bool {
+        self.len() >= BATCH_LINES || self.text.len() >= BATCH_BYTES
+    }
+
+    fn lines(&self) -> impl Iterator<Item = (usize, Line<'_>)> {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
         self.ends
             .iter()
             .zip(starts)
             .enumerate()
-            .map(|(i, (&end, start))| (self.first + i, self.text.get(start..end).unwrap_or(&[])))
+            .map(|(i, (&end, start))| {
+                let line = match self.too_long.binary_search_by_key(&i, |&(at, _)| at) {
+                    Ok(at) => Line::TooLong(self.too_long.get(at).map_or(0, |&(_, n)| n)),
+                    Err(_) => Line::Text(self.text.get(start..end).unwrap_or(&[])),
+                };
+                (self.first + i, line)
+            })
     }
 }
 
 /// Reads `source` to its end, sending its lines in batches; returns the read error that stopped
-/// it, if one did. Stops quietly when the decider no longer takes batches.
+/// it, if one did. Stops quietly when the decider no longer takes batches. Holds at most
+/// [`MAX_LINE_BYTES`] (and a `\r`) of a line: past that, the rest of the line is only counted.
 fn read_lines(
     mut source: Box<dyn Read + Send>,
     batches: &SyncSender<Batch>,
@@ -302,6 +349,9 @@ fn read_lines(
     let mut buffer = vec![0u8; READ_BYTES];
     // The start of a line whose end has not been read yet.
     let mut partial: Vec<u8> = Vec::new();
+    // The length so far of a line too long to keep, being skipped to its end, and whether its
+    // last byte so far is a `\r`.
+    let mut skipping: Option<(u64, bool)> = None;
     let mut batch = Batch::new(1);
     loop {
         let read = match source.read(&mut buffer) {
@@ -316,7 +366,9 @@ fn read_lines(
             }
         };
         if read == 0 {
-            if !partial.is_empty() {
+            if let Some((bytes, _)) = skipping {
+                batch.push_too_long(bytes);
+            } else if !partial.is_empty() {
                 batch.push(&partial, false);
             }
             if batch.len() > 0 {
@@ -327,7 +379,11 @@ fn read_lines(
         let mut rest = buffer.get(..read).unwrap_or(&[]);
         while let Some(at) = rest.iter().position(|&b| b == b'\n') {
             let (line, after) = rest.split_at(at);
-            if partial.is_empty() {
+            if let Some((bytes, cr)) = skipping.take() {
+                // Its length without the line end, as [`Batch::push`] counts.
+                let cr = line.last().map_or(cr, |&b| b == b'\r');
+                batch.push_too_long(bytes + line.len() as u64 - u64::from(cr));
+            } else if partial.is_empty() {
                 batch.push(line, true);
             } else {
                 partial.extend_from_slice(line);
@@ -335,7 +391,7 @@ fn read_lines(
                 partial.clear();
             }
             rest = after.get(1..).unwrap_or(&[]);
-            if batch.len() >= BATCH_LINES {
+            if batch.full() {
                 let next = batch.first + batch.len();
                 if batches
                     .send(std::mem::replace(&mut batch, Batch::new(next)))
@@ -345,7 +401,19 @@ fn read_lines(
                 }
             }
         }
-        partial.extend_from_slice(rest);
+        let last = rest.last().or(partial.last()).copied();
+        match skipping.as_mut() {
+            Some((bytes, cr)) => {
+                *bytes += rest.len() as u64;
+                *cr = rest.last().map_or(*cr, |&b| b == b'\r');
+            }
+            // Past the limit and a `\r`, the line is too long whatever ends it.
+            None if partial.len() + rest.len() > MAX_LINE_BYTES + 1 => {
+                skipping = Some(((partial.len() + rest.len()) as u64, last == Some(b'\r')));
+                partial = Vec::new();
+            }
+            None => partial.extend_from_slice(rest),
+        }
         // The next read may wait for the producer: what is complete goes now.
         if batch.len() > 0 {
             let next = batch.first + batch.len();
@@ -360,17 +428,19 @@ fn read_lines(
 }
 
 /// The next chunk: at least one batch (waiting for it as long as it takes), then what else
-/// arrives within [`CHUNK_WAIT`], up to `max_lines` lines. `None` at the end of the input.
+/// arrives within [`CHUNK_WAIT`], up to `max_lines` lines and [`CHUNK_BYTES`] bytes. `None` at the end of the input.
 fn next_chunk(from_reader: &Receiver<Batch>, max_lines: usize) -> Option<Vec<Batch>> {
     let first = from_reader.recv().ok()?;
     let deadline = Instant::now() + CHUNK_WAIT;
     let mut lines = first.len();
+    let mut bytes = first.text.len();
     let mut chunk = vec![first];
-    while lines < max_lines {
+    while lines < max_lines && bytes < CHUNK_BYTES {
         let wait = deadline.saturating_duration_since(Instant::now());
         match from_reader.recv_timeout(wait) {
             Ok(batch) => {
                 lines += batch.len();
+                bytes += batch.text.len();
                 chunk.push(batch);
             }
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
@@ -431,9 +501,9 @@ fn decide_chunk(
     histograms: &mut Vec<Histogram>,
     totals: &mut Totals,
 ) -> Vec<Vec<u8>> {
-    let lines: Vec<(usize, &[u8])> = chunk.iter().flat_map(Batch::lines).collect();
+    let lines: Vec<(usize, Line<'_>)> = chunk.iter().flat_map(Batch::lines).collect();
     let per_part = lines.len().div_ceil(threads.max(1)).max(1);
-    let parts: Vec<&[(usize, &[u8])]> = lines.chunks(per_part).collect();
+    let parts: Vec<&[(usize, Line<'_>)]> = lines.chunks(per_part).collect();
     if histograms.len() < parts.len() {
         histograms.resize_with(parts.len(), Histogram::default);
     }
@@ -537,7 +607,7 @@ impl Gate {
 /// decide with an error line, and the worker still reaches the barrier.
 fn decide_part(
     context: &Context<'_>,
-    part: &[(usize, &[u8])],
+    part: &[(usize, Line<'_>)],
     ready: &Gate,
     times: &mut Histogram,
 ) -> Part {
@@ -608,11 +678,19 @@ fn decide_part(
     done
 }
 
-fn parse_line(context: &Context<'_>, number: usize, line: &[u8]) -> Result<Request, String> {
+fn parse_line(context: &Context<'_>, number: usize, line: Line<'_>) -> Result<Request, String> {
     let at = |message: &dyn std::fmt::Display| format!("{}:{number}: {message}", context.file);
+    let line = match line {
+        Line::Text(text) => text,
+        Line::TooLong(bytes) => {
+            return Err(at(&format_args!(
+                "the request is {bytes} bytes long, more than the {MAX_LINE_BYTES} allowed (MAX_CONTEXT_BYTES)"
+            )));
+        }
+    };
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Line {
+    struct RequestLine {
         principal: serde_json::Value,
         action: serde_json::Value,
         resource: serde_json::Value,
@@ -620,7 +698,7 @@ fn parse_line(context: &Context<'_>, number: usize, line: &[u8]) -> Result<Reque
         context: Option<serde_json::Value>,
     }
     let line = std::str::from_utf8(line).map_err(|_| at(&"the line is not valid UTF-8"))?;
-    let parsed: Line = serde_json::from_str(line).map_err(|e| at(&e))?;
+    let parsed: RequestLine = serde_json::from_str(line).map_err(|e| at(&e))?;
     let request_context = parsed.context.unwrap_or_else(|| serde_json::json!({}));
     input::request_from_json_values(
         &parsed.principal,
@@ -886,7 +964,10 @@ mod tests {
                 .iter()
                 .flat_map(|b| {
                     b.lines()
-                        .map(|(n, l)| (n, String::from_utf8(l.to_vec()).unwrap()))
+                        .map(|(n, l)| match l {
+                            Line::Text(l) => (n, String::from_utf8(l.to_vec()).unwrap()),
+                            Line::TooLong(_) => panic!("{text:?}: a short line is too long"),
+                        })
                         .collect::<Vec<_>>()
                 })
                 .collect();
@@ -897,5 +978,69 @@ mod tests {
                 .collect();
             assert_eq!(got, expected, "{text:?}");
         }
+    }
+
+    /// Reads `input`, returning each line's number and text, or its length if too long.
+    fn read_all(input: Vec<u8>) -> Vec<(usize, Result<usize, u64>)> {
+        let (batches, from) = mpsc::sync_channel(10_000);
+        read_lines(Box::new(std::io::Cursor::new(input)), &batches).unwrap();
+        drop(batches);
+        let got: Vec<_> = from
+            .iter()
+            .flat_map(|b| {
+                assert!(b.text.len() <= BATCH_BYTES + MAX_LINE_BYTES);
+                b.lines()
+                    .map(|(n, l)| match l {
+                        Line::Text(l) => (n, Ok(l.len())),
+                        Line::TooLong(bytes) => (n, Err(bytes)),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        got
+    }
+
+    #[test]
+    fn lines_past_the_limit_are_counted_not_kept() {
+        let max = MAX_LINE_BYTES;
+        let line = |n: usize, end: &str| {
+            let mut l = vec![b'x'; n];
+            l.extend_from_slice(end.as_bytes());
+            l
+        };
+        // As long as allowed (with either line end), one byte more, much more, at the end.
+        let mut input = Vec::new();
+        for part in [
+            line(max, "\r\n"),
+            line(3, "\n"),
+            line(max + 1, "\n"),
+            line(max + 1, "\r\n"),
+            line(3 * max, "\r\n"),
+            line(max, "\n"),
+            line(0, "\n"),
+            line(2 * max + 7, ""),
+        ] {
+            input.extend_from_slice(&part);
+        }
+        assert_eq!(
+            read_all(input),
+            vec![
+                (1, Ok(max)),
+                (2, Ok(3)),
+                (3, Err(max as u64 + 1)),
+                (4, Err(max as u64 + 1)),
+                (5, Err(3 * max as u64)),
+                (6, Ok(max)),
+                (7, Ok(0)),
+                (8, Err(2 * max as u64 + 7)),
+            ]
+        );
+        // A `\r` that is the last byte of a read, then the line end.
+        let mut input = line(max + READ_BYTES * 2 - 1, "\r");
+        input.extend_from_slice(b"\nab");
+        assert_eq!(
+            read_all(input),
+            vec![(1, Err(max as u64 + READ_BYTES as u64 * 2 - 1)), (2, Ok(2))]
+        );
     }
 }

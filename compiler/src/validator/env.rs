@@ -2,11 +2,12 @@
 //! "can be a descendant of" relation between entity types, action-group membership, and the
 //! request environments (one per action × principal type × resource type it applies to).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use thuja_runtime::schema::Schema;
-use thuja_runtime::{EntityType, EntityUid};
+use thuja_runtime::{Entities, EntityType, EntityUid};
 
 use super::types::{Attrs, FromSchema, Type, permissive_attrs_lub};
 
@@ -31,8 +32,17 @@ pub struct SchemaInfo<'s> {
     tags: BTreeMap<EntityType, Type>,
     /// For each declared entity type, the entity types whose entities may be its descendants.
     descendants: BTreeMap<EntityType, BTreeSet<EntityType>>,
-    /// For each action, the actions that are (transitively) members of it.
-    action_descendants: BTreeMap<EntityUid, BTreeSet<EntityUid>>,
+    /// The actions, their group hierarchy closed as an entity store's (held near-linear in it
+    /// however deep), for `action in group`; `None` if it did not close (a cycle, which the
+    /// schema readers refuse, or a hierarchy too large for a store).
+    action_store: Option<Entities>,
+    /// For each action, the actions directly members of it.
+    action_members: HashMap<EntityUid, Vec<EntityUid>>,
+    /// The declared actions of each action entity type.
+    actions_by_type: HashMap<EntityType, Vec<EntityUid>>,
+    /// For action entity types asked about, the types of the actions that are (transitively)
+    /// members of an action of that type; found when first asked.
+    action_descendant_types: RefCell<HashMap<EntityType, Arc<BTreeSet<EntityType>>>>,
     /// The unlinked request environments.
     pub envs: Vec<RequestEnv>,
 }
@@ -85,32 +95,21 @@ impl<'s> SchemaInfo<'s> {
                     .insert(name.clone());
             }
         }
-        let mut action_descendants: BTreeMap<EntityUid, BTreeSet<EntityUid>> = schema
-            .actions
-            .keys()
-            .map(|k| (k.clone(), BTreeSet::new()))
-            .collect();
-        for uid in schema.actions.keys() {
-            let mut seen = BTreeSet::new();
-            let mut stack: Vec<&EntityUid> = schema
-                .actions
-                .get(uid)
-                .map(|d| d.member_of.iter().collect())
-                .unwrap_or_default();
-            while let Some(group) = stack.pop() {
-                if seen.insert(group.clone())
-                    && let Some(def) = schema.actions.get(group)
-                {
-                    stack.extend(def.member_of.iter());
-                }
-            }
-            for ancestor in seen {
-                action_descendants
-                    .entry(ancestor)
+        let mut action_members: HashMap<EntityUid, Vec<EntityUid>> = HashMap::new();
+        let mut actions_by_type: HashMap<EntityType, Vec<EntityUid>> = HashMap::new();
+        for (uid, def) in &schema.actions {
+            for group in &def.member_of {
+                action_members
+                    .entry(group.clone())
                     .or_default()
-                    .insert(uid.clone());
+                    .push(uid.clone());
             }
+            actions_by_type
+                .entry(uid.entity_type().clone())
+                .or_default()
+                .push(uid.clone());
         }
+        let action_store = schema.action_store().ok();
         let mut envs = Vec::new();
         for action in schema.actions.values() {
             let context = convert.record(&action.context);
@@ -132,7 +131,10 @@ impl<'s> SchemaInfo<'s> {
             attrs,
             tags,
             descendants,
-            action_descendants,
+            action_store,
+            action_members,
+            actions_by_type,
+            action_descendant_types: RefCell::default(),
             envs,
         }
     }
@@ -194,13 +196,41 @@ impl<'s> SchemaInfo<'s> {
     fn descendant_of(&self, lhs: &EntityType, rhs: &EntityType) -> bool {
         lhs == rhs
             || self.descendants.get(rhs).is_some_and(|d| d.contains(lhs))
-            || self.schema.actions.keys().any(|a| {
-                a.entity_type() == rhs
-                    && self
-                        .action_descendants
-                        .get(a)
-                        .is_some_and(|d| d.iter().any(|x| x.entity_type() == lhs))
-            })
+            || (self.actions_by_type.contains_key(rhs)
+                && self.action_descendant_types(rhs).contains(lhs))
+    }
+
+    /// The types of the actions that are (transitively) members of an action of type `ty`:
+    /// one walk down the group hierarchy from the actions of that type, remembered.
+    fn action_descendant_types(&self, ty: &EntityType) -> Arc<BTreeSet<EntityType>> {
+        if let Some(known) = self.action_descendant_types.borrow().get(ty) {
+            return Arc::clone(known);
+        }
+        let mut types = BTreeSet::new();
+        let mut seen: HashSet<&EntityUid> = HashSet::new();
+        let mut stack: Vec<&EntityUid> = self
+            .actions_by_type
+            .get(ty)
+            .into_iter()
+            .flatten()
+            .flat_map(|uid| self.members(uid))
+            .collect();
+        while let Some(uid) = stack.pop() {
+            if seen.insert(uid) {
+                types.insert(uid.entity_type().clone());
+                stack.extend(self.members(uid));
+            }
+        }
+        let types = Arc::new(types);
+        self.action_descendant_types
+            .borrow_mut()
+            .insert(ty.clone(), Arc::clone(&types));
+        types
+    }
+
+    /// The actions directly members of `uid`.
+    fn members(&self, uid: &EntityUid) -> impl Iterator<Item = &EntityUid> {
+        self.action_members.get(uid).into_iter().flatten()
     }
 
     pub fn any_descendant_of(
@@ -212,17 +242,48 @@ impl<'s> SchemaInfo<'s> {
             .any(|l| rhs.iter().any(|r| self.descendant_of(l, r)))
     }
 
-    /// The given actions and all their (transitive) members; `None` if one is not declared.
+    /// The given actions and all their (transitive) members, each once; `None` if one is not
+    /// declared. Time linear in the answer and the group links within it.
     pub fn actions_in_set<'a>(
         &'a self,
         uids: impl IntoIterator<Item = &'a EntityUid>,
     ) -> Option<Vec<&'a EntityUid>> {
         let mut out = Vec::new();
+        let mut seen: HashSet<&EntityUid> = HashSet::new();
+        let mut stack = Vec::new();
         for uid in uids {
-            let (key, desc) = self.action_descendants.get_key_value(uid)?;
-            out.extend(desc.iter());
-            out.push(key);
+            let (key, _) = self.schema.actions.get_key_value(uid)?;
+            stack.push(key);
+        }
+        while let Some(uid) = stack.pop() {
+            if seen.insert(uid) {
+                out.push(uid);
+                stack.extend(self.members(uid));
+            }
         }
         Some(out)
+    }
+
+    /// Whether action `uid` is one of `groups` or (transitively) a member of one: a lookup in
+    /// the closed hierarchy. `None` if one of `groups` is not declared.
+    pub fn action_in_any(&self, uid: &EntityUid, groups: &[&EntityUid]) -> Option<bool> {
+        if !groups.iter().all(|g| self.is_known_action(g)) {
+            return None;
+        }
+        if groups.contains(&uid) {
+            return Some(true);
+        }
+        if !self.is_known_action(uid) {
+            return Some(false);
+        }
+        Some(match &self.action_store {
+            Some(store) => store
+                .get(uid)
+                .is_some_and(|action| groups.iter().any(|g| action.is_descendant_of(g))),
+            // Not closed: walk down from the groups.
+            None => self
+                .actions_in_set(groups.iter().copied())
+                .is_some_and(|members| members.contains(&uid)),
+        })
     }
 }

@@ -997,8 +997,8 @@ impl Checker<'_> {
                         if actions.is_empty() {
                             Ans::success(Type::singleton_bool(false))
                         } else {
-                            match self.info.actions_in_set(actions) {
-                                Some(desc) => Ans::success(Type::singleton_bool(desc.contains(&l))),
+                            match self.info.action_in_any(l, &actions) {
+                                Some(is_in) => Ans::success(Type::singleton_bool(is_in)),
                                 None => Ans::fail(Some(Type::bool_any())),
                             }
                         }

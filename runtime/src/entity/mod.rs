@@ -70,23 +70,6 @@ impl Entity {
         }
     }
 
-    /// An entity without attributes or tags whose ancestors are already known (an action from
-    /// a schema, whose group hierarchy the schema resolved).
-    pub fn with_ancestors(
-        uid: EntityUid,
-        parents: BTreeSet<EntityUid>,
-        ancestors: impl IntoIterator<Item = EntityUid>,
-    ) -> Self {
-        Entity {
-            uid,
-            position: 0,
-            attrs: Attrs::default(),
-            tags: Attrs::default(),
-            parents: Parents::from(parents),
-            ancestors: ancestors.into_iter().collect(),
-        }
-    }
-
     pub fn uid(&self) -> &EntityUid {
         &self.uid
     }

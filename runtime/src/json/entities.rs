@@ -137,7 +137,9 @@ fn entities_from_tree(json: &Json, schema: Option<&Schema>) -> Result<Entities, 
         .collect();
     let mut store = Entities::from_entities(entities).map_err(|e| JsonError::new(e.to_string()))?;
     if let Some(schema) = schema {
-        let declared = schema.action_entities();
+        let declared = schema
+            .action_entities()
+            .map_err(|e| JsonError::new(e.to_string()))?;
         let by_uid: HashMap<&EntityUid, &Entity> = if json_actions.is_empty() {
             HashMap::new()
         } else {

@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::entity::Entity;
+use crate::entity::{Entities, EntitiesError, Entity};
 use crate::name::EntityType;
 use crate::uid::EntityUid;
 
@@ -177,24 +177,27 @@ impl Schema {
         }
     }
 
-    /// The action entities, each with its transitive action-group ancestors, ready to be added
-    /// to an entity store.
-    pub fn action_entities(&self) -> Vec<Entity> {
-        self.actions
-            .values()
-            .map(|action| {
-                let mut ancestors = BTreeSet::new();
-                let mut stack: Vec<&EntityUid> = action.member_of.iter().collect();
-                while let Some(group) = stack.pop() {
-                    if ancestors.insert(group.clone())
-                        && let Some(def) = self.actions.get(group)
-                    {
-                        stack.extend(def.member_of.iter());
-                    }
-                }
-                Entity::with_ancestors(action.uid.clone(), action.member_of.clone(), ancestors)
-            })
-            .collect()
+    /// The action entities, each with its transitive action-group ancestors, in a store: the
+    /// group hierarchy closed as any entity store's is (see [`hierarchy`](crate::hierarchy)),
+    /// so a long chain or a wide DAG of groups is held in memory near-linear in it (an action
+    /// with more than a few ancestors holds labels in a forest, not a list). An error only for
+    /// a cycle (which the schema readers refuse) or a hierarchy holding more links than an
+    /// entity store may.
+    pub fn action_store(&self) -> Result<Entities, EntitiesError> {
+        Entities::from_entities(self.actions.values().map(|action| {
+            Entity::new(
+                action.uid.clone(),
+                BTreeMap::new(),
+                action.member_of.clone(),
+                BTreeMap::new(),
+            )
+        }))
+    }
+
+    /// The entities of [`action_store`](Self::action_store), ready to be added to an entity
+    /// store ([`Entities::extend_closed`]).
+    pub fn action_entities(&self) -> Result<Vec<Entity>, EntitiesError> {
+        Ok(self.action_store()?.iter().cloned().collect())
     }
 }
 
