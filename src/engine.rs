@@ -22,6 +22,7 @@ use thuja_runtime::json::{self as data_json, RequestValidationError};
 use thuja_runtime::{Entities, EntitiesError, Entity, EntityUid, Request, Response, Schema};
 
 use crate::Evaluator;
+use crate::explain::Explanation;
 use crate::input::{self, InputError};
 use crate::locate::Locator;
 
@@ -318,6 +319,26 @@ impl Engine {
     /// refused with the error Cedar gives, as Cedar refuses to build it.
     pub fn decide(&self, request: &Request) -> Result<Response, RequestValidationError> {
         self.inner.decide(request)
+    }
+
+    /// Explains the decision on `request`: for every policy, why it did or did not apply (see
+    /// [`Explanation`]). Found by the reference interpreter whatever the engine's evaluator, and
+    /// validated as [`decide`](Self::decide) validates; its decision is `decide`'s. Costs a
+    /// few evaluations of every policy: meant for people asking why, not for every request.
+    pub fn explain(&self, request: &Request) -> Result<Explanation, RequestValidationError> {
+        let inner = &*self.inner;
+        if let Some(schema) = inner.schema.as_deref().filter(|_| inner.validates)
+            && !request.is_valid_for(schema)
+        {
+            data_json::validate_request(schema, request)?;
+        }
+        let compiled = &*inner.policies;
+        Ok(Explanation::new(
+            &compiled.set,
+            request,
+            &inner.entities,
+            &compiled.locator,
+        ))
     }
 
     /// Validates `request` against the engine's schema (when it has one and validates

@@ -53,6 +53,7 @@ pub mod output;
 
 mod authorizer;
 mod engine;
+pub mod explain;
 mod live;
 mod locate;
 pub mod query;
@@ -60,6 +61,7 @@ pub mod validate;
 
 pub use authorizer::{Authorizer, Bound, CompiledPolicies};
 pub use engine::{BuildError, Engine, EngineBuilder};
+pub use explain::Explanation;
 pub use live::LiveEngine;
 pub use query::{QueryAnswer, QueryError};
 pub use thuja_compiler::ast::PolicySet;

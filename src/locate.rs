@@ -92,6 +92,15 @@ impl Locator {
         Locator { by_policy, files }
     }
 
+    /// Where byte `offset` of the source of policy `policy` is.
+    pub(crate) fn location(&self, policy: &PolicyId, offset: usize) -> Option<Location> {
+        let file = self
+            .by_policy
+            .get(policy)
+            .and_then(|&at| self.files.get(at))?;
+        Some(file.location(offset))
+    }
+
     /// Sets the location of every error with a span.
     pub(crate) fn locate(&self, errors: &mut [PolicyError]) {
         for error in errors {

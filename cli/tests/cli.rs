@@ -445,3 +445,41 @@ fn batch_mode_keeps_order_and_reports_bad_lines() {
     let o = authorize_example(&["--requests", &requests, "-l", r#"TinyTodo::User::"bob""#]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// `--explain` keeps the decision, exit code and the rest of the output, and adds why each
+/// policy did or did not apply, for every engine.
+#[test]
+fn explain_adds_the_reasons_and_keeps_the_decision() {
+    let request = [
+        "-l",
+        r#"TinyTodo::User::"casey""#,
+        "-a",
+        r#"TinyTodo::Action::"CreateList""#,
+        "-r",
+        r#"TinyTodo::Application::"TinyTodo""#,
+        "-v",
+    ];
+    let plain = authorize_example(&request);
+    assert_eq!(plain.status.code(), Some(2), "{}", stderr(&plain));
+    for engine in ["vm", "jit", "interp"] {
+        let mut args = request.to_vec();
+        args.extend(["--explain", "--engine", engine]);
+        let explained = authorize_example(&args);
+        assert_eq!(explained.status.code(), Some(2), "{}", stderr(&explained));
+        let out = stdout(&explained);
+        let (before, after) = out
+            .split_once("\nexplanation:\n")
+            .expect("an explanation follows the response");
+        assert_eq!(before, stdout(&plain));
+        // The forbid that decided it applied; the policies for other actions are listed by id.
+        assert!(
+            after.contains("  forbid interns-do-not-create (") && after.contains("): applied\n"),
+            "{after}"
+        );
+        assert!(after.contains("  not for this action ("), "{after}");
+    }
+    // With batch mode, it is refused as a usage error.
+    let o = authorize_example(&["--requests", "-", "--explain"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--explain"), "{}", stderr(&o));
+}

@@ -346,6 +346,58 @@ fn answers_with(
         .collect()
 }
 
+/// `Engine::explain` on every request: its decision, reasons and errors (values and spans)
+/// must be the interpreter's `responses`; a difference is pushed to `out`.
+fn explained_alike(
+    inputs: &ThujaInputs,
+    responses: &[Option<thuja::Response>],
+    out: &mut Vec<String>,
+) {
+    let engine = match thuja::Engine::builder()
+        .policies(inputs.policies.clone())
+        .entities(inputs.entities.clone())
+        .evaluator(thuja::Evaluator::Interp)
+        .build()
+    {
+        Ok(engine) => engine,
+        Err(e) => {
+            out.push(format!("the engine to explain with does not build: {e}"));
+            return;
+        }
+    };
+    for (i, (request, response)) in inputs.requests.iter().zip(responses).enumerate() {
+        let (Some(request), Some(response)) = (request, response) else {
+            continue;
+        };
+        let explanation = match engine.explain(request) {
+            Ok(explanation) => explanation,
+            Err(e) => {
+                out.push(format!("request {i}: explain refused it: {e}"));
+                continue;
+            }
+        };
+        let errors: Vec<_> = explanation
+            .errors()
+            .map(|e| (&e.policy_id, &e.error, e.span))
+            .collect();
+        let expected: Vec<_> = response
+            .errors
+            .iter()
+            .map(|e| (&e.policy_id, &e.error, e.span))
+            .collect();
+        if explanation.decision != response.decision
+            || explanation.reasons() != response.reasons
+            || errors != expected
+        {
+            out.push(format!(
+                "request {i}: interp {response:?}; explain {:?} {:?} {errors:?}",
+                explanation.decision,
+                explanation.reasons()
+            ));
+        }
+    }
+}
+
 /// The three runs of Thuja's engines the case is compared on: interpreter, VM, and the
 /// interpreter again on the shuffled policy file.
 struct ThujaRuns {
@@ -360,6 +412,9 @@ struct ThujaRuns {
     /// interpreter and the VM or the JIT, on code compiled without types or (schema cases)
     /// with them.
     vm_full: Vec<String>,
+    /// Requests whose explanation (`Engine::explain`) differs from the interpreter's response
+    /// in decision, reasons or errors.
+    unexplained: Vec<String>,
     /// The interpreter on the policies printed back as text by Thuja and parsed again, and
     /// that text if `cedar-policy` cannot parse it.
     printed: Option<(Run, String)>,
@@ -426,6 +481,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
     };
     let mut unsound = Vec::new();
     let mut vm_full = Vec::new();
+    let mut unexplained = Vec::new();
     let mut ignored = Sink::default();
     let mut printed = None;
     let mut entities_written = None;
@@ -467,6 +523,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
                 }
                 Err(e) => vm_full.push(format!("the store with labels does not build: {e}")),
             }
+            explained_alike(&inputs, &interp_sink.responses, &mut unexplained);
             if valid == Some(true) {
                 unsound = interp_sink.unsound;
             }
@@ -554,6 +611,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
         shuffled,
         unsound,
         vm_full,
+        unexplained,
         printed,
         entities_written,
         entities_roundtrip,
@@ -812,6 +870,9 @@ fn properties(case: &Case, runs: &ThujaRuns, out: &mut Vec<Mismatch>) {
     }
     if !runs.vm_full.is_empty() {
         broken("vm-full-response", runs.vm_full.join("; "));
+    }
+    if !runs.unexplained.is_empty() {
+        broken("explain-decision", runs.unexplained.join("; "));
     }
     if !runs.unsound.is_empty() {
         broken("validator-soundness", runs.unsound.join("; "));

@@ -55,37 +55,9 @@ pub fn is_satisfied(
     entities: &Entities,
 ) -> Result<bool, EvalFailure> {
     let policy = active.policy;
-    let scope_holds =
-        |constraint: &ScopeConstraint, uid: &EntityUid| -> Result<bool, EvalFailure> {
-            let resolve = |r: &EntityRef| -> Result<EntityUid, EvalFailure> {
-                match r {
-                    EntityRef::Uid(uid) => Ok(uid.clone()),
-                    EntityRef::Slot(slot) => slot_value(active.slots, *slot).ok_or(EvalFailure {
-                        error: EvalError::UnlinkedSlot(slot.name()),
-                        span: Some(policy.span),
-                    }),
-                }
-            };
-            Ok(match constraint {
-                ScopeConstraint::Any => true,
-                ScopeConstraint::Eq(r) => *uid == resolve(r)?,
-                ScopeConstraint::In(r) => entity_in(entities, uid, &resolve(r)?),
-                ScopeConstraint::Is(ty) => uid.entity_type() == ty,
-                ScopeConstraint::IsIn(ty, r) => {
-                    uid.entity_type() == ty && entity_in(entities, uid, &resolve(r)?)
-                }
-            })
-        };
-    let action_holds = match &policy.action {
-        ActionConstraint::Any => true,
-        ActionConstraint::Eq(a) => request.action() == a,
-        ActionConstraint::In(groups) => groups
-            .iter()
-            .any(|g| entity_in(entities, request.action(), g)),
-    };
-    if !scope_holds(&policy.principal, request.principal())?
-        || !action_holds
-        || !scope_holds(&policy.resource, request.resource())?
+    if !scope_holds(active, &policy.principal, request.principal(), entities)?
+        || !action_holds(&policy.action, request.action(), entities)
+        || !scope_holds(active, &policy.resource, request.resource(), entities)?
     {
         return Ok(false);
     }
@@ -98,6 +70,47 @@ pub fn is_satisfied(
         }
     }
     Ok(true)
+}
+
+/// Whether the principal or resource scope constraint of `active` holds for `uid`; an error
+/// for a template slot the policy was not linked with.
+pub(crate) fn scope_holds(
+    active: &ActivePolicy<'_>,
+    constraint: &ScopeConstraint,
+    uid: &EntityUid,
+    entities: &Entities,
+) -> Result<bool, EvalFailure> {
+    let resolve = |r: &EntityRef| -> Result<EntityUid, EvalFailure> {
+        match r {
+            EntityRef::Uid(uid) => Ok(uid.clone()),
+            EntityRef::Slot(slot) => slot_value(active.slots, *slot).ok_or(EvalFailure {
+                error: EvalError::UnlinkedSlot(slot.name()),
+                span: Some(active.policy.span),
+            }),
+        }
+    };
+    Ok(match constraint {
+        ScopeConstraint::Any => true,
+        ScopeConstraint::Eq(r) => *uid == resolve(r)?,
+        ScopeConstraint::In(r) => entity_in(entities, uid, &resolve(r)?),
+        ScopeConstraint::Is(ty) => uid.entity_type() == ty,
+        ScopeConstraint::IsIn(ty, r) => {
+            uid.entity_type() == ty && entity_in(entities, uid, &resolve(r)?)
+        }
+    })
+}
+
+/// Whether the action scope constraint holds for `action`.
+pub(crate) fn action_holds(
+    constraint: &ActionConstraint,
+    action: &EntityUid,
+    entities: &Entities,
+) -> bool {
+    match constraint {
+        ActionConstraint::Any => true,
+        ActionConstraint::Eq(a) => action == a,
+        ActionConstraint::In(groups) => groups.iter().any(|g| entity_in(entities, action, g)),
+    }
 }
 
 fn slot_value(slots: Option<&BTreeMap<SlotId, EntityUid>>, slot: SlotId) -> Option<EntityUid> {

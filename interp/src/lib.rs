@@ -10,9 +10,11 @@
 
 pub mod authorizer;
 pub mod eval;
+pub mod explain;
 
 pub use authorizer::{is_authorized, is_satisfied};
 pub use eval::Evaluator;
+pub use explain::{Deciding, Outcome, PolicyTrace, Progress, ScopePart, explain_policy};
 pub use thuja_runtime::EvalFailure;
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use thuja::input::{self, InputError};
-use thuja::{BuildError, Decision, Engine, PolicySet, Response, Schema};
+use thuja::{
+    BuildError, Decision, Engine, Explanation, PolicySet, RequestValidationError, Response, Schema,
+};
 
 use super::exit;
 use super::request_args::RequestArgs;
@@ -39,9 +41,15 @@ pub struct AuthorizeArgs {
     /// Also print the policies that determined the decision
     #[arg(short, long)]
     pub verbose: bool,
+    /// Also print why each policy did or did not apply: the scope constraint that did not
+    /// hold, or the condition that did not (the subexpression that decided it and its
+    /// operands' values), or its error; and, for a deny no permit applied to, the permits
+    /// that came closest
+    #[arg(long)]
+    pub explain: bool,
     /// Batch mode: a JSON Lines file of requests, or `-` for standard input; prints one JSON
     /// decision per line, in order, streaming (decided and written in chunks, as lines arrive)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["principal", "action", "resource", "context", "request_json", "verbose"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["principal", "action", "resource", "context", "request_json", "verbose", "explain"])]
     pub requests: Option<PathBuf>,
     /// Batch mode: write the decisions to FILE instead of standard output
     #[arg(long, value_name = "FILE", requires = "requests")]
@@ -66,8 +74,8 @@ pub fn run(args: &AuthorizeArgs) -> i32 {
         };
     }
     match decide(args) {
-        Ok(response) => {
-            print_response(&response, args.verbose);
+        Ok((response, explanation)) => {
+            print_response(&response, args.verbose, explanation.as_ref());
             match response.decision {
                 Decision::Allow => exit::SUCCESS,
                 Decision::Deny => exit::DENY,
@@ -80,15 +88,22 @@ pub fn run(args: &AuthorizeArgs) -> i32 {
     }
 }
 
-fn decide(args: &AuthorizeArgs) -> Result<Response, BuildError> {
+/// The response, and its explanation if asked for.
+fn decide(args: &AuthorizeArgs) -> Result<(Response, Option<Explanation>), BuildError> {
     let policies = load_policies(args)?;
     let schema = load_schema(args)?;
     let engine = load_engine(args, policies, schema)?;
     let request = args.request.request(engine.schema())?;
+    let invalid = |e: RequestValidationError| {
+        InputError::Usage(format!("request is not valid for the schema: {e}"))
+    };
     // The request was validated as it was read (unless validation is off).
-    engine
-        .decide(&request)
-        .map_err(|e| InputError::Usage(format!("request is not valid for the schema: {e}")).into())
+    let response = engine.decide(&request).map_err(invalid)?;
+    let explanation = match args.explain {
+        true => Some(engine.explain(&request).map_err(invalid)?),
+        false => None,
+    };
+    Ok((response, explanation))
 }
 
 /// The engine the arguments describe: policies, schema, entities and evaluator.
@@ -128,10 +143,15 @@ pub(super) fn load_schema(args: &AuthorizeArgs) -> Result<Option<Schema>, InputE
 
 /// Prints the decision, then every error with its location, then (verbose) the reasons. One
 /// buffered write for all of it: a response with 100,000 errors is 200,000 lines.
-fn print_response(response: &Response, verbose: bool) {
+fn print_response(response: &Response, verbose: bool, explanation: Option<&Explanation>) {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // Standard output closed or full: nothing more can be said there (the exit code still is).
-    let _ = write_response(&mut out, response, verbose).and_then(|()| out.flush());
+    let _ = write_response(&mut out, response, verbose)
+        .and_then(|()| match explanation {
+            Some(explanation) => write!(out, "\nexplanation:\n{explanation}"),
+            None => Ok(()),
+        })
+        .and_then(|()| out.flush());
 }
 
 fn write_response(out: &mut impl Write, response: &Response, verbose: bool) -> std::io::Result<()> {
