@@ -335,3 +335,109 @@ fn visualize_prints_the_hierarchy_as_dot() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("bad.json"), "{}", stderr(&out));
 }
+
+fn thuja_with_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thuja"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the thuja binary runs");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("thuja finishes")
+}
+
+/// `cedar check-parse`'s flags: policies from standard input when nothing is given,
+/// `--expression`, and every input that does not parse reported (exit 1), not only the first.
+#[test]
+fn check_parse_reads_stdin_and_expressions_and_reports_every_failure() {
+    let o = thuja_with_stdin(&["check-parse"], POLICIES);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = thuja_with_stdin(
+        &["check-parse"],
+        "permit(principal, action, resource) when { 1 + };",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("<stdin>:1:"), "{}", stderr(&o));
+
+    let o = thuja(&[
+        "check-parse",
+        "--expression",
+        "context.a && [1, 2].contains(3)",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let bad_entities = scratch("check-parse", "e.json", "[{\"uid\": 3}]");
+    let o = thuja(&[
+        "check-parse",
+        "--expression",
+        "1 + (",
+        "--entities",
+        &bad_entities,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("<expression>:1:"), "{err}");
+    assert!(err.contains("e.json"), "{err}");
+}
+
+/// `cedar authorize --timing` and `cedar validate --validation-mode`.
+#[test]
+fn authorize_timing_and_validate_modes() {
+    let policies = scratch("flags", "p.cedar", POLICIES);
+    let entities = scratch("flags", "e.json", ENTITIES);
+    let o = thuja(&[
+        "authorize",
+        "-p",
+        &policies,
+        "--entities",
+        &entities,
+        "-l",
+        r#"User::"bob""#,
+        "-a",
+        r#"Action::"view""#,
+        "-r",
+        r#"Doc::"d1""#,
+        "-t",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let (timing, decision) = out.split_once('\n').expect("two lines");
+    let micros = timing
+        .strip_prefix("Authorization Time (micro seconds) : ")
+        .expect("the timing line first");
+    assert!(micros.parse::<u64>().is_ok(), "{timing}");
+    assert_eq!(decision, "ALLOW\n");
+
+    let schema = scratch(
+        "flags",
+        "s.cedarschema",
+        "entity User; entity Doc { owner: User }; action view appliesTo { principal: User, resource: Doc };",
+    );
+    let static_only = scratch(
+        "flags",
+        "static.cedar",
+        "permit(principal, action == Action::\"view\", resource) when { resource.owner == principal };",
+    );
+    let validate = |mode: &str| {
+        thuja(&[
+            "validate",
+            "-p",
+            &static_only,
+            "-s",
+            &schema,
+            "--validation-mode",
+            mode,
+        ])
+    };
+    let o = validate("strict");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for mode in ["permissive", "partial"] {
+        let o = validate(mode);
+        assert_eq!(o.status.code(), Some(1), "{mode}");
+        assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
+    }
+}

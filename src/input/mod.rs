@@ -21,7 +21,7 @@ pub use data::{
 pub use policies::{
     PolicyDirection, PolicyFormat, append_link_to_file, entity_uid_from_str, links_from_file,
     links_from_str, policies_from_file, policies_from_json_str, policies_from_str,
-    policy_set_from_file, rename_from_id_annotations, translate_policy,
+    policy_set_from_file, policy_set_from_str, rename_from_id_annotations, translate_policy,
 };
 pub use schema::{
     SchemaFormat, schema_from_file, schema_from_file_with_format, schema_from_str,

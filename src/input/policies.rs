@@ -79,15 +79,28 @@ pub fn policy_set_from_file(
     format: PolicyFormat,
     links: Option<&Path>,
 ) -> Result<PolicySet, InputError> {
+    policy_set_from_str(
+        &path.display().to_string(),
+        &read_file(path)?,
+        format,
+        links,
+    )
+}
+
+/// [`policy_set_from_file`] on `text`, named `name` in errors.
+pub fn policy_set_from_str(
+    name: &str,
+    text: &str,
+    format: PolicyFormat,
+    links: Option<&Path>,
+) -> Result<PolicySet, InputError> {
     let mut policies = match format {
         PolicyFormat::Cedar => {
-            let mut set = policies_from_file(path)?;
+            let mut set = policies_from_str(name, text)?;
             rename_from_id_annotations(&mut set)?;
             set
         }
-        PolicyFormat::Json => {
-            policies_from_json_str(&path.display().to_string(), &read_file(path)?)?
-        }
+        PolicyFormat::Json => policies_from_json_str(name, text)?,
     };
     if let Some(links) = links {
         links_from_file(links, &mut policies)?;

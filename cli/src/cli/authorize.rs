@@ -47,9 +47,13 @@ pub struct AuthorizeArgs {
     /// that came closest
     #[arg(long)]
     pub explain: bool,
+    /// Also print how long the decision took, as `cedar authorize --timing` does (before the
+    /// decision: `Authorization Time (micro seconds) : N`)
+    #[arg(short, long)]
+    pub timing: bool,
     /// Batch mode: a JSON Lines file of requests, or `-` for standard input; prints one JSON
     /// decision per line, in order, streaming (decided and written in chunks, as lines arrive)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["principal", "action", "resource", "context", "request_json", "verbose", "explain"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["principal", "action", "resource", "context", "request_json", "verbose", "explain", "timing"])]
     pub requests: Option<PathBuf>,
     /// Batch mode: write the decisions to FILE instead of standard output
     #[arg(long, value_name = "FILE", requires = "requests")]
@@ -98,7 +102,14 @@ fn decide(args: &AuthorizeArgs) -> Result<(Response, Option<Explanation>), Build
         InputError::Usage(format!("request is not valid for the schema: {e}"))
     };
     // The request was validated as it was read (unless validation is off).
+    let started = std::time::Instant::now();
     let response = engine.decide(&request).map_err(invalid)?;
+    if args.timing {
+        println!(
+            "Authorization Time (micro seconds) : {}",
+            started.elapsed().as_micros()
+        );
+    }
     let explanation = match args.explain {
         true => Some(engine.explain(&request).map_err(invalid)?),
         false => None,

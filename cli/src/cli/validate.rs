@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use thuja::PolicySet;
 use thuja::input::{self, InputError};
 use thuja_compiler::source::Positions;
@@ -43,9 +43,34 @@ pub struct ValidateArgs {
     /// Treat warnings as failures (exit 3)
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Validation mode: `strict` (Cedar's default, the only one Thuja has); `permissive` and
+    /// `partial` (experimental in Cedar, off unless its CLI is built with them) are refused
+    #[arg(long, value_enum, default_value_t = ValidationMode::Strict)]
+    pub validation_mode: ValidationMode,
+}
+
+/// `cedar validate --validation-mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ValidationMode {
+    /// Strict validation
+    Strict,
+    /// Permissive validation (not supported)
+    Permissive,
+    /// Partial validation (not supported)
+    Partial,
 }
 
 pub fn run(args: &ValidateArgs) -> i32 {
+    if args.validation_mode != ValidationMode::Strict {
+        let mode = match args.validation_mode {
+            ValidationMode::Permissive => "permissive",
+            _ => "partial",
+        };
+        eprintln!(
+            "error: `--validation-mode {mode}` is not supported: Thuja validates in strict mode (as the `cedar` CLI does unless built with its experimental `{mode}-validate` feature)"
+        );
+        return exit::FAILURE;
+    }
     let (policies, result) = match check(args) {
         Ok(r) => r,
         Err(e) => {
