@@ -50,7 +50,7 @@ pub fn lower_typed(set: &PolicySet, types: Option<&PolicySetTypes>) -> Program {
         let policy = active.policy;
         let start = b.code.len();
         b.slots = active.slots;
-        let policy_types = types.and_then(|t| t.of(active.id));
+        let policy_types = types.and_then(|t| t.at(n, active.id));
         b.typed = policy_types.map(|t| t.nodes(policy));
         let unresolved = u32::try_from(n).is_ok_and(|n| index.unresolved().contains(n));
         if unresolved {

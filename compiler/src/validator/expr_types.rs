@@ -34,29 +34,61 @@ use crate::ast::{Expr, ExprKind, Policy};
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The types of the expressions of every valid active policy of a set.
+///
+/// Kept in the order of [`PolicySet::active`](crate::ast::PolicySet::active), with each
+/// policy's id: [`at`](Self::at) finds a policy by its position (what lowering a whole set
+/// asks, without hashing an id per policy); [`of`](Self::of) by its id.
 #[derive(Clone, Debug, Default)]
 pub struct PolicySetTypes {
-    by_id: HashMap<PolicyId, Arc<PolicyTypes>>,
+    /// Each active policy's id and its types (`None` if it did not validate), in order.
+    active: Vec<(PolicyId, Option<Arc<PolicyTypes>>)>,
+    /// The positions in `active` by id, made the first time [`of`](Self::of) is asked.
+    by_id: std::sync::OnceLock<HashMap<PolicyId, usize>>,
 }
 
 impl PolicySetTypes {
     /// The types of the active policy (a static policy, or a template link) with this id, if
     /// it validated.
     pub fn of(&self, id: &str) -> Option<&PolicyTypes> {
-        self.by_id.get(id).map(Arc::as_ref)
+        let by_id = self.by_id.get_or_init(|| {
+            self.active
+                .iter()
+                .enumerate()
+                .map(|(at, (id, _))| (id.clone(), at))
+                .collect()
+        });
+        let at = *by_id.get(id)?;
+        self.active.get(at)?.1.as_deref()
+    }
+
+    /// The types of the active policy at `position` in the set's order, if its id is `id`
+    /// (else as [`of`](Self::of) finds them by id).
+    pub fn at(&self, position: usize, id: &str) -> Option<&PolicyTypes> {
+        match self.active.get(position) {
+            Some((at_id, types)) if at_id.as_str() == id => types.as_deref(),
+            _ => self.of(id),
+        }
     }
 
     /// How many active policies have types.
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.active.iter().filter(|(_, t)| t.is_some()).count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.len() == 0
     }
 
-    pub(super) fn insert(&mut self, id: PolicyId, types: Arc<PolicyTypes>) {
-        self.by_id.insert(id, types);
+    pub(super) fn with_capacity(n: usize) -> Self {
+        PolicySetTypes {
+            active: Vec::with_capacity(n),
+            by_id: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Adds the next active policy, with its types if it validated.
+    pub(super) fn push(&mut self, id: PolicyId, types: Option<Arc<PolicyTypes>>) {
+        self.active.push((id, types));
     }
 }
 

@@ -100,7 +100,7 @@ pub fn validate(
 /// validated once and share the types.
 pub fn expression_types(schema: &Schema, policies: &PolicySet) -> PolicySetTypes {
     let info = SchemaInfo::new(schema);
-    let mut out = PolicySetTypes::default();
+    let mut out = PolicySetTypes::with_capacity(policies.policies().len() + policies.links().len());
     let mut templates = HashMap::default();
     // A policy shape's types, or `None` when it has errors.
     let mut by_shape: HashMap<Vec<u8>, Option<Arc<PolicyTypes>>> = HashMap::default();
@@ -131,24 +131,25 @@ pub fn expression_types(schema: &Schema, policies: &PolicySet) -> PolicySetTypes
                 types
             }
         };
-        if let Some(types) = types {
-            if policy.is_template() {
+        if policy.is_template() {
+            if let Some(types) = types {
                 templates.insert(policy.id.clone(), types);
-            } else {
-                out.insert(policy.id.clone(), types);
             }
+        } else {
+            out.push(policy.id.clone(), types);
         }
     }
+    // As `PolicySet::active` lists them: links to a template the set has.
     for link in policies.links() {
+        if policies.get(&link.template_id).is_none() {
+            continue;
+        }
         let declared = link
             .values
             .values()
             .all(|uid| info.is_known_entity_type(uid.entity_type()));
-        if let Some(types) = templates.get(&link.template_id)
-            && declared
-        {
-            out.insert(link.id.clone(), types.clone());
-        }
+        let types = templates.get(&link.template_id).filter(|_| declared);
+        out.push(link.id.clone(), types.cloned());
     }
     out
 }
