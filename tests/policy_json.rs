@@ -461,3 +461,71 @@ fn json_with_template_links_has_no_text() {
         "{cedar}"
     );
 }
+
+/// `e is T in x` prints `e` twice (`(e is T) && (e in x)`), so nested ones print it
+/// exponentially often: a few levels print as Cedar prints them, many (30, within the JSON
+/// reader's nesting limit: a billion copies) are refused at once rather than printed in
+/// exponential time and space.
+#[test]
+fn nested_is_in_prints_as_cedar_or_is_refused() {
+    let nested = |depth: usize| {
+        let mut e = r#"{"Var":"principal"}"#.to_string();
+        for _ in 0..depth {
+            e = format!(
+                r#"{{"is":{{"left":{e},"entity_type":"User","in":{{"Var":"resource"}}}}}}"#
+            );
+        }
+        format!(
+            r#"{{"staticPolicies":{{"p":{{"effect":"permit","principal":{{"op":"All"}},"action":{{"op":"All"}},"resource":{{"op":"All"}},"conditions":[{{"kind":"when","body":{e}}}]}}}},"templates":{{}},"templateLinks":[]}}"#
+        )
+    };
+    for depth in [1, 2, 3] {
+        let json = nested(depth);
+        let cedar = cedar_policy::PolicySet::from_json_str(&json)
+            .expect("cedar reads it")
+            .to_cedar()
+            .expect("no links");
+        let ours = translate("nested.json", &json, PolicyDirection::JsonToCedar).expect("prints");
+        assert_eq!(ours, cedar, "depth {depth}");
+    }
+    let start = std::time::Instant::now();
+    let err =
+        translate("nested.json", &nested(30), PolicyDirection::JsonToCedar).expect_err("too large");
+    assert!(err.contains("more than 16 times"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// Cedar joins the conditions into one right-nested `&&`: many conditions print as Cedar prints
+/// them, and twenty thousand print without overflowing the stack (Cedar's own printer is not
+/// run on those: it recurses).
+#[test]
+fn many_conditions_print_as_cedar() {
+    let policy = |n: usize| {
+        let conditions = (0..n)
+            .map(|i| match i % 3 {
+                0 => r#"{"kind":"when","body":{".":{"left":{"Var":"context"},"attr":"a"}}}"#,
+                1 => r#"{"kind":"unless","body":{"Value":false}}"#,
+                _ => r#"{"kind":"when","body":{"Value":true}}"#,
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        format!(
+            r#"{{"effect":"permit","principal":{{"op":"All"}},"action":{{"op":"All"}},"resource":{{"op":"All"}},"conditions":[{conditions}]}}"#
+        )
+    };
+    for n in [2, 3, 4, 50] {
+        let json = policy(n);
+        let cedar_policy =
+            cedar_policy::Policy::from_json(None, serde_json::from_str(&json).expect("JSON"))
+                .expect("cedar reads it");
+        let cedar = cedar_policy::PolicySet::from_policies([cedar_policy])
+            .expect("a set of one")
+            .to_cedar()
+            .expect("no links");
+        let ours = translate("many.json", &json, PolicyDirection::JsonToCedar).expect("prints");
+        assert_eq!(ours, cedar, "{n} conditions");
+    }
+    let ours =
+        translate("many.json", &policy(20_000), PolicyDirection::JsonToCedar).expect("prints");
+    assert_eq!(ours.matches("context.a").count(), 6_667);
+}

@@ -27,7 +27,9 @@
 //! the tree the JSON describes. A policy set with template links has no such text: it is an
 //! error, with the `cedar` CLI's message for links. (`cedar-policy` 4.14.1 itself prints a link
 //! read from JSON as `Template Instance of t, slots: [...]`, which is not Cedar text and lists
-//! the slots in hash order; Thuja does not copy that.)
+//! the slots in hash order; Thuja does not copy that.) Nor has a policy whose text would be more
+//! than [`MAX_EXPANSION`] times its size (nested `is ... in`, whose left operand Cedar prints
+//! twice): the check is linear, the printing then too.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -41,16 +43,42 @@ use crate::ast::policy::{
     ScopeConstraint,
 };
 
-/// Why a policy set has no Cedar text: it links templates (Cedar's text has no links).
+/// How many times longer than the policy itself its Cedar text may be. Cedar's AST holds
+/// `e is T in x` as `(e is T) && (e in x)`, so the text repeats `e`; nested in one another's
+/// operands, `is ... in`s repeat it exponentially often. Legitimate policies stay far below this;
+/// a policy above it is refused rather than printed in exponential time and space.
+pub const MAX_EXPANSION: u64 = 16;
+
+/// Why a policy set has no Cedar text as Cedar prints it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Unable to translate policy set containing template linked policies.")]
-pub struct HasLinks;
+pub enum ToCedarError {
+    /// It links templates (Cedar's text has no links); the message is the `cedar` CLI's.
+    #[error("Unable to translate policy set containing template linked policies.")]
+    HasLinks,
+    /// Nested `is ... in` operands would repeat the text more than [`MAX_EXPANSION`] times.
+    #[error(
+        "policy `{0}` would print more than {MAX_EXPANSION} times its own size: Cedar's text repeats the operand of `is ... in`, and this policy nests them"
+    )]
+    TooLarge(String),
+}
 
 /// The policy set as `cedar-policy`'s `PolicySet::to_cedar` prints it: static policies sorted by
 /// id, then templates sorted by id, separated by a blank line, with no newline at the end.
-pub fn policy_set_to_cedar(set: &PolicySet) -> Result<String, HasLinks> {
+pub fn policy_set_to_cedar(set: &PolicySet) -> Result<String, ToCedarError> {
     if !set.links().is_empty() {
-        return Err(HasLinks);
+        return Err(ToCedarError::HasLinks);
+    }
+    for p in set.policies() {
+        let (size, printed) = p
+            .conditions
+            .iter()
+            .map(|c| sizes(&c.body, 1))
+            .fold((1u64, 1u64), |(a, b), (c, d)| {
+                (a.saturating_add(c), b.saturating_add(d))
+            });
+        if printed > size.saturating_mul(MAX_EXPANSION) {
+            return Err(ToCedarError::TooLarge(p.id.to_string()));
+        }
     }
     let mut statics: Vec<&Policy> = set.policies().iter().filter(|p| !p.is_template()).collect();
     let mut templates: Vec<&Policy> = set.policies().iter().filter(|p| p.is_template()).collect();
@@ -96,6 +124,46 @@ pub fn policy_to_cedar(policy: &Policy) -> String {
         out.push_str("\n};");
     }
     out
+}
+
+/// The size of an expression (its nodes and the bytes of its strings), and the size of its
+/// Cedar text when it is printed `copies` times, counting the operands `is ... in` repeats.
+fn sizes(e: &Expr, copies: u64) -> (u64, u64) {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
+        let own: u64 = match &e.kind {
+            ExprKind::Lit(Literal::String(s)) => s.len() as u64,
+            ExprKind::Lit(Literal::Entity(uid)) => uid.id().len() as u64,
+            ExprKind::GetAttr { attr, .. } => attr.len() as u64,
+            ExprKind::HasAttr { attrs, .. } => attrs.iter().map(|a| a.len() as u64).sum(),
+            ExprKind::Like { pattern, .. } => pattern.elems().len() as u64,
+            ExprKind::Record(attrs) => attrs.iter().map(|(k, _)| k.len() as u64).sum(),
+            _ => 0,
+        }
+        .saturating_add(1);
+        let mut size = own;
+        let mut printed = own.saturating_mul(copies);
+        let mut add = |child: &Expr, copies: u64| {
+            let (s, p) = sizes(child, copies);
+            size = size.saturating_add(s);
+            printed = printed.saturating_add(p);
+        };
+        match &e.kind {
+            ExprKind::Is {
+                expr,
+                in_expr: Some(in_expr),
+                ..
+            } => {
+                add(expr, copies.saturating_mul(2));
+                add(in_expr, copies);
+            }
+            _ => {
+                for child in e.children() {
+                    add(child, copies);
+                }
+            }
+        }
+        (size, printed)
+    })
 }
 
 fn push_escaped(out: &mut String, s: &str) {
