@@ -1,10 +1,13 @@
 //! Cedar's JSON policy format: on every policy file of the conformance data (hand-written tests
 //! and the corpus), Thuja's JSON equals `cedar-policy`'s `PolicySet::to_json`, reads back to the
 //! same JSON (text → JSON → policies → JSON), and `cedar-policy` reads Thuja's JSON to the same
-//! policies (its `from_json_value` then `to_json` gives the JSON back).
+//! policies (its `from_json_value` then `to_json` gives the JSON back). JSON back to text
+//! (`translate-policy --direction json-to-cedar`) is byte for byte `cedar-policy`'s
+//! `PolicySet::to_cedar` on the same JSON, and text → JSON → text → JSON is stable.
 
 mod support;
 
+use thuja::input::{PolicyDirection, translate_policy};
 use thuja_compiler::Source;
 use thuja_compiler::ast::PolicySet;
 use thuja_compiler::est;
@@ -256,4 +259,273 @@ fn malformed_json_policies_are_located_errors() {
             "cedar accepts {text}"
         );
     }
+}
+
+/// Thuja's `translate-policy` one way or the other.
+fn translate(name: &str, text: &str, direction: PolicyDirection) -> Result<String, String> {
+    translate_policy(name, text, direction).map_err(|e| e.to_string())
+}
+
+/// The policies of a text `to_cedar` printed (one per blank-line-separated chunk: the printed
+/// policies have no blank lines inside, strings' newlines being escaped), sorted.
+fn chunks(text: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = text.split("\n\n").collect();
+    v.sort_unstable();
+    v
+}
+
+/// The policies and templates of a JSON policy set, whatever their ids, sorted.
+fn json_policies(json: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("Thuja writes valid JSON");
+    let mut out: Vec<String> = ["staticPolicies", "templates"]
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(|m| m.as_object()))
+        .flat_map(|m| m.values().map(|p| p.to_string()))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// Where two texts first differ, with a little context.
+fn text_difference(ours: &str, cedar: &str) -> String {
+    let at = ours
+        .char_indices()
+        .zip(cedar.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(ours.len().min(cedar.len()), |((i, _), _)| i);
+    let from = at.saturating_sub(60);
+    let part = |s: &str| {
+        let from = (0..=from.min(s.len()))
+            .rev()
+            .find(|i| s.is_char_boundary(*i))
+            .unwrap_or(0);
+        s.chars()
+            .skip(s[..from].chars().count())
+            .take(140)
+            .collect::<String>()
+    };
+    format!(
+        "at byte {at}:\n  thuja: {:?}\n  cedar: {:?}",
+        part(ours),
+        part(cedar)
+    )
+}
+
+/// `json-to-cedar` on every conformance policy file: `cedar-policy` writes the file's JSON, and
+/// Thuja's text for it is byte for byte `cedar-policy`'s `PolicySet::to_cedar` of that JSON.
+/// Then, with Thuja alone, text → JSON → text → JSON → text: the second text has the same
+/// policies as the first (their ids, and so their order, may change), and so do the JSONs.
+#[test]
+fn json_to_cedar_equals_cedar_on_every_conformance_policy_file() {
+    let files = policy_files();
+    let (mut compared, mut identical, mut skipped) = (0usize, 0usize, 0usize);
+    let mut failures = Vec::new();
+    let mut unstable = Vec::new();
+    for (name, text) in &files {
+        let Ok(cedar) = text.parse::<cedar_policy::PolicySet>() else {
+            skipped += 1;
+            continue;
+        };
+        let json = cedar.to_json().expect("cedar writes JSON");
+        let expected = cedar_policy::PolicySet::from_json_value(json.clone())
+            .expect("cedar reads its JSON")
+            .to_cedar()
+            .expect("no template links in a text file");
+        compared += 1;
+        match translate(name, &json.to_string(), PolicyDirection::JsonToCedar) {
+            Ok(ours) if ours == expected => identical += 1,
+            Ok(ours) => failures.push(format!(
+                "{name}: differs {}",
+                text_difference(&ours, &expected)
+            )),
+            Err(e) => failures.push(format!("{name}: Thuja rejects cedar's JSON: {e}")),
+        }
+
+        // Thuja alone: text → JSON → text → JSON → text.
+        let stable = (|| -> Result<(), String> {
+            let j1 = translate(name, text, PolicyDirection::CedarToJson)?;
+            let t1 = translate(name, &j1, PolicyDirection::JsonToCedar)?;
+            let j2 = translate(name, &t1, PolicyDirection::CedarToJson)?;
+            let t2 = translate(name, &j2, PolicyDirection::JsonToCedar)?;
+            let j3 = translate(name, &t2, PolicyDirection::CedarToJson)?;
+            if chunks(&t1) != chunks(&t2) {
+                return Err(format!("text changed: {}", text_difference(&t2, &t1)));
+            }
+            if json_policies(&j2) != json_policies(&j3) {
+                return Err("JSON of the printed text changed".into());
+            }
+            Ok(())
+        })();
+        if let Err(e) = stable {
+            unstable.push(format!("{name}: {e}"));
+        }
+    }
+    eprintln!(
+        "json-to-cedar: {compared} policy files compared with cedar-policy, {identical} identical, {} differ, {} not stable text → JSON → text; {skipped} rejected by cedar; {} files in all",
+        failures.len(),
+        unstable.len(),
+        files.len()
+    );
+    if !files.is_empty() {
+        assert!(compared > 0, "no policy file compared");
+    }
+    assert!(
+        failures.is_empty() && unstable.is_empty(),
+        "{} of {compared} files differ, {} unstable:\n{}",
+        failures.len(),
+        unstable.len(),
+        failures
+            .iter()
+            .chain(&unstable)
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// A file of `tests/data/json_to_cedar/`.
+fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/json_to_cedar")
+        .join(name);
+    std::fs::read_to_string(&path).expect("the json_to_cedar fixtures are readable")
+}
+
+/// Hand-written policies (`policies.cedar`, whose JSON `cedar-policy` writes as
+/// `policies.json`) and JSON only the JSON format can say (`extra.json`: a negative literal
+/// beside a negated one, `__extn` and `__entity` values, `is ... in` in a condition, literals
+/// to fold, sorted ids and annotations, escapes Rust's `escape_debug` treats apart;
+/// `single.json`, one policy rather than a set, with `>` of a negative number in `unless`): the
+/// `.expected` files are what `cedar translate-policy --direction json-to-cedar` prints
+/// (`to_cedar` and a newline), checked here against `cedar-policy`; the CLI's tests compare the
+/// binary's output with the same files.
+#[test]
+fn hand_written_json_prints_as_cedar_prints_it() {
+    let cedar: cedar_policy::PolicySet = fixture("policies.cedar").parse().expect("cedar parses");
+    let cedar_json = cedar.to_json().expect("cedar writes JSON");
+    let fixture_json: serde_json::Value =
+        serde_json::from_str(&fixture("policies.json")).expect("policies.json is JSON");
+    assert_eq!(
+        cedar_json, fixture_json,
+        "policies.json is cedar-policy's JSON for policies.cedar"
+    );
+    for (json_file, expected_file) in [
+        ("policies.json", "policies.expected"),
+        ("extra.json", "extra.expected"),
+        ("single.json", "single.expected"),
+    ] {
+        let json = fixture(json_file);
+        let expected = fixture(expected_file);
+        // A policy set, or one policy (which the `cedar` CLI reads as a set of one).
+        let cedar_set = cedar_policy::PolicySet::from_json_str(&json).unwrap_or_else(|_| {
+            let value = serde_json::from_str(&json).expect("JSON");
+            let policy = cedar_policy::Policy::from_json(None, value).expect("cedar reads it");
+            cedar_policy::PolicySet::from_policies([policy]).expect("a set of one")
+        });
+        let cedar_text = cedar_set.to_cedar().expect("no links");
+        assert_eq!(
+            format!("{cedar_text}\n"),
+            expected,
+            "{expected_file} is what cedar prints for {json_file}"
+        );
+        let ours = translate(json_file, &json, PolicyDirection::JsonToCedar).expect("reads");
+        assert_eq!(
+            format!("{ours}\n"),
+            expected,
+            "{}",
+            text_difference(&ours, &cedar_text)
+        );
+    }
+}
+
+/// A policy set with template links has no Cedar text: Thuja refuses it with the `cedar` CLI's
+/// message for links. (Where Thuja knowingly differs: `cedar-policy` 4.14.1's `to_cedar` refuses
+/// links only for policies parsed from text; a link read from JSON it prints as `Template
+/// Instance of t, slots: [...]`, which is not Cedar text, its slots in hash order. This test
+/// notices if that changes.)
+#[test]
+fn json_with_template_links_has_no_text() {
+    let json = r#"{"staticPolicies":{},"templates":{"t":{"effect":"permit","principal":{"op":"==","slot":"?principal"},"action":{"op":"All"},"resource":{"op":"All"},"conditions":[]}},"templateLinks":[{"templateId":"t","newId":"l","values":{"?principal":{"type":"User","id":"a"}}}]}"#;
+    let err = translate("links.json", json, PolicyDirection::JsonToCedar).expect_err("links");
+    assert!(
+        err.contains("Unable to translate policy set containing template linked policies."),
+        "{err}"
+    );
+    let cedar = cedar_policy::PolicySet::from_json_str(json)
+        .expect("cedar reads it")
+        .to_cedar()
+        .expect("cedar prints links read from JSON");
+    assert!(
+        cedar.starts_with("Template Instance of t, slots: [?principal -> User::\"a\"]"),
+        "{cedar}"
+    );
+}
+
+/// `e is T in x` prints `e` twice (`(e is T) && (e in x)`), so nested ones print it
+/// exponentially often: a few levels print as Cedar prints them, many (30, within the JSON
+/// reader's nesting limit: a billion copies) are refused at once rather than printed in
+/// exponential time and space.
+#[test]
+fn nested_is_in_prints_as_cedar_or_is_refused() {
+    let nested = |depth: usize| {
+        let mut e = r#"{"Var":"principal"}"#.to_string();
+        for _ in 0..depth {
+            e = format!(
+                r#"{{"is":{{"left":{e},"entity_type":"User","in":{{"Var":"resource"}}}}}}"#
+            );
+        }
+        format!(
+            r#"{{"staticPolicies":{{"p":{{"effect":"permit","principal":{{"op":"All"}},"action":{{"op":"All"}},"resource":{{"op":"All"}},"conditions":[{{"kind":"when","body":{e}}}]}}}},"templates":{{}},"templateLinks":[]}}"#
+        )
+    };
+    for depth in [1, 2, 3] {
+        let json = nested(depth);
+        let cedar = cedar_policy::PolicySet::from_json_str(&json)
+            .expect("cedar reads it")
+            .to_cedar()
+            .expect("no links");
+        let ours = translate("nested.json", &json, PolicyDirection::JsonToCedar).expect("prints");
+        assert_eq!(ours, cedar, "depth {depth}");
+    }
+    let start = std::time::Instant::now();
+    let err =
+        translate("nested.json", &nested(30), PolicyDirection::JsonToCedar).expect_err("too large");
+    assert!(err.contains("more than 16 times"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// Cedar joins the conditions into one right-nested `&&`: many conditions print as Cedar prints
+/// them, and twenty thousand print without overflowing the stack (Cedar's own printer is not
+/// run on those: it recurses).
+#[test]
+fn many_conditions_print_as_cedar() {
+    let policy = |n: usize| {
+        let conditions = (0..n)
+            .map(|i| match i % 3 {
+                0 => r#"{"kind":"when","body":{".":{"left":{"Var":"context"},"attr":"a"}}}"#,
+                1 => r#"{"kind":"unless","body":{"Value":false}}"#,
+                _ => r#"{"kind":"when","body":{"Value":true}}"#,
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        format!(
+            r#"{{"effect":"permit","principal":{{"op":"All"}},"action":{{"op":"All"}},"resource":{{"op":"All"}},"conditions":[{conditions}]}}"#
+        )
+    };
+    for n in [2, 3, 4, 50] {
+        let json = policy(n);
+        let cedar_policy =
+            cedar_policy::Policy::from_json(None, serde_json::from_str(&json).expect("JSON"))
+                .expect("cedar reads it");
+        let cedar = cedar_policy::PolicySet::from_policies([cedar_policy])
+            .expect("a set of one")
+            .to_cedar()
+            .expect("no links");
+        let ours = translate("many.json", &json, PolicyDirection::JsonToCedar).expect("prints");
+        assert_eq!(ours, cedar, "{n} conditions");
+    }
+    let ours =
+        translate("many.json", &policy(20_000), PolicyDirection::JsonToCedar).expect("prints");
+    assert_eq!(ours.matches("context.a").count(), 6_667);
 }

@@ -169,6 +169,87 @@ fn translate_policy_both_ways_and_authorize_with_json_policies() {
     assert!(stderr(&out).contains("bad2.json:3:"), "{}", stderr(&out));
 }
 
+/// A file of the workspace's `tests/data/json_to_cedar/`, whose `.expected` files the workspace's
+/// `policy_json` test checks against `cedar-policy`: what `cedar translate-policy --direction
+/// json-to-cedar` prints for the `.json` beside them.
+fn json_to_cedar_fixture(name: &str) -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/json_to_cedar/").to_string() + name
+}
+
+/// `json-to-cedar` prints what the `cedar` CLI prints, byte for byte: escapes in strings and
+/// ids, `like` patterns with `*` and `\*`, negative literals beside negations, `has`, `is ... in`,
+/// if-then-else, extension functions and methods, records and sets, annotations without a
+/// value, templates, `unless`, operators nested at every precedence, and JSON-only forms.
+#[test]
+fn json_to_cedar_prints_as_cedar() {
+    for (json, expected) in [
+        ("policies.json", "policies.expected"),
+        ("extra.json", "extra.expected"),
+        ("single.json", "single.expected"),
+    ] {
+        let expected = std::fs::read_to_string(json_to_cedar_fixture(expected)).expect("fixture");
+        let out = thuja(&[
+            "translate-policy",
+            "--direction",
+            "json-to-cedar",
+            "-p",
+            &json_to_cedar_fixture(json),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{json}: {}", stderr(&out));
+        assert_eq!(stdout(&out), expected, "{json}");
+    }
+
+    // Thuja's own JSON for the text prints the same (it is cedar's JSON), read from stdin too.
+    let out = thuja(&[
+        "translate-policy",
+        "--direction",
+        "cedar-to-json",
+        "-p",
+        &json_to_cedar_fixture("policies.cedar"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thuja"))
+        .args(["translate-policy", "--direction", "json-to-cedar"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the thuja binary runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&out.stdout).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("thuja finishes");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        std::fs::read_to_string(json_to_cedar_fixture("policies.expected")).expect("fixture")
+    );
+
+    // Template links have no text: an error, as in the `cedar` CLI.
+    let links = scratch(
+        "json-to-cedar",
+        "links.json",
+        r#"{"staticPolicies":{},"templates":{"t":{"effect":"permit","principal":{"op":"==","slot":"?principal"},"action":{"op":"All"},"resource":{"op":"All"},"conditions":[]}},"templateLinks":[{"templateId":"t","newId":"l","values":{"?principal":{"type":"User","id":"a"}}}]}"#,
+    );
+    let out = thuja(&[
+        "translate-policy",
+        "--direction",
+        "json-to-cedar",
+        "-p",
+        &links,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out)
+            .contains("Unable to translate policy set containing template linked policies."),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "");
+}
+
 #[test]
 fn link_adds_to_the_links_file_and_checks_the_link() {
     let policies = scratch("link", "p.cedar", POLICIES);

@@ -119,8 +119,10 @@ pub enum PolicyDirection {
 
 /// Translates a policy file between Cedar's text and its JSON policy format, as `cedar
 /// translate-policy` does: text to a compact JSON policy set (ids `policy0`, ... or from `@id`
-/// annotations); JSON (a policy or a set) to text, static policies then templates, each sorted
-/// by id and separated by a blank line. A set with template links has no text form.
+/// annotations); JSON (a policy or a set) to text byte for byte as `cedar-policy`'s
+/// `PolicySet::to_cedar` prints it (static policies then templates, each sorted by id and
+/// separated by a blank line; see [`thuja_compiler::est::to_cedar`]). A set with template links
+/// has no text form.
 pub fn translate_policy(
     name: &str,
     text: &str,
@@ -140,22 +142,8 @@ pub fn translate_policy(
         }
         PolicyDirection::JsonToCedar => {
             let set = policies_from_json_str(name, text)?;
-            if !set.links().is_empty() {
-                return Err(InputError::data(
-                    name,
-                    "a policy set with template links has no Cedar text form",
-                ));
-            }
-            let mut statics: Vec<_> = set.policies().iter().filter(|p| !p.is_template()).collect();
-            let mut templates: Vec<_> = set.policies().iter().filter(|p| p.is_template()).collect();
-            statics.sort_by(|a, b| a.id.cmp(&b.id));
-            templates.sort_by(|a, b| a.id.cmp(&b.id));
-            Ok(statics
-                .into_iter()
-                .chain(templates)
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join("\n\n"))
+            thuja_compiler::est::to_cedar::policy_set_to_cedar(&set)
+                .map_err(|e| InputError::data(name, e))
         }
     }
 }

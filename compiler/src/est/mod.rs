@@ -6,6 +6,8 @@
 //!   its JSON tree; a policy set to `{"templates", "staticPolicies", "templateLinks"}`.
 //! - [`read`]: a JSON tree back to Cedar text that parses to that tree, with errors naming the
 //!   path in the JSON.
+//! - [`to_cedar`]: policies read from JSON printed as Cedar text exactly as `cedar-policy`'s
+//!   `PolicySet::to_cedar` prints them (`cedar translate-policy --direction json-to-cedar`).
 //!
 //! The JSON describes the policy as written, not as Cedar evaluates it: `true && false` stays
 //! an `&&`, and a bare `@key` has the value `null`. (The scope is written as Cedar's AST holds it:
@@ -14,6 +16,7 @@
 //! text, whose name says which policy of which file it is.
 
 pub mod read;
+pub mod to_cedar;
 pub mod write;
 
 use std::fmt;
