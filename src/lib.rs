@@ -64,6 +64,7 @@ pub use engine::{BuildError, Engine, EngineBuilder};
 pub use explain::Explanation;
 pub use live::LiveEngine;
 pub use query::{QueryAnswer, QueryError};
+pub use thuja_compiler::ReportFormat;
 pub use thuja_compiler::ast::PolicySet;
 /// The compiled bytecode: its layout is the compiler's and may change; print it (its `Display`
 /// is the listing) rather than reading its fields.

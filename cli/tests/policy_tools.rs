@@ -522,3 +522,51 @@ fn authorize_timing_and_validate_modes() {
         assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
     }
 }
+
+/// `cedar`'s `-f/--error-format` (and `CEDAR_ERROR_FORMAT`): `json` writes each error as one
+/// JSON object per line, located by file and byte offset; `plain` writes sentences; `human`
+/// (the default) the drawn snippet.
+#[test]
+fn error_format_json_plain_and_human() {
+    let bad = scratch(
+        "error-format",
+        "bad.cedar",
+        "permit(principal, action, resource)\n  when { 1 + };\n",
+    );
+    let o = thuja(&["check-parse", "-p", &bad, "--error-format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stderr(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert!(!lines.is_empty());
+    assert_eq!(lines[0]["severity"], "error");
+    assert_eq!(lines[0]["filename"], bad.as_str());
+    assert!(lines[0]["labels"][0]["span"]["offset"].as_u64().is_some());
+
+    let o = Command::new(env!("CARGO_BIN_EXE_thuja"))
+        .args(["check-parse", "-p", "/nonexistent/p.cedar"])
+        .env("CEDAR_ERROR_FORMAT", "json")
+        .output()
+        .expect("the thuja binary runs");
+    assert_eq!(o.status.code(), Some(1));
+    let line: serde_json::Value =
+        serde_json::from_str(stderr(&o).trim()).expect("one JSON object");
+    assert!(
+        line["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/nonexistent/p.cedar")),
+        "{line}"
+    );
+
+    let o = thuja(&["check-parse", "-p", &bad, "-f", "plain"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("Diagnostic severity: error"),
+        "{}",
+        stderr(&o)
+    );
+    let o = thuja(&["check-parse", "-p", &bad]);
+    assert!(stderr(&o).contains("bad.cedar:2:"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("╭─["), "{}", stderr(&o));
+}

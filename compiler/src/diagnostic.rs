@@ -3,7 +3,10 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, JSONReportHandler, LabeledSpan,
+    NarratableReportHandler, SourceCode,
+};
 
 use crate::source::{Source, Span};
 
@@ -69,9 +72,40 @@ impl SourceErrors {
         self.render_with(GraphicalTheme::unicode_nocolor())
     }
 
+    /// Renders every error in `format` (see [`ReportFormat`]).
+    pub fn render_as(&self, format: ReportFormat) -> String {
+        match format {
+            ReportFormat::Human => self.render(),
+            ReportFormat::Plain => self.render_handled(&NarratableReportHandler::new()),
+            ReportFormat::Json => {
+                let handler = JSONReportHandler::new();
+                let mut out = String::new();
+                for error in &self.errors {
+                    let len = self.source.text.len();
+                    let start = error.span.start.min(len);
+                    let report = Located {
+                        code: &self.source,
+                        span: Span::new(start, error.span.end.clamp(start, len)),
+                        error,
+                    };
+                    if handler.render_report(&mut out, &report).is_err() {
+                        out.push_str(&json_message(&error.message));
+                    }
+                    out.push('\n');
+                }
+                out
+            }
+        }
+    }
+
     /// Renders every error with its snippet, in the given miette theme.
     pub fn render_with(&self, theme: GraphicalTheme) -> String {
-        let handler = GraphicalReportHandler::new_themed(theme);
+        self.render_handled(&GraphicalReportHandler::new_themed(theme))
+    }
+
+    /// Renders every error with `handler`, each after its `file:line:col: `, from an excerpt
+    /// of the source around it (reading the excerpt costs the same however long the file is).
+    fn render_handled(&self, handler: &dyn RenderReport) -> String {
         let mut out = String::new();
         for error in &self.errors {
             let excerpt = Excerpt::around(&self.source, error.span);
@@ -93,12 +127,54 @@ impl SourceErrors {
             };
             let (line, col) = self.source.line_col(error.span.start);
             out.push_str(&format!("{}:{line}:{col}: ", self.source.name));
-            if handler.render_report(&mut out, &report).is_err() {
+            if handler.render(&mut out, &report).is_err() {
                 out.push_str(&error.message);
                 out.push('\n');
             }
         }
         out
+    }
+}
+
+/// How errors are reported: `cedar`'s `--error-format`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// The location, the message and the snippet, with the place marked (no colour).
+    #[default]
+    Human,
+    /// The same in plain sentences, without drawing (for screen readers).
+    Plain,
+    /// One JSON object per error and line (miette's JSON report: `message`, `severity`,
+    /// `filename`, `labels` with byte `offset` and `length`, `help`).
+    Json,
+}
+
+/// A message alone as a JSON report (for an error that has no place in a text).
+pub fn json_message(message: &str) -> String {
+    serde_json::json!({
+        "message": message,
+        "severity": "error",
+        "causes": [],
+        "labels": [],
+        "related": [],
+    })
+    .to_string()
+}
+
+/// The two miette handlers [`SourceErrors`] renders with.
+trait RenderReport {
+    fn render(&self, out: &mut String, report: &Located<'_>) -> fmt::Result;
+}
+
+impl RenderReport for GraphicalReportHandler {
+    fn render(&self, out: &mut String, report: &Located<'_>) -> fmt::Result {
+        self.render_report(out, report)
+    }
+}
+
+impl RenderReport for NarratableReportHandler {
+    fn render(&self, out: &mut String, report: &Located<'_>) -> fmt::Result {
+        self.render_report(out, report)
     }
 }
 

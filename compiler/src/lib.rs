@@ -23,5 +23,5 @@ pub mod source;
 pub mod template;
 pub mod validator;
 
-pub use diagnostic::{Diagnostic, SourceErrors};
+pub use diagnostic::{Diagnostic, ReportFormat, SourceErrors};
 pub use source::{Source, Span};

@@ -11,7 +11,8 @@ mod schema;
 use std::fmt;
 use std::path::Path;
 
-use thuja_compiler::{Diagnostic, Source, SourceErrors, Span};
+use thuja_compiler::diagnostic::json_message;
+use thuja_compiler::{Diagnostic, ReportFormat, Source, SourceErrors, Span};
 use thuja_interp::EvalFailure;
 
 pub use data::{
@@ -78,14 +79,22 @@ impl InputError {
 
     /// The full report: location, message and snippet where there is one.
     pub fn render(&self) -> String {
+        self.render_as(ReportFormat::Human)
+    }
+
+    /// The full report in `format`: for [`ReportFormat::Json`], one JSON object per line.
+    pub fn render_as(&self, format: ReportFormat) -> String {
         match self {
-            InputError::Source(errs) => errs.render(),
+            InputError::Source(errs) => errs.render_as(format),
             InputError::Evaluation { source, failure } => SourceErrors::single(
                 source.clone(),
                 Diagnostic::new(failure.error.to_string(), failure.span.unwrap_or_default()),
             )
-            .render(),
-            other => format!("error: {other}\n"),
+            .render_as(format),
+            other => match format {
+                ReportFormat::Json => format!("{}\n", json_message(&other.to_string())),
+                ReportFormat::Human | ReportFormat::Plain => format!("error: {other}\n"),
+            },
         }
     }
 

@@ -37,6 +37,36 @@ pub mod exit {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How errors are reported: `human` (located snippets), `plain` (the same in sentences,
+    /// for screen readers) or `json` (one JSON object per error and line), as `cedar`'s
+    #[arg(
+        global = true,
+        short = 'f',
+        long = "error-format",
+        env = "CEDAR_ERROR_FORMAT",
+        value_enum,
+        default_value_t = ErrorFormat::Human
+    )]
+    error_format: ErrorFormat,
+}
+
+/// `--error-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ErrorFormat {
+    /// Located snippets
+    Human,
+    /// Plain sentences, without drawing
+    Plain,
+    /// One JSON object per error
+    Json,
+}
+
+/// The `--error-format` of this run, set once as it starts.
+static ERROR_FORMAT: std::sync::OnceLock<thuja::ReportFormat> = std::sync::OnceLock::new();
+
+/// How this run reports errors.
+pub fn error_format() -> thuja::ReportFormat {
+    ERROR_FORMAT.get().copied().unwrap_or_default()
 }
 
 #[derive(Subcommand, Debug)]
@@ -85,6 +115,11 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    let _ = ERROR_FORMAT.set(match cli.error_format {
+        ErrorFormat::Human => thuja::ReportFormat::Human,
+        ErrorFormat::Plain => thuja::ReportFormat::Plain,
+        ErrorFormat::Json => thuja::ReportFormat::Json,
+    });
     match cli.command {
         Command::Authorize(args) => authorize::run(&args),
         Command::CheckParse(args) => check_parse::run(&args),
@@ -119,13 +154,13 @@ pub fn read_input(
 
 /// Prints an input error to stderr.
 pub fn report(err: &thuja::input::InputError) {
-    eprint!("{}", err.render());
+    eprint!("{}", err.render_as(error_format()));
 }
 
 /// Prints why an engine could not be built to stderr.
 pub fn report_build(err: &thuja::BuildError) {
     match err {
         thuja::BuildError::Input(e) => report(e),
-        other => eprintln!("error: {other}"),
+        other => report(&thuja::input::InputError::Usage(other.to_string())),
     }
 }

@@ -13,7 +13,7 @@ use thuja::PolicySet;
 use thuja::input::{self, InputError};
 use thuja_compiler::source::Positions;
 use thuja_compiler::validator::{self, ValidationOptions, ValidationResult};
-use thuja_compiler::{Diagnostic, SourceErrors, Span};
+use thuja_compiler::{Diagnostic, ReportFormat, SourceErrors, Span};
 
 use super::exit;
 
@@ -66,9 +66,9 @@ pub fn run(args: &ValidateArgs) -> i32 {
             ValidationMode::Permissive => "permissive",
             _ => "partial",
         };
-        eprintln!(
-            "error: `--validation-mode {mode}` is not supported: Thuja validates in strict mode (as the `cedar` CLI does unless built with its experimental `{mode}-validate` feature)"
-        );
+        super::report(&InputError::Usage(format!(
+            "`--validation-mode {mode}` is not supported: Thuja validates in strict mode (as the `cedar` CLI does unless built with its experimental `{mode}-validate` feature)"
+        )));
         return exit::FAILURE;
     }
     let (policies, result) = match check(args) {
@@ -158,12 +158,19 @@ impl<'p> Printer<'p> {
                 .and_then(|l| policies.get(&l.template_id))
         });
         let Some(policy) = policy else {
-            return format!("{message}\n");
+            return match super::error_format() {
+                ReportFormat::Json => {
+                    format!("{}\n", thuja_compiler::diagnostic::json_message(&message))
+                }
+                ReportFormat::Human | ReportFormat::Plain => format!("{message}\n"),
+            };
         };
         let source = policy.source.as_ref();
         self.shown += 1;
-        if self.shown <= FULL_REPORTS {
-            return SourceErrors::single(source.clone(), Diagnostic::new(message, span)).render();
+        let format = super::error_format();
+        if self.shown <= FULL_REPORTS || format == ReportFormat::Json {
+            return SourceErrors::single(source.clone(), Diagnostic::new(message, span))
+                .render_as(format);
         }
         let (line, col) = self
             .positions
