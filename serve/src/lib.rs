@@ -13,7 +13,8 @@
 //! |---|---|
 //! | `POST /access/v1/evaluation` | AuthZEN 1.0 access evaluation → `{"decision": bool}` |
 //! | `POST /access/v1/evaluations` | AuthZEN 1.0 batch: top-level defaults, per-item overrides, `options.evaluations_semantic` = `execute_all` (default), `deny_on_first_deny`, `permit_on_first_permit` → `{"evaluations": [...]}` |
-//! | `GET /.well-known/authzen-configuration` | AuthZEN PDP metadata (`policy_decision_point`, `access_evaluation_endpoint`, `access_evaluations_endpoint`) |
+//! | `POST /access/v1/search/subject`, `/search/resource`, `/search/action` | AuthZEN search: the subjects, resources or actions a request allows (the engine's queries), `{"results": [...], "page": {"next_token"}}`, paged by `page.limit` and `page.token` |
+//! | `GET /.well-known/authzen-configuration` | AuthZEN PDP metadata (`policy_decision_point`, `access_evaluation_endpoint`, `access_evaluations_endpoint`, the three `search_*_endpoint`s) |
 //! | `POST /v1/is_authorized` | Cedar's request JSON → `{"decision": "allow"\|"deny", "reasons", "errors"}` ([`thuja::output`]) |
 //! | `POST /v1/is_authorized/batch` | an array of Cedar requests → an array of answers (`{"error": ...}` for an invalid item) |
 //! | any `/forward-auth` | forward auth for nginx `auth_request`, Traefik, Caddy: 200 allow, 403 deny, 401 no principal ([`mapping`]) |
@@ -83,6 +84,7 @@ mod metrics;
 mod ops;
 mod overlay;
 mod reload;
+mod search;
 mod server;
 mod state;
 pub mod tls;

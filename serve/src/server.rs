@@ -19,7 +19,7 @@ use crate::metrics::Metrics;
 use crate::reload::{self, Current};
 use crate::state::App;
 use crate::tls::TlsFiles;
-use crate::{authzen, cedar_api, ext_authz, forward_auth, http, ops};
+use crate::{authzen, cedar_api, ext_authz, forward_auth, http, ops, search};
 use tokio_rustls::TlsAcceptor;
 
 /// Why the server could not start or run.
@@ -460,6 +460,9 @@ fn api_router(app: &Arc<App>, ops: bool) -> Router {
     let mut router = Router::new()
         .route("/access/v1/evaluation", post(authzen::evaluation))
         .route("/access/v1/evaluations", post(authzen::evaluations))
+        .route("/access/v1/search/subject", post(search::subject))
+        .route("/access/v1/search/resource", post(search::resource))
+        .route("/access/v1/search/action", post(search::action))
         .route(
             "/.well-known/authzen-configuration",
             get(authzen::configuration),

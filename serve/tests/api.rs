@@ -413,6 +413,12 @@ async fn authzen_metadata_names_the_endpoints() {
         metadata["access_evaluations_endpoint"],
         json!(format!("{base}/access/v1/evaluations"))
     );
+    for what in ["subject", "resource", "action"] {
+        assert_eq!(
+            metadata[format!("search_{what}_endpoint")],
+            json!(format!("{base}/access/v1/search/{what}"))
+        );
+    }
     server.shutdown().await;
 }
 
@@ -1011,4 +1017,231 @@ async fn tls_files_that_do_not_make_a_pair_are_refused_at_start() {
         assert!(error.contains(needle), "{cert}/{key}: {error}");
     }
     let _ = files;
+}
+
+/// The ids of the entities of Cedar type `ty` in the engine's store, sorted.
+fn ids_of_type(engine: &thuja::Engine, ty: &str) -> Vec<String> {
+    let mut ids: Vec<String> = engine
+        .entities()
+        .iter()
+        .filter(|e| e.uid().entity_type().to_string() == ty)
+        .map(|e| e.uid().id().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Whether the engine allows the request (a request the schema refuses is not allowed).
+fn allows(engine: &thuja::Engine, p: (&str, &str), a: &str, r: (&str, &str), ip: &str) -> bool {
+    let schema = thuja::input::RequestSchema::of(engine.schema(), engine.validates_requests());
+    thuja::input::request_from_json_values(
+        &json!({"type": p.0, "id": p.1}),
+        &json!({"type": "TinyTodo::Action", "id": a}),
+        &json!({"type": r.0, "id": r.1}),
+        &json!({"ip": ip}),
+        schema,
+    )
+    .ok()
+    .and_then(|request| engine.decide(&request).ok())
+    .is_some_and(|response| allowed(&response))
+}
+
+/// Every page of a search, following `next_token`, with `limit` results a page.
+async fn all_pages(client: &reqwest::Client, url: &str, body: &Value, limit: usize) -> Vec<Value> {
+    let mut results = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        assert!(pages <= 1_000, "the pages do not end");
+        let mut request = body.clone();
+        request["page"] = json!({"limit": limit, "token": token});
+        let (status, answer, _) = post(client, url, &request.to_string()).await;
+        assert_eq!(status, 200, "{request} -> {answer}");
+        let page = answer["results"].as_array().expect("results");
+        assert!(page.len() <= limit);
+        results.extend(page.iter().cloned());
+        token = answer["page"]["next_token"]
+            .as_str()
+            .expect("next_token")
+            .to_string();
+        if token.is_empty() {
+            return results;
+        }
+    }
+}
+
+/// AuthZEN search: subjects, resources and actions a request allows, each equal to deciding
+/// every candidate one by one with the engine, whole and page by page; and its errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authzen_search_lists_what_deciding_one_by_one_allows() {
+    let scratch = Scratch::new("authzen-search");
+    // More lists, owned by each user and shared with the example's teams.
+    let mut entities: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(scratch.path("entities.json")).expect("entities"),
+    )
+    .expect("entities JSON");
+    let list = entities
+        .iter()
+        .find(|e| e["uid"]["type"] == "TinyTodo::List")
+        .cloned()
+        .expect("the example's list");
+    let teams = [
+        "everyone",
+        "interns",
+        "kitchen",
+        "groceries-readers",
+        "groceries-editors",
+    ];
+    for (i, owner) in USERS.iter().cycle().take(9).enumerate() {
+        let mut more = list.clone();
+        more["uid"]["id"] = json!(format!("list-{i}"));
+        more["attrs"]["owner"]["id"] = json!(owner);
+        more["attrs"]["readers"]["id"] = json!(teams[i % teams.len()]);
+        more["attrs"]["editors"]["id"] = json!(teams[(i + 2) % teams.len()]);
+        entities.push(more);
+    }
+    scratch.write("entities.json", &Value::Array(entities).to_string());
+    let server = start(scratch.config()).await;
+    let engine = scratch.engine();
+    let client = client();
+    let base = format!("http://{}/access/v1/search", server.api_addr());
+    let lists = ids_of_type(&engine, "TinyTodo::List");
+    let users = ids_of_type(&engine, "TinyTodo::User");
+    assert!(lists.len() > 1 && users.len() > 1);
+    let mut found = 0;
+    for ip in ["10.1.2.3", "192.0.2.7"] {
+        for action in LIST_ACTIONS {
+            // Resources each user may act on.
+            for user in &users {
+                let body = json!({
+                    "subject": {"type": "user", "id": user},
+                    "action": {"name": action},
+                    "resource": {"type": "list"},
+                    "context": {"ip": ip},
+                });
+                let want: Vec<Value> = lists
+                    .iter()
+                    .filter(|l| {
+                        allows(
+                            &engine,
+                            ("TinyTodo::User", user),
+                            action,
+                            ("TinyTodo::List", l),
+                            ip,
+                        )
+                    })
+                    .map(|l| json!({"type": "list", "id": l}))
+                    .collect();
+                let (status, answer, _) =
+                    post(&client, &format!("{base}/resource"), &body.to_string()).await;
+                assert_eq!(status, 200, "{answer}");
+                assert_eq!(answer["results"], json!(want), "{body}");
+                assert_eq!(answer["page"]["next_token"], "");
+                assert_eq!(
+                    all_pages(&client, &format!("{base}/resource"), &body, 1).await,
+                    want
+                );
+                found += want.len();
+            }
+            // Subjects that may act on each list.
+            for list in &lists {
+                let body = json!({
+                    "subject": {"type": "user"},
+                    "action": {"name": action},
+                    "resource": {"type": "list", "id": list},
+                    "context": {"ip": ip},
+                });
+                let want: Vec<Value> = users
+                    .iter()
+                    .filter(|u| {
+                        allows(
+                            &engine,
+                            ("TinyTodo::User", u),
+                            action,
+                            ("TinyTodo::List", list),
+                            ip,
+                        )
+                    })
+                    .map(|u| json!({"type": "user", "id": u}))
+                    .collect();
+                assert_eq!(
+                    all_pages(&client, &format!("{base}/subject"), &body, 2).await,
+                    want,
+                    "{body}"
+                );
+            }
+        }
+        // Actions each user may perform on each list.
+        let schema = engine.schema().expect("the example has a schema");
+        let mut actions: Vec<String> = schema
+            .actions
+            .keys()
+            .map(|uid| uid.id().to_string())
+            .collect();
+        actions.sort();
+        for user in &users {
+            for list in &lists {
+                let body = json!({
+                    "subject": {"type": "user", "id": user},
+                    "resource": {"type": "list", "id": list},
+                    "context": {"ip": ip},
+                });
+                let want: Vec<Value> = actions
+                    .iter()
+                    .filter(|a| {
+                        allows(
+                            &engine,
+                            ("TinyTodo::User", user),
+                            a,
+                            ("TinyTodo::List", list),
+                            ip,
+                        )
+                    })
+                    .map(|a| json!({"name": a}))
+                    .collect();
+                assert_eq!(
+                    all_pages(&client, &format!("{base}/action"), &body, 3).await,
+                    want,
+                    "{body}"
+                );
+            }
+        }
+    }
+    assert!(found > 10, "the searches find something: {found}");
+
+    // Errors: the searched part's type is required; tokens are the server's; properties and
+    // limits are checked.
+    let bad = [
+        (
+            "resource",
+            json!({"subject": {"type": "user", "id": "alice"}, "action": {"name": "GetList"}, "resource": {}}),
+        ),
+        (
+            "resource",
+            json!({"subject": {"type": "user", "id": "alice"}, "action": {"name": "GetList"}, "resource": {"type": "list"}, "page": {"token": "zz"}}),
+        ),
+        (
+            "resource",
+            json!({"subject": {"type": "user", "id": "alice"}, "action": {"name": "GetList"}, "resource": {"type": "list"}, "page": {"limit": 0}}),
+        ),
+        (
+            "subject",
+            json!({"subject": {"type": "user", "properties": {"a": 1}}, "action": {"name": "GetList"}, "resource": {"type": "list", "id": "groceries"}}),
+        ),
+        (
+            "subject",
+            json!({"subject": {"type": "user"}, "action": {"name": "GetList"}, "resource": {"type": "list"}}),
+        ),
+        (
+            "action",
+            json!({"subject": {"type": "user", "id": "alice"}, "resource": {"type": "list", "id": "groceries"}, "context": 3}),
+        ),
+    ];
+    for (what, body) in bad {
+        let (status, answer, _) = post(&client, &format!("{base}/{what}"), &body.to_string()).await;
+        assert_eq!(status, 400, "{body} -> {answer}");
+        assert!(!error_message(&answer).is_empty(), "{answer}");
+    }
+    server.shutdown().await;
 }
