@@ -550,8 +550,7 @@ fn error_format_json_plain_and_human() {
         .output()
         .expect("the thuja binary runs");
     assert_eq!(o.status.code(), Some(1));
-    let line: serde_json::Value =
-        serde_json::from_str(stderr(&o).trim()).expect("one JSON object");
+    let line: serde_json::Value = serde_json::from_str(stderr(&o).trim()).expect("one JSON object");
     assert!(
         line["message"]
             .as_str()

@@ -16,8 +16,10 @@
 //! - the decider gathers batches into a chunk of at most [`chunk_lines`] lines (and about a
 //!   batch more), waiting for more for at most [`CHUNK_WAIT`] after the chunk's first batch
 //!   arrived; splits the chunk into contiguous parts, one per worker thread (`--threads`); each
-//!   worker parses its lines, waits for the others (a barrier), decides its requests, and writes
-//!   its part's output lines; the parts, in order, are the chunk's output;
+//!   worker parses its part, waits for the others (a barrier), then decides blocks of
+//!   [`BLOCK`] lines claimed from a shared counter until none is left (so a worker the
+//!   scheduler slows takes fewer, and the workers finish together), and writes its blocks'
+//!   output lines; the blocks, in order, are the chunk's output;
 //! - a writer writes each chunk's output and flushes it.
 //!
 //! Memory is bounded by the queues and the chunk (a few chunks of lines), not by the input; the
@@ -47,8 +49,9 @@
 use std::io::{IsTerminal, Read, Write};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -476,9 +479,10 @@ struct Totals {
     threads: usize,
 }
 
-/// What one worker did with its part of a chunk.
+/// What one worker did in a chunk.
 struct Part {
-    output: Vec<u8>,
+    /// The output of each block this worker decided: the block's number and its lines.
+    blocks: Vec<(usize, Vec<u8>)>,
     allow: u64,
     deny: u64,
     error: u64,
@@ -490,10 +494,41 @@ struct Part {
 
 const NOT_DECIDED: &str = "internal error: the request was not decided (denied)";
 
-/// Decides a chunk in `threads` workers, each with a contiguous part of its lines (so that the
-/// output keeps the input order); returns the output of each part, in order. The workers share
-/// nothing they write, and start the clock only once every worker has parsed its lines (a
-/// barrier), so thread start-up and parsing are outside the window.
+/// Requests a worker claims at a time. Small enough that the workers finish a chunk together
+/// (one slowed by the scheduler takes fewer blocks), large enough that claiming (one atomic
+/// add) costs nothing next to the decisions.
+const BLOCK: usize = 64;
+
+/// What the workers of a chunk share: the lines, split into one contiguous part per worker
+/// for parsing, each part's requests once parsed, and the next block to decide.
+struct Shared<'a, 'l> {
+    lines: &'a [(usize, Line<'l>)],
+    per_part: usize,
+    parsed: &'a [OnceLock<Vec<Result<Request, String>>>],
+    next: Claims,
+    ready: Gate,
+}
+
+/// The next block to claim, alone on its cache lines: the workers write it, and the fields
+/// they only read (read for every request) must not share a line with it.
+#[repr(align(128))]
+struct Claims(AtomicUsize);
+
+impl Shared<'_, '_> {
+    /// The request of line `at` of the chunk, if its part was parsed.
+    fn request(&self, at: usize) -> Option<&Result<Request, String>> {
+        self.parsed
+            .get(at / self.per_part)?
+            .get()?
+            .get(at % self.per_part)
+    }
+}
+
+/// Decides a chunk in `threads` workers: each parses a contiguous part of its lines, then
+/// (once every worker has parsed: a barrier, so thread start-up and parsing are outside the
+/// timed window) they decide blocks of [`BLOCK`] lines claimed from a shared counter, each
+/// writing its blocks' output; the blocks are put back in input order. The workers write
+/// nothing they share but the counter. Returns the output, in order.
 fn decide_chunk(
     context: &Context<'_>,
     chunk: &[Batch],
@@ -507,57 +542,73 @@ fn decide_chunk(
     if histograms.len() < parts.len() {
         histograms.resize_with(parts.len(), Histogram::default);
     }
-    let ready = Gate::default();
-    let done: Vec<Option<Part>> = std::thread::scope(|scope| {
+    let parsed: Vec<OnceLock<Vec<Result<Request, String>>>> =
+        parts.iter().map(|_| OnceLock::new()).collect();
+    let shared = Shared {
+        lines: &lines,
+        per_part,
+        parsed: &parsed,
+        next: Claims(AtomicUsize::new(0)),
+        ready: Gate::default(),
+    };
+    let done: Vec<Part> = std::thread::scope(|scope| {
+        let shared = &shared;
         let workers: Vec<_> = parts
             .iter()
+            .enumerate()
             .zip(histograms.iter_mut())
-            .map(|(&part, times)| {
-                let ready = &ready;
+            .map(|((i, &part), times)| {
                 std::thread::Builder::new()
-                    .spawn_scoped(scope, move || decide_part(context, part, ready, times))
+                    .spawn_scoped(scope, move || {
+                        decide_blocks(context, shared, i, part, times)
+                    })
                     .ok()
             })
             .collect();
-        // The workers that started wait for each other (one that could not start is not
-        // waited for: its lines are not decided).
-        ready.expect(workers.iter().flatten().count());
+        // The workers that started wait for each other (the lines of one that could not start
+        // are not parsed: they are answered as not decided).
+        shared.ready.expect(workers.iter().flatten().count());
         workers
             .into_iter()
-            .map(|w| w.and_then(|w| w.join().ok()))
+            .filter_map(|w| w.and_then(|w| w.join().ok()))
             .collect()
     });
     totals.requests += lines.len() as u64;
     totals.threads = totals.threads.max(parts.len());
     let (mut first, mut last): (Option<Instant>, Option<Instant>) = (None, None);
-    let mut output = Vec::with_capacity(parts.len());
-    for (part, lines) in done.into_iter().zip(&parts) {
-        match part {
-            Some(part) => {
-                totals.allow += part.allow;
-                totals.deny += part.deny;
-                totals.error += part.error;
-                totals.policy_errors += part.policy_errors;
-                totals.decided += part.decided;
-                if let Some((started, finished)) = part.window {
-                    first = Some(first.map_or(started, |f| f.min(started)));
-                    last = Some(last.map_or(finished, |l| l.max(finished)));
-                }
-                output.push(part.output);
-            }
-            None => {
-                // Fail closed: no decision for the lines of a worker that failed.
-                let mut text = Vec::new();
-                for _ in lines.iter() {
-                    error_line(&mut text, NOT_DECIDED);
-                }
-                totals.error += lines.len() as u64;
-                output.push(text);
-            }
+    let mut blocks: Vec<(usize, Vec<u8>)> = Vec::new();
+    for part in done {
+        totals.allow += part.allow;
+        totals.deny += part.deny;
+        totals.error += part.error;
+        totals.policy_errors += part.policy_errors;
+        totals.decided += part.decided;
+        if let Some((started, finished)) = part.window {
+            first = Some(first.map_or(started, |f| f.min(started)));
+            last = Some(last.map_or(finished, |l| l.max(finished)));
         }
+        blocks.extend(part.blocks);
     }
     if let (Some(first), Some(last)) = (first, last) {
         totals.window_ns += last.duration_since(first).as_nanos();
+    }
+    blocks.sort_unstable_by_key(|&(block, _)| block);
+    // Fail closed: a block no worker answered (its worker died) is answered as not decided.
+    let mut output = Vec::with_capacity(blocks.len());
+    let mut blocks = blocks.into_iter().peekable();
+    for block in 0..lines.len().div_ceil(BLOCK) {
+        match blocks.next_if(|&(b, _)| b == block) {
+            Some((_, text)) => output.push(text),
+            None => {
+                let mut text = Vec::new();
+                let lines_in_block = BLOCK.min(lines.len() - block * BLOCK);
+                for _ in 0..lines_in_block {
+                    error_line(&mut text, NOT_DECIDED);
+                }
+                totals.error += lines_in_block as u64;
+                output.push(text);
+            }
+        }
     }
     output
 }
@@ -576,23 +627,18 @@ impl Gate {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sets how many workers pass the gate.
+    /// Says how many workers to wait for.
     fn expect(&self, workers: usize) {
         let mut state = self.lock();
         state.1 = Some(workers);
-        if state.0 >= workers {
-            self.opened.notify_all();
-        }
+        self.opened.notify_all();
     }
 
-    /// Waits until every expected worker has arrived.
+    /// Arrives, and waits until every expected worker has.
     fn wait(&self) {
         let mut state = self.lock();
         state.0 += 1;
-        if state.1.is_some_and(|expected| state.0 >= expected) {
-            self.opened.notify_all();
-            return;
-        }
+        self.opened.notify_all();
         while state.1.is_none_or(|expected| state.0 < expected) {
             state = self
                 .opened
@@ -602,13 +648,16 @@ impl Gate {
     }
 }
 
-/// One worker: parses its lines, waits for the other workers, decides, and writes its lines.
-/// A panic while parsing or deciding (there should be none) leaves the requests it did not
-/// decide with an error line, and the worker still reaches the barrier.
-fn decide_part(
+/// One worker: parses its part (number `index`), waits for the other workers, then decides
+/// blocks claimed from the shared counter until none is left, writing each block's lines. A
+/// panic while parsing (there should be none) leaves its part's lines undecided (error lines);
+/// one while deciding a block answers that block's lines as not decided, and the worker goes
+/// on with the next.
+fn decide_blocks(
     context: &Context<'_>,
+    shared: &Shared<'_, '_>,
+    index: usize,
     part: &[(usize, Line<'_>)],
-    ready: &Gate,
     times: &mut Histogram,
 ) -> Part {
     let mut requests: Vec<Result<Request, String>> = Vec::with_capacity(part.len());
@@ -620,60 +669,82 @@ fn decide_part(
     if parsed.is_err() {
         requests.clear();
     }
-    ready.wait();
-
-    let mut responses: Vec<Option<Response>> = Vec::with_capacity(requests.len());
-    let started = Instant::now();
-    let mut last = started;
-    let mut decided = 0;
-    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        for request in &requests {
-            let Ok(request) = request else {
-                responses.push(None);
-                continue;
-            };
-            responses.push(Some(
-                context
-                    .authorizer
-                    .is_authorized_bound(request, context.bound),
-            ));
-            let now = Instant::now();
-            times.record(u64::try_from(now.duration_since(last).as_nanos()).unwrap_or(u64::MAX));
-            last = now;
-            decided += 1;
-        }
-    }));
+    if let Some(slot) = shared.parsed.get(index) {
+        let _ = slot.set(requests);
+    }
+    shared.ready.wait();
 
     let mut done = Part {
-        output: Vec::with_capacity(part.len() * 64),
+        blocks: Vec::new(),
         allow: 0,
         deny: 0,
         error: 0,
         policy_errors: 0,
-        decided,
-        window: (decided > 0).then_some((started, last)),
+        decided: 0,
+        window: None,
     };
-    for (i, _) in part.iter().enumerate() {
-        match (requests.get(i), responses.get(i)) {
-            (Some(Err(error)), _) => {
-                error_line(&mut done.output, error);
-                done.error += 1;
+    // Each block claimed: its number, its lines, and their responses.
+    let mut answered: Vec<(usize, std::ops::Range<usize>, Vec<Option<Response>>)> = Vec::new();
+    let started = Instant::now();
+    let mut last = started;
+    let blocks = shared.lines.len().div_ceil(BLOCK);
+    loop {
+        let block = shared.next.0.fetch_add(1, Ordering::Relaxed);
+        if block >= blocks {
+            break;
+        }
+        let range = block * BLOCK..((block + 1) * BLOCK).min(shared.lines.len());
+        let mut responses: Vec<Option<Response>> = Vec::with_capacity(range.len());
+        let decided = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            for at in range.clone() {
+                let Some(Ok(request)) = shared.request(at) else {
+                    responses.push(None);
+                    continue;
+                };
+                responses.push(Some(
+                    context
+                        .authorizer
+                        .is_authorized_bound(request, context.bound),
+                ));
+                let now = Instant::now();
+                times
+                    .record(u64::try_from(now.duration_since(last).as_nanos()).unwrap_or(u64::MAX));
+                last = now;
+                done.decided += 1;
             }
-            (Some(Ok(_)), Some(Some(response))) => {
-                decision_line(&mut done.output, response);
-                match response.decision {
-                    Decision::Allow => done.allow += 1,
-                    Decision::Deny => done.deny += 1,
+        }));
+        if decided.is_err() {
+            responses.clear();
+        }
+        answered.push((block, range, responses));
+    }
+    done.window = (done.decided > 0).then_some((started, last));
+    // Written after the timed window.
+    for (block, range, responses) in answered {
+        let mut text = Vec::with_capacity(range.len() * 64);
+        for (i, at) in range.enumerate() {
+            match (shared.request(at), responses.get(i)) {
+                (Some(Err(error)), _) => {
+                    error_line(&mut text, error);
+                    done.error += 1;
                 }
-                if !response.errors.is_empty() {
-                    done.policy_errors += 1;
+                (Some(Ok(_)), Some(Some(response))) => {
+                    decision_line(&mut text, response);
+                    match response.decision {
+                        Decision::Allow => done.allow += 1,
+                        Decision::Deny => done.deny += 1,
+                    }
+                    if !response.errors.is_empty() {
+                        done.policy_errors += 1;
+                    }
                 }
-            }
-            _ => {
-                error_line(&mut done.output, NOT_DECIDED);
-                done.error += 1;
+                _ => {
+                    error_line(&mut text, NOT_DECIDED);
+                    done.error += 1;
+                }
             }
         }
+        done.blocks.push((block, text));
     }
     done
 }
