@@ -1,10 +1,9 @@
 //! Where an evaluation error is: the file, line and column of the expression that raised it,
 //! found from the policy's source text.
 //!
-//! Locating is linear in the number of errors: each file's line starts and a running character
-//! count every [`CHAR_MARK_STEP`] bytes are computed once (the first time an error in the file
-//! is located), after which one error costs a binary search and a count over at most that many
-//! bytes, however long its line is. Files are found by their policy's id in a map, and a set
+//! Locating is linear in the number of errors: each file's [`LineIndex`] (line starts and a
+//! running character count) is made once, the first time an error in the file is located,
+//! after which one error costs a binary search and a short count, however long its line is. Files are found by their policy's id in a map, and a set
 //! with one source per policy (Cedar's JSON policy format) builds that map in linear time.
 
 use std::collections::HashMap;
@@ -12,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use thuja_compiler::Source;
 use thuja_compiler::ast::PolicySet;
+use thuja_compiler::source::LineIndex;
 use thuja_runtime::{Location, PolicyError, PolicyId};
 
 /// The source of each policy of a set (a template's for its links), and each source's line
@@ -24,51 +24,7 @@ pub(crate) struct Locator {
 
 struct File {
     source: Arc<Source>,
-    index: OnceLock<Index>,
-}
-
-/// Bytes between two character marks.
-const CHAR_MARK_STEP: usize = 256;
-
-/// What finding a line and column takes in one file, computed once.
-struct Index {
-    /// Byte offset of the start of each line.
-    line_starts: Box<[usize]>,
-    /// `char_marks[i]`: the number of characters in the text's first `i * CHAR_MARK_STEP`
-    /// bytes.
-    char_marks: Box<[usize]>,
-}
-
-impl Index {
-    fn new(text: &str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
-            .collect();
-        let mut chars = 0;
-        let mut char_marks = Vec::with_capacity(text.len() / CHAR_MARK_STEP + 1);
-        char_marks.push(0);
-        for block in text.as_bytes().chunks(CHAR_MARK_STEP) {
-            chars += char_starts(block);
-            char_marks.push(chars);
-        }
-        Index {
-            line_starts,
-            char_marks: char_marks.into(),
-        }
-    }
-
-    /// The number of characters before byte `offset` (a character boundary).
-    fn chars_before(&self, text: &str, offset: usize) -> usize {
-        let mark = offset / CHAR_MARK_STEP;
-        let from = mark * CHAR_MARK_STEP;
-        let counted = self.char_marks.get(mark).copied().unwrap_or(0);
-        counted + text.as_bytes().get(from..offset).map_or(0, char_starts)
-    }
-}
-
-/// The characters starting in `bytes` (of UTF-8): the bytes that do not continue a character.
-fn char_starts(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+    index: OnceLock<LineIndex>,
 }
 
 impl Locator {
@@ -118,23 +74,17 @@ impl Locator {
 impl File {
     fn location(&self, offset: usize) -> Location {
         let text = &self.source.text;
-        let index = self.index.get_or_init(|| Index::new(text));
-        let starts = &index.line_starts;
-        let line = starts.partition_point(|&start| start <= offset).max(1);
-        let start = starts.get(line - 1).copied().unwrap_or(0);
-        let end = offset.min(text.len());
-        // As `text[start..end].chars().count()`, without walking a long line for every error.
-        let column = if text.is_char_boundary(end) && start <= end {
-            index
-                .chars_before(text, end)
-                .saturating_sub(index.chars_before(text, start))
+        let index = self.index.get_or_init(|| LineIndex::new(text));
+        let (line, column) = index.line_col(text, offset);
+        let column = if text.is_char_boundary(offset.min(text.len())) {
+            column
         } else {
-            0
+            1
         };
         Location {
             file: Arc::clone(&self.source.name),
             line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
         }
     }
 }
@@ -181,7 +131,7 @@ mod tests {
         // marks' boundaries: every boundary's column is the naive count.
         let line: String = (0..600).map(|i| ["a", "é", "€", "𝄞"][i % 7 % 4]).collect();
         let text = format!("{line}\n{line}{line}\nx");
-        let index = Index::new(&text);
+        let source = Source::new("t", text.as_str());
         let file = File {
             source: Arc::new(Source::new("t", text.as_str())),
             index: OnceLock::new(),
@@ -191,9 +141,10 @@ mod tests {
             let expected = text[line_start..offset].chars().count();
             let location = file.location(offset);
             assert_eq!(location.column as usize, expected + 1, "at {offset}");
+            let (line, column) = source.line_col(offset);
             assert_eq!(
-                index.chars_before(&text, offset),
-                text[..offset].chars().count()
+                (location.line as usize, location.column as usize),
+                (line, column)
             );
             if c == '\n' {
                 line_start = offset + 1;

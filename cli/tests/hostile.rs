@@ -449,6 +449,30 @@ fn many_errors_on_one_long_line_are_each_located() {
     assert_eq!(last_column, expected, "{}", run.describe());
 }
 
+/// `compile --listing` on a 1.6 MB line of policies: each instruction's `line:col` is found from
+/// the previous one's, and an instruction whose expression starts before the previous one's
+/// (the `==` after its operands) from an index of the text, not by counting from the start of
+/// the line (quadratic in the line: 35 s for three times this with the release binary).
+#[test]
+fn a_listing_of_one_long_line_is_linear() {
+    let scratch = Scratch::new("long-listing");
+    let one = policy(&chain("context.n == 1", "&&", 9_000));
+    let line = one.trim_end().repeat(10);
+    let p = scratch.write("p.cedar", &line);
+    let run = thuja(&["compile", "--listing", "-p", &p]);
+    run.expect(0);
+    // The last policy's last `==`: its left operand, `context`, starts there.
+    let last = line.rfind("context.n == 1").map(|at| at + 1);
+    let columns: Vec<usize> = run
+        .stdout()
+        .lines()
+        .filter(|l| l.contains("binary =="))
+        .filter_map(|l| l.rsplit(' ').next()?.strip_prefix("1:")?.parse().ok())
+        .collect();
+    assert!(!columns.is_empty(), "{}", run.describe());
+    assert_eq!(columns.iter().max().copied(), last, "{}", run.describe());
+}
+
 // ----- family 2: common types naming the next twice -----
 
 /// `type A0 = {x: A1, y: A1}; ...`, `levels` deep, the context of action `deep` (a request

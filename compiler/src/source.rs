@@ -46,8 +46,68 @@ pub struct Positions<'t> {
     at: usize,
     line: usize,
     column: usize,
-    /// Where each line starts, made on the first step backwards.
-    line_starts: Option<Vec<usize>>,
+    /// Where each line starts and a running character count, made on the first step
+    /// backwards.
+    index: Option<LineIndex>,
+}
+
+/// Bytes between two character marks of a [`LineIndex`].
+const CHAR_MARK_STEP: usize = 256;
+
+/// Where each line of a text starts, and how many characters come before every
+/// [`CHAR_MARK_STEP`]-th byte: a line and column from these cost a binary search and a count
+/// over at most that many bytes, however long the line.
+#[derive(Debug)]
+pub struct LineIndex {
+    line_starts: Vec<usize>,
+    char_marks: Vec<usize>,
+}
+
+impl LineIndex {
+    /// The index of `text` (linear in it).
+    pub fn new(text: &str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let mut chars = 0;
+        let mut char_marks = Vec::with_capacity(text.len() / CHAR_MARK_STEP + 1);
+        char_marks.push(0);
+        for block in text.as_bytes().chunks(CHAR_MARK_STEP) {
+            chars += char_starts(block);
+            char_marks.push(chars);
+        }
+        LineIndex {
+            line_starts,
+            char_marks,
+        }
+    }
+
+    /// 1-based line and column (in characters) of byte `offset` of `text` (the text this
+    /// index was made from), as [`Source::line_col`] gives it for an offset on a character
+    /// boundary.
+    pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = self
+            .chars_before(text, offset)
+            .saturating_sub(self.chars_before(text, start))
+            + 1;
+        (line, column)
+    }
+
+    /// The characters of `text` before byte `offset`.
+    fn chars_before(&self, text: &str, offset: usize) -> usize {
+        let block = offset / CHAR_MARK_STEP;
+        let from = block * CHAR_MARK_STEP;
+        self.char_marks.get(block).copied().unwrap_or(0)
+            + text.as_bytes().get(from..offset).map_or(0, char_starts)
+    }
+}
+
+/// How many characters start in `bytes` (bytes that are not UTF-8 continuation bytes).
+fn char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
 }
 
 impl<'t> Positions<'t> {
@@ -57,12 +117,14 @@ impl<'t> Positions<'t> {
             at: 0,
             line: 1,
             column: 1,
-            line_starts: None,
+            index: None,
         }
     }
 
     /// 1-based line and column (in characters) of a byte offset, as [`Source::line_col`] gives
-    /// it. An offset before the previous one starts again from its line's start.
+    /// it. An offset after the previous one is found from it; one before it from an index of
+    /// the text made the first time (so any order of offsets costs linear time in all, even
+    /// on one long line).
     pub fn of(&mut self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         if !self.text.is_char_boundary(offset) {
@@ -70,14 +132,10 @@ impl<'t> Positions<'t> {
         }
         if offset < self.at {
             let text = self.text;
-            let starts = self.line_starts.get_or_insert_with(|| {
-                std::iter::once(0)
-                    .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-                    .collect()
-            });
-            self.line = starts.partition_point(|&s| s <= offset).max(1);
-            self.at = starts[self.line - 1];
-            self.column = 1;
+            let index = self.index.get_or_insert_with(|| LineIndex::new(text));
+            (self.line, self.column) = index.line_col(text, offset);
+            self.at = offset;
+            return (self.line, self.column);
         }
         let passed = &self.text[self.at..offset];
         match passed.rfind('\n') {
