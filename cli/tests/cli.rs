@@ -483,3 +483,40 @@ fn explain_adds_the_reasons_and_keeps_the_decision() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("--explain"), "{}", stderr(&o));
 }
+
+/// A reader that stops early (`thuja ... | head`) closes standard output: the command ends
+/// without a panic, with the exit code it would have had.
+#[test]
+fn a_closed_standard_output_is_not_a_panic() {
+    use std::io::Read;
+    let policies = example("policies.cedar");
+    for args in [
+        vec!["compile", "--listing", "-p", policies.as_str()],
+        vec![
+            "translate-policy",
+            "--direction",
+            "cedar-to-json",
+            "-p",
+            policies.as_str(),
+        ],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_thuja"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the thuja binary runs");
+        // Close the read end at once.
+        drop(child.stdout.take());
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr is piped")
+            .read_to_string(&mut err)
+            .expect("stderr");
+        let status = child.wait().expect("thuja ends");
+        assert_eq!(status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

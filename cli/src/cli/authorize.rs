@@ -105,7 +105,7 @@ fn decide(args: &AuthorizeArgs) -> Result<(Response, Option<Explanation>), Build
     let started = std::time::Instant::now();
     let response = engine.decide(&request).map_err(invalid)?;
     if args.timing {
-        println!(
+        outln!(
             "Authorization Time (micro seconds) : {}",
             started.elapsed().as_micros()
         );

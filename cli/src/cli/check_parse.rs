@@ -41,7 +41,7 @@ pub fn run(args: &CheckParseArgs) -> i32 {
         super::report(e);
     }
     if errors.is_empty() {
-        println!("Success: the inputs parse");
+        outln!("Success: the inputs parse");
         exit::SUCCESS
     } else {
         exit::FAILURE

@@ -43,9 +43,9 @@ pub fn run(args: &CompileArgs) -> i32 {
         Ok(compiled) => {
             let program = compiled.program();
             if args.listing {
-                print!("{program}");
+                out!("{program}");
             } else {
-                println!(
+                outln!(
                     "compiled {} policies to {} instructions",
                     program.policies.len(),
                     program.code.len()
@@ -89,11 +89,11 @@ fn print_tiers(compiled: &CompiledPolicies, listing: bool) {
     let code = match compiled.native() {
         Ok(code) => code,
         Err(why) => {
-            println!("native code: none ({why}); every policy runs on the VM");
+            outln!("native code: none ({why}); every policy runs on the VM");
             return;
         }
     };
-    println!(
+    outln!(
         "native code: {} of {} policies in {:.3} ms",
         code.native_count(),
         program.policies.len(),
@@ -109,6 +109,6 @@ fn print_tiers(compiled: &CompiledPolicies, listing: bool) {
             Some(Tier::Vm(why)) => format!("vm: {why}"),
             Some(_) | None => "vm: no native code".to_owned(),
         };
-        println!("  {} {how}", policy.id);
+        outln!("  {} {how}", policy.id);
     }
 }

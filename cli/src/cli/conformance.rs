@@ -43,9 +43,12 @@ pub fn run(args: &ConformanceArgs) -> i32 {
         }
     };
     for f in &summary.failures {
-        println!(
+        outln!(
             "FAIL {} [{}]: expected {}; got {}",
-            f.test, f.request, f.expected, f.actual
+            f.test,
+            f.request,
+            f.expected,
+            f.actual
         );
     }
     if let Some(path) = &args.json {
@@ -57,14 +60,16 @@ pub fn run(args: &ConformanceArgs) -> i32 {
             return exit::FAILURE;
         }
     }
-    println!(
+    outln!(
         "shouldValidate: {} passed, {} failed",
-        summary.validation.passed, summary.validation.failed
+        summary.validation.passed,
+        summary.validation.failed
     );
     // The last line counts requests.
-    println!(
+    outln!(
         "{} passed, {} failed",
-        summary.requests.passed, summary.requests.failed
+        summary.requests.passed,
+        summary.requests.failed
     );
     if summary.requests.failed == 0 && summary.validation.failed == 0 {
         exit::SUCCESS

@@ -33,7 +33,7 @@ pub struct EvaluateArgs {
 pub fn run(args: &EvaluateArgs) -> i32 {
     match evaluate(args) {
         Ok(value) => {
-            println!("{value}");
+            outln!("{value}");
             exit::SUCCESS
         }
         Err(e) => {

@@ -36,7 +36,7 @@ pub struct LinkArgs {
 pub fn run(args: &LinkArgs) -> i32 {
     match link(args) {
         Ok(text) => {
-            println!("Template-linked policy added: {text}");
+            outln!("Template-linked policy added: {text}");
             exit::SUCCESS
         }
         Err(e) => {

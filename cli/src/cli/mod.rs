@@ -1,6 +1,24 @@
 //! Command-line arguments and dispatch. Each subcommand lives in its own module; all of them
 //! print errors with their location and snippet and return the process exit code.
 
+/// `print!` to standard output that does not panic when standard output is closed (a reader
+/// such as `head` that stopped reading): what is left to print is dropped, and the command
+/// ends with the exit code it would have had.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `println!` as [`out!`] is `print!`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod authorize;
 mod batch;
 mod check_parse;

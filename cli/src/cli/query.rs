@@ -101,7 +101,7 @@ pub fn run(args: &QueryArgs) -> i32 {
                 out.push_str(&uid.to_string());
                 out.push('\n');
             }
-            print!("{out}");
+            out!("{out}");
             eprintln!(
                 "{} allowed, {} evaluated, {} skipped (invalid for the schema)",
                 answer.uids.len(),

@@ -29,7 +29,7 @@ pub struct TranslatePolicyArgs {
 pub fn run(args: &TranslatePolicyArgs) -> i32 {
     match translate(args) {
         Ok(text) => {
-            println!("{text}");
+            outln!("{text}");
             exit::SUCCESS
         }
         Err(e) => {

@@ -30,7 +30,7 @@ pub struct TranslateSchemaArgs {
 pub fn run(args: &TranslateSchemaArgs) -> i32 {
     match translate(args) {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             exit::SUCCESS
         }
         Err(e) => {

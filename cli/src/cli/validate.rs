@@ -100,14 +100,14 @@ pub fn run(args: &ValidateArgs) -> i32 {
         );
     }
     if !result.is_valid() {
-        println!(
+        outln!(
             "validation failed: {} error(s), {} warning(s)",
             result.errors.len(),
             result.warnings.len()
         );
         INVALID
     } else if !result.warnings.is_empty() {
-        println!(
+        outln!(
             "validation passed with {} warning(s)",
             result.warnings.len()
         );
@@ -117,7 +117,7 @@ pub fn run(args: &ValidateArgs) -> i32 {
             exit::SUCCESS
         }
     } else {
-        println!("validation passed");
+        outln!("validation passed");
         exit::SUCCESS
     }
 }

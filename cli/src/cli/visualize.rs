@@ -22,7 +22,7 @@ pub struct VisualizeArgs {
 pub fn run(args: &VisualizeArgs) -> i32 {
     match visualize(args) {
         Ok(dot) => {
-            println!("{dot}");
+            outln!("{dot}");
             exit::SUCCESS
         }
         Err(e) => {
