@@ -55,7 +55,7 @@ pub struct Positions<'t> {
 const CHAR_MARK_STEP: usize = 256;
 
 /// Where each line of a text starts, and how many characters come before every
-/// [`CHAR_MARK_STEP`]-th byte: a line and column from these cost a binary search and a count
+/// 256th byte (`CHAR_MARK_STEP`): a line and column from these cost a binary search and a count
 /// over at most that many bytes, however long the line.
 #[derive(Debug)]
 pub struct LineIndex {

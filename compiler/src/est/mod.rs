@@ -2,7 +2,7 @@
 //! and written as `cedar-policy`'s `Policy::to_json`/`from_json` and `PolicySet::to_json`/
 //! `from_json_value` do.
 //!
-//! - [`write`]: a policy read as written (see [`crate::parser::parse_policies_as_written`]) to
+//! - [`write`](mod@write): a policy read as written (see [`crate::parser::parse_policies_as_written`]) to
 //!   its JSON tree; a policy set to `{"templates", "staticPolicies", "templateLinks"}`.
 //! - [`read`]: a JSON tree back to Cedar text that parses to that tree, with errors naming the
 //!   path in the JSON.

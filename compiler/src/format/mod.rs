@@ -23,9 +23,9 @@
 //!
 //! # How
 //!
-//! The parser checks the text; the lexer's tokens get their comments ([`trivia`]); a small
-//! reader builds the tree of the text as written ([`tree`]); the layout turns each policy into
-//! a [`pretty`] document ([`layout`]), rendered at the line width; blank lines are removed.
+//! The parser checks the text; the lexer's tokens get their comments (`trivia`); a small
+//! reader builds the tree of the text as written (`tree`); the layout turns each policy into
+//! a [`pretty`] document (`layout`), rendered at the line width; blank lines are removed.
 
 mod layout;
 mod tree;
