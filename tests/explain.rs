@@ -60,13 +60,19 @@ const LINKS: &str =
     r#"[{"template_id": "tpl", "link_id": "tpl-bob", "args": {"?principal": "User::\"bob\""}}]"#;
 
 fn engine(evaluator: Evaluator) -> Engine {
-    let dir = std::env::temp_dir().join(format!("thuja-explain-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a scratch folder");
-    let links = dir.join("links.json");
-    std::fs::write(&links, LINKS).expect("the links file");
-    let policies = dir.join("policies.cedar");
-    std::fs::write(&policies, POLICIES).expect("the policies file");
-    let set = input::policy_set_from_file(&policies, input::PolicyFormat::Cedar, Some(&links))
+    // Written once per process (tests run on several threads), read by every engine.
+    static FILES: std::sync::OnceLock<(std::path::PathBuf, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    let (policies, links) = FILES.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("thuja-explain-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        let links = dir.join("links.json");
+        std::fs::write(&links, LINKS).expect("the links file");
+        let policies = dir.join("policies.cedar");
+        std::fs::write(&policies, POLICIES).expect("the policies file");
+        (policies, links)
+    });
+    let set = input::policy_set_from_file(policies, input::PolicyFormat::Cedar, Some(links))
         .expect("the policies and links read");
     Engine::builder()
         .policies(set)
