@@ -56,6 +56,7 @@ mod engine;
 pub mod explain;
 mod live;
 mod locate;
+pub mod partial;
 pub mod query;
 pub mod validate;
 
@@ -63,6 +64,7 @@ pub use authorizer::{Authorizer, Bound, CompiledPolicies};
 pub use engine::{BuildError, Engine, EngineBuilder};
 pub use explain::Explanation;
 pub use live::LiveEngine;
+pub use partial::{PartialAnswer, PartialRequest, PartialUid};
 pub use query::{QueryAnswer, QueryError};
 pub use thuja_compiler::ReportFormat;
 pub use thuja_compiler::ast::PolicySet;

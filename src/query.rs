@@ -211,7 +211,7 @@ impl Engine {
 
     /// With a schema validating requests: `action` and the principal and resource types are
     /// declared.
-    fn check_declared(
+    pub(crate) fn check_declared(
         &self,
         action: &EntityUid,
         principal_type: &EntityType,

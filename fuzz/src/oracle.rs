@@ -398,6 +398,115 @@ fn explained_alike(
     }
 }
 
+/// Partial evaluation on every request, with parts of it unknown in turn (the principal, the
+/// resource, the context, the principal's and resource's data, and all of these): a decision
+/// it reaches must be the interpreter's, and the residual policies must decide the full
+/// request exactly as the interpreter did (decision, reasons, errors with their spans). A
+/// difference is pushed to `out`.
+fn partial_alike(
+    inputs: &ThujaInputs,
+    responses: &[Option<thuja::Response>],
+    out: &mut Vec<String>,
+) {
+    use thuja::partial::{PartialRequest, PartialUid};
+    let engine = match thuja::Engine::builder()
+        .policies(inputs.policies.clone())
+        .entities(inputs.entities.clone())
+        .evaluator(thuja::Evaluator::Interp)
+        .build()
+    {
+        Ok(engine) => engine,
+        Err(e) => {
+            out.push(format!(
+                "the engine to evaluate partially does not build: {e}"
+            ));
+            return;
+        }
+    };
+    for (i, (request, response)) in inputs.requests.iter().zip(responses).enumerate() {
+        let (Some(request), Some(response)) = (request, response) else {
+            continue;
+        };
+        let known = |uid: &thuja::EntityUid| PartialUid::Known(uid.clone());
+        let unknown = |uid: &thuja::EntityUid| PartialUid::Unknown(uid.entity_type().clone());
+        let full = PartialRequest::new(
+            known(request.principal()),
+            request.action().clone(),
+            known(request.resource()),
+            Some(request.context().clone()),
+        );
+        let modes = [
+            (
+                "principal",
+                PartialRequest {
+                    principal: unknown(request.principal()),
+                    ..full.clone()
+                },
+            ),
+            (
+                "resource",
+                PartialRequest {
+                    resource: unknown(request.resource()),
+                    ..full.clone()
+                },
+            ),
+            (
+                "context",
+                PartialRequest {
+                    context: None,
+                    ..full.clone()
+                },
+            ),
+            (
+                "entity data",
+                full.clone()
+                    .with_unknown_entity(request.principal().clone())
+                    .with_unknown_entity(request.resource().clone()),
+            ),
+            (
+                "all",
+                PartialRequest {
+                    principal: unknown(request.principal()),
+                    resource: unknown(request.resource()),
+                    context: None,
+                    ..full.clone()
+                }
+                .with_unknown_entity(request.principal().clone())
+                .with_unknown_entity(request.resource().clone()),
+            ),
+        ];
+        for (mode, partial) in modes {
+            let answer = match engine.partially_authorize(&partial) {
+                Ok(answer) => answer,
+                Err(e) => {
+                    out.push(format!("request {i}, {mode} unknown: refused: {e}"));
+                    continue;
+                }
+            };
+            if let Some(decision) = answer.decision() {
+                let reasons_hold = answer
+                    .reasons()
+                    .iter()
+                    .all(|r| response.reasons.contains(r));
+                if decision != response.decision || !reasons_hold {
+                    out.push(format!(
+                        "request {i}, {mode} unknown: decided {decision:?} for {:?}; interp {response:?}",
+                        answer.reasons()
+                    ));
+                }
+            }
+            match answer.reauthorize(request, &inputs.entities) {
+                Ok(again) if again == *response => {}
+                Ok(again) => out.push(format!(
+                    "request {i}, {mode} unknown: residuals decide {again:?}; interp {response:?}; residuals:\n{}",
+                    answer.residuals_to_cedar()
+                )),
+                Err(e) => out.push(format!("request {i}, {mode} unknown: reauthorize: {e}")),
+            }
+        }
+    }
+}
+
 /// The three runs of Thuja's engines the case is compared on: interpreter, VM, and the
 /// interpreter again on the shuffled policy file.
 struct ThujaRuns {
@@ -415,6 +524,8 @@ struct ThujaRuns {
     /// Requests whose explanation (`Engine::explain`) differs from the interpreter's response
     /// in decision, reasons or errors.
     unexplained: Vec<String>,
+    /// Requests whose partial evaluation, with parts unknown, disagrees with the interpreter.
+    partial: Vec<String>,
     /// The interpreter on the policies printed back as text by Thuja and parsed again, and
     /// that text if `cedar-policy` cannot parse it.
     printed: Option<(Run, String)>,
@@ -482,6 +593,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
     let mut unsound = Vec::new();
     let mut vm_full = Vec::new();
     let mut unexplained = Vec::new();
+    let mut partial = Vec::new();
     let mut ignored = Sink::default();
     let mut printed = None;
     let mut entities_written = None;
@@ -524,6 +636,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
                 Err(e) => vm_full.push(format!("the store with labels does not build: {e}")),
             }
             explained_alike(&inputs, &interp_sink.responses, &mut unexplained);
+            partial_alike(&inputs, &interp_sink.responses, &mut partial);
             if valid == Some(true) {
                 unsound = interp_sink.unsound;
             }
@@ -612,6 +725,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
         unsound,
         vm_full,
         unexplained,
+        partial,
         printed,
         entities_written,
         entities_roundtrip,
@@ -873,6 +987,9 @@ fn properties(case: &Case, runs: &ThujaRuns, out: &mut Vec<Mismatch>) {
     }
     if !runs.unexplained.is_empty() {
         broken("explain-decision", runs.unexplained.join("; "));
+    }
+    if !runs.partial.is_empty() {
+        broken("partial-evaluation", runs.partial.join("; "));
     }
     if !runs.unsound.is_empty() {
         broken("validator-soundness", runs.unsound.join("; "));

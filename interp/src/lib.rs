@@ -11,10 +11,12 @@
 pub mod authorizer;
 pub mod eval;
 pub mod explain;
+pub mod partial;
 
 pub use authorizer::{is_authorized, is_satisfied};
 pub use eval::Evaluator;
 pub use explain::{Deciding, Outcome, PolicyTrace, Progress, ScopePart, explain_policy};
+pub use partial::{PartialRequest, PartialResponse, PartialUid, partially_authorize};
 pub use thuja_runtime::EvalFailure;
 
 #[cfg(test)]
