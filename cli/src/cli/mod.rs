@@ -27,6 +27,7 @@ mod conformance;
 mod evaluate;
 mod format;
 mod link;
+mod partial;
 mod query;
 mod request_args;
 mod serve;
@@ -107,6 +108,9 @@ enum Command {
     /// List what may be reached: resources a principal may act on, principals that may act on a
     /// resource, actions a principal may perform on a resource (one uid per line).
     Query(query::QueryArgs),
+    /// Decide a request whose principal, resource, context or entity data are unknown: ALLOW,
+    /// DENY or UNKNOWN (exit 0, 2, 4), and the residual policies that must still hold.
+    PartiallyAuthorize(partial::PartialArgs),
     /// Run Cedar integration-test files and compare every decision, reason and error.
     Conformance(conformance::ConformanceArgs),
     /// Translate policies between Cedar's text and its JSON policy format.
@@ -149,6 +153,7 @@ pub fn run() -> i32 {
         Command::Visualize(args) => visualize::run(&args),
         Command::TranslatePolicy(args) => translate_policy::run(&args),
         Command::Query(args) => query::run(&args),
+        Command::PartiallyAuthorize(args) => partial::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::TranslateSchema(args) => translate_schema::run(&args),
         Command::Validate(args) => validate::run(&args),

@@ -166,13 +166,13 @@ fn answer(kind: &QueryKind) -> Result<QueryAnswer, BuildError> {
     }
 }
 
-fn entity_type(what: &str, text: &str) -> Result<EntityType, InputError> {
+pub(super) fn entity_type(what: &str, text: &str) -> Result<EntityType, InputError> {
     EntityType::parse(text.trim())
         .map_err(|e| InputError::Usage(format!("{what}: `{text}` is not an entity type: {e}")))
 }
 
 /// The context file, typed by the schema as `action`'s context when both are known.
-fn context(
+pub(super) fn context(
     files: &FileArgs,
     schema: Option<&Schema>,
     action: Option<&EntityUid>,
@@ -198,7 +198,7 @@ fn usage(e: impl std::fmt::Display) -> InputError {
     InputError::Usage(e.to_string())
 }
 
-fn load_engine(files: &FileArgs) -> Result<Engine, BuildError> {
+pub(super) fn load_engine(files: &FileArgs) -> Result<Engine, BuildError> {
     let mut policies = input::policies_from_file(&files.policies)?;
     input::rename_from_id_annotations(&mut policies)?;
     if let Some(links) = &files.template_linked {
