@@ -761,13 +761,11 @@ impl<'a> PartialEvaluator<'a> {
             }
             ExprKind::Binary(BinaryOp::In, a, b) => {
                 entity_like(a)
-                    && match &b.kind {
-                        ExprKind::Lit(Literal::Entity(_)) => true,
-                        ExprKind::Set(items) => items
-                            .iter()
-                            .all(|i| matches!(i.kind, ExprKind::Lit(Literal::Entity(_)))),
-                        _ => false,
-                    }
+                    && (entity_like(b)
+                        || matches!(&b.kind, ExprKind::Set(items) if items.iter().all(entity_like)))
+            }
+            ExprKind::Binary(BinaryOp::HasTag, a, b) => {
+                entity_like(a) && matches!(b.kind, ExprKind::Lit(Literal::String(_)))
             }
             ExprKind::Is { expr, in_expr, .. } => {
                 entity_like(expr)
