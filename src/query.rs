@@ -13,7 +13,9 @@
 //! - if each of them constrains the free side (the resource of a resource query) by `==`,
 //!   `in` or `is ... in` an entity, or by `is` another type, decides only the entities those
 //!   constraints reach (the entity named and its descendants in the store) of the type asked
-//!   for;
+//!   for, found by walking down from the entity through [`Entities::children`] (the other
+//!   entities of the store are not read; for an action type, whose ancestors a schema gives,
+//!   every action entity's ancestors are);
 //! - otherwise (a permit whose free side is unconstrained, `is` the type asked for, or a
 //!   template slot not linked) decides every entity of the type in the store.
 //!
@@ -26,11 +28,11 @@
 //! [`QueryAnswer::skipped`]. Only a query naming an action or an entity type the schema does not
 //! declare at all is an error ([`QueryError`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use thuja_compiler::ast::{ActionConstraint, ActivePolicy, Effect, EntityRef, ScopeConstraint};
 use thuja_runtime::json::RequestValidationError;
-use thuja_runtime::{Decision, Entities, EntityType, EntityUid, Record, Request};
+use thuja_runtime::{Decision, Entities, Entity, EntityType, EntityUid, Record, Request};
 
 use crate::Engine;
 
@@ -77,11 +79,15 @@ impl Engine {
     ) -> Result<QueryAnswer, QueryError> {
         self.check_declared(action, principal.entity_type(), resource_type)?;
         let entities = self.entities();
+        let (fixed_principal, fixed_action) = (
+            Fixed::new(principal, entities),
+            Fixed::new(action, entities),
+        );
         let permits: Vec<ActivePolicy<'_>> = self
             .permits()
             .filter(|p| {
-                may_match(&p.policy.principal, p, principal, entities)
-                    && action_may_match(&p.policy.action, action, entities)
+                may_match(&p.policy.principal, p, &fixed_principal)
+                    && action_may_match(&p.policy.action, &fixed_action)
             })
             .collect();
         let candidates = candidates(
@@ -113,11 +119,13 @@ impl Engine {
     ) -> Result<QueryAnswer, QueryError> {
         self.check_declared(action, principal_type, resource.entity_type())?;
         let entities = self.entities();
+        let (fixed_resource, fixed_action) =
+            (Fixed::new(resource, entities), Fixed::new(action, entities));
         let permits: Vec<ActivePolicy<'_>> = self
             .permits()
             .filter(|p| {
-                may_match(&p.policy.resource, p, resource, entities)
-                    && action_may_match(&p.policy.action, action, entities)
+                may_match(&p.policy.resource, p, &fixed_resource)
+                    && action_may_match(&p.policy.action, &fixed_action)
             })
             .collect();
         let candidates = candidates(
@@ -180,17 +188,22 @@ impl Engine {
                 .cloned()
                 .collect(),
         };
+        let (fixed_principal, fixed_resource) = (
+            Fixed::new(principal, entities),
+            Fixed::new(resource, entities),
+        );
         let permits: Vec<ActivePolicy<'_>> = self
             .permits()
             .filter(|p| {
-                may_match(&p.policy.principal, p, principal, entities)
-                    && may_match(&p.policy.resource, p, resource, entities)
+                may_match(&p.policy.principal, p, &fixed_principal)
+                    && may_match(&p.policy.resource, p, &fixed_resource)
             })
             .collect();
         let candidates = actions.into_iter().filter(|action| {
+            let action = Fixed::new(action, entities);
             permits
                 .iter()
-                .any(|p| action_may_match(&p.policy.action, action, entities))
+                .any(|p| action_may_match(&p.policy.action, &action))
         });
         Ok(self.decide_each(candidates, |action| {
             Request::new(
@@ -279,40 +292,48 @@ fn resolve<'a>(r: &'a EntityRef, policy: &'a ActivePolicy<'_>) -> Option<&'a Ent
     }
 }
 
-/// Whether `uid` is `ancestor` or one of its descendants in the store (Cedar's `in` on
-/// entities).
-fn is_in(uid: &EntityUid, ancestor: &EntityUid, entities: &Entities) -> bool {
-    uid == ancestor
-        || entities
-            .get(uid)
-            .is_some_and(|entity| entity.is_descendant_of(ancestor))
+/// A uid a query fixes (its principal, action or resource), with its entity looked up once
+/// for all the policies checked against it.
+struct Fixed<'a> {
+    uid: &'a EntityUid,
+    entity: Option<&'a Entity>,
 }
 
-/// Whether the principal or resource scope constraint `c` may hold for `uid`: `false` only
+impl<'a> Fixed<'a> {
+    fn new(uid: &'a EntityUid, entities: &'a Entities) -> Self {
+        Fixed {
+            uid,
+            entity: entities.get(uid),
+        }
+    }
+
+    /// Whether the uid is `ancestor` or one of its descendants in the store (Cedar's `in` on
+    /// entities).
+    fn is_in(&self, ancestor: &EntityUid) -> bool {
+        self.uid == ancestor || self.entity.is_some_and(|e| e.is_descendant_of(ancestor))
+    }
+}
+
+/// Whether the principal or resource scope constraint `c` may hold for `fixed`: `false` only
 /// when it certainly does not.
-fn may_match(
-    c: &ScopeConstraint,
-    policy: &ActivePolicy<'_>,
-    uid: &EntityUid,
-    entities: &Entities,
-) -> bool {
+fn may_match(c: &ScopeConstraint, policy: &ActivePolicy<'_>, fixed: &Fixed<'_>) -> bool {
     match c {
         ScopeConstraint::Any => true,
-        ScopeConstraint::Eq(r) => resolve(r, policy).is_none_or(|u| u == uid),
-        ScopeConstraint::In(r) => resolve(r, policy).is_none_or(|u| is_in(uid, u, entities)),
-        ScopeConstraint::Is(ty) => uid.entity_type() == ty,
+        ScopeConstraint::Eq(r) => resolve(r, policy).is_none_or(|u| u == fixed.uid),
+        ScopeConstraint::In(r) => resolve(r, policy).is_none_or(|u| fixed.is_in(u)),
+        ScopeConstraint::Is(ty) => fixed.uid.entity_type() == ty,
         ScopeConstraint::IsIn(ty, r) => {
-            uid.entity_type() == ty && resolve(r, policy).is_none_or(|u| is_in(uid, u, entities))
+            fixed.uid.entity_type() == ty && resolve(r, policy).is_none_or(|u| fixed.is_in(u))
         }
     }
 }
 
 /// Whether the action scope constraint `c` may hold for `action`.
-fn action_may_match(c: &ActionConstraint, action: &EntityUid, entities: &Entities) -> bool {
+fn action_may_match(c: &ActionConstraint, action: &Fixed<'_>) -> bool {
     match c {
         ActionConstraint::Any => true,
-        ActionConstraint::Eq(a) => a == action,
-        ActionConstraint::In(list) => list.iter().any(|a| is_in(action, a, entities)),
+        ActionConstraint::Eq(a) => a == action.uid,
+        ActionConstraint::In(list) => list.iter().any(|a| action.is_in(a)),
     }
 }
 
@@ -365,9 +386,11 @@ fn candidates(
             }
         }
     }
-    if !roots.is_empty() {
-        // The descendants of the roots: read from each entity's ancestors (no request is
-        // decided for the entities passed over).
+    roots.sort();
+    roots.dedup();
+    if ty.is_action() {
+        // Action entities may have ancestors not closed from their parents (a schema's action
+        // groups): read each one's ancestors.
         exact.extend(
             entities
                 .iter()
@@ -376,6 +399,28 @@ fn candidates(
                 })
                 .map(|e| e.uid().clone()),
         );
+    } else {
+        exact.extend(descendants(&roots, ty, entities));
     }
     exact.into_iter().collect()
+}
+
+/// The descendants of type `ty` of `roots` in the store: walked down from the roots through
+/// the entities that list each one as a parent, visiting each descendant once, whatever its
+/// type, and no other entity.
+fn descendants(roots: &[EntityUid], ty: &EntityType, entities: &Entities) -> Vec<EntityUid> {
+    let mut seen: HashSet<&EntityUid> = roots.iter().collect();
+    let mut stack: Vec<&EntityUid> = roots.iter().collect();
+    let mut found = Vec::new();
+    while let Some(uid) = stack.pop() {
+        for child in entities.children(uid) {
+            if seen.insert(child.uid()) {
+                if child.uid().entity_type() == ty {
+                    found.push(child.uid().clone());
+                }
+                stack.push(child.uid());
+            }
+        }
+    }
+    found
 }

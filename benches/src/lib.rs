@@ -18,11 +18,14 @@
 //! - [`sharing`]: direct shares of documents and projects to users and teams, plus a few
 //!   organisation-wide policies: a second stream shape, to check that figures measured on
 //!   [`saas`] are not particular to it.
+//! - [`documents`]: resource queries ("which documents may this user read?") over a
+//!   multi-tenant document store of any size, for the `query` example.
 //!
 //! [`by_name`] makes any of them from a short name (`saas-1000`, `rbac-10000`, ...), for the
 //! examples (`stream`, `profile_vm`, `write_workload`).
 
 mod abac;
+mod documents;
 mod rbac;
 mod rng;
 mod saas;
@@ -30,6 +33,7 @@ mod sharing;
 mod tinytodo;
 
 pub use abac::abac;
+pub use documents::{DOCUMENTS_PER_TENANT, QueryWorkload, documents};
 pub use rbac::rbac;
 pub use saas::saas;
 pub use sharing::sharing;

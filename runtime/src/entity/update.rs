@@ -624,6 +624,16 @@ impl Entities {
     pub fn shares_base_with(&self, other: &Entities) -> bool {
         Arc::ptr_eq(&self.base, &other.base)
     }
+
+    /// The entities in the store that list `parent` among their parents, in no particular order
+    /// (an entity may come more than once). Walking them from an entity down reaches exactly its
+    /// descendants, since ancestors are closed from parents (action entities added by
+    /// [`extend_closed`](Self::extend_closed) aside). The first call on a store builds an index
+    /// of who lists whom, once, and its updates share it while they share its base.
+    pub fn children<'a>(&'a self, parent: &'a EntityUid) -> impl Iterator<Item = &'a Entity> + 'a {
+        let in_layer = self.changes.iter().flat_map(move |c| c.children_of(parent));
+        self.base_children_of(parent).chain(in_layer)
+    }
 }
 
 /// Whether a uid has the same parents in two versions of it (`None`: not an entity, which has
