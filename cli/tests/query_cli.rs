@@ -208,3 +208,123 @@ fn query_bad_input_is_an_error() {
         );
     }
 }
+
+/// `thuja partially-authorize`: the decision as the exit code (0 ALLOW, 2 DENY, 4 UNKNOWN),
+/// residual policies that parse as Cedar and are what `authorize` decides with, JSON output,
+/// and bad input refused (exit 1).
+#[test]
+fn partially_authorize_prints_the_decision_and_the_residuals() {
+    let alice = r#"TinyTodo::User::"alice""#;
+    let update = r#"TinyTodo::Action::"UpdateTask""#;
+    let o = run(&[
+        "partially-authorize",
+        "-l",
+        alice,
+        "-a",
+        update,
+        "--resource-type",
+        "TinyTodo::List",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{o:?}");
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let (decision, residuals) = text.split_once('\n').expect("a decision line");
+    assert_eq!(decision, "UNKNOWN");
+    assert!(residuals.contains("// owner-has-full-access\n"), "{text}");
+    assert!(
+        residuals.contains(r#"when { TinyTodo::User::"alice" in resource.editors };"#),
+        "{text}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("2 residual, 0 satisfied"),
+        "{o:?}"
+    );
+    // The residuals are Cedar: with them, authorize decides the completed request as with
+    // the policies.
+    let dir = std::env::temp_dir().join(format!("thuja-partial-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let residual_file = dir.join("residuals.cedar");
+    std::fs::write(&residual_file, residuals).expect("written");
+    let groceries = r#"TinyTodo::List::"groceries""#;
+    let with_residuals = thuja(&[
+        "authorize",
+        "-p",
+        residual_file.to_str().expect("utf-8 path"),
+        "-s",
+        &example("tinytodo.cedarschema"),
+        "--entities",
+        &example("entities.json"),
+        "--principal",
+        alice,
+        "--action",
+        update,
+        "--resource",
+        groceries,
+    ]);
+    assert_eq!(
+        with_residuals.status.code(),
+        Some(if allows(alice, update, groceries) {
+            0
+        } else {
+            2
+        }),
+        "{with_residuals:?}"
+    );
+    std::fs::remove_dir_all(&dir).expect("removed");
+
+    // Decided whoever asks: ALLOW (exit 0) and DENY (exit 2).
+    let application = r#"TinyTodo::Application::"TinyTodo""#;
+    let o = run(&[
+        "partially-authorize",
+        "--principal-type",
+        "TinyTodo::User",
+        "-a",
+        r#"TinyTodo::Action::"GetLists""#,
+        "-r",
+        application,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(json["decision"], "ALLOW");
+    assert_eq!(json["reasons"], serde_json::json!(["anyone-creates-lists"]));
+    assert!(json["residuals"]["staticPolicies"]["anyone-creates-lists"].is_object());
+    let o = run(&[
+        "partially-authorize",
+        "--principal-type",
+        "TinyTodo::User",
+        "-a",
+        r#"TinyTodo::Action::"DeleteList""#,
+        "-r",
+        application,
+        "--unknown-context",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+
+    // Bad input: neither the principal nor its type; an undeclared type; a bad uid.
+    for args in [
+        vec!["partially-authorize", "-a", update, "-r", groceries],
+        vec![
+            "partially-authorize",
+            "--principal-type",
+            "TinyTodo::Nobody",
+            "-a",
+            update,
+            "-r",
+            groceries,
+        ],
+        vec![
+            "partially-authorize",
+            "-l",
+            "alice",
+            "-a",
+            update,
+            "-r",
+            groceries,
+        ],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {o:?}");
+        assert!(!o.stderr.is_empty(), "{args:?}: an error message");
+    }
+}
