@@ -507,6 +507,92 @@ fn partial_alike(
     }
 }
 
+/// Queries on every request: the resources of its resource's type its principal may reach, and
+/// the principals of its principal's type that may reach its resource, must be what deciding
+/// every entity of the type one by one with the VM allows. A difference is pushed to `out`.
+fn queries_alike(inputs: &ThujaInputs, out: &mut Vec<String>) {
+    use thuja::{Decision, EntityType, EntityUid, Request};
+    let mut builder = thuja::Engine::builder()
+        .policies(inputs.policies.clone())
+        .entities(inputs.entities.clone())
+        .evaluator(thuja::Evaluator::Vm);
+    if let Some(schema) = &inputs.schema {
+        builder = builder.schema(schema.clone());
+    }
+    let engine = match builder.build() {
+        Ok(engine) => engine,
+        Err(e) => {
+            out.push(format!("the engine to query does not build: {e}"));
+            return;
+        }
+    };
+    let of_type = |ty: &EntityType| -> Vec<EntityUid> {
+        let mut uids: Vec<EntityUid> = inputs
+            .entities
+            .iter()
+            .map(|e| e.uid().clone())
+            .filter(|u| u.entity_type() == ty)
+            .collect();
+        uids.sort();
+        uids
+    };
+    let allowed = |request: Request| {
+        engine
+            .decide(&request)
+            .is_ok_and(|r| r.decision == Decision::Allow)
+    };
+    for (i, request) in inputs.requests.iter().enumerate() {
+        let Some(request) = request else {
+            continue;
+        };
+        let (principal, action, resource) =
+            (request.principal(), request.action(), request.resource());
+        let context = request.context();
+        if let Ok(answer) =
+            engine.query_resources(principal, action, resource.entity_type(), context.clone())
+        {
+            let brute: Vec<EntityUid> = of_type(resource.entity_type())
+                .into_iter()
+                .filter(|r| {
+                    allowed(Request::new(
+                        principal.clone(),
+                        action.clone(),
+                        r.clone(),
+                        context.clone(),
+                    ))
+                })
+                .collect();
+            if answer.uids != brute {
+                out.push(format!(
+                    "request {i}: resources {:?}; one by one {brute:?}",
+                    answer.uids
+                ));
+            }
+        }
+        if let Ok(answer) =
+            engine.query_principals(action, resource, principal.entity_type(), context.clone())
+        {
+            let brute: Vec<EntityUid> = of_type(principal.entity_type())
+                .into_iter()
+                .filter(|p| {
+                    allowed(Request::new(
+                        p.clone(),
+                        action.clone(),
+                        resource.clone(),
+                        context.clone(),
+                    ))
+                })
+                .collect();
+            if answer.uids != brute {
+                out.push(format!(
+                    "request {i}: principals {:?}; one by one {brute:?}",
+                    answer.uids
+                ));
+            }
+        }
+    }
+}
+
 /// The three runs of Thuja's engines the case is compared on: interpreter, VM, and the
 /// interpreter again on the shuffled policy file.
 struct ThujaRuns {
@@ -526,6 +612,8 @@ struct ThujaRuns {
     unexplained: Vec<String>,
     /// Requests whose partial evaluation, with parts unknown, disagrees with the interpreter.
     partial: Vec<String>,
+    /// Requests whose queries differ from deciding every candidate one by one.
+    queries: Vec<String>,
     /// The interpreter on the policies printed back as text by Thuja and parsed again, and
     /// that text if `cedar-policy` cannot parse it.
     printed: Option<(Run, String)>,
@@ -594,6 +682,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
     let mut vm_full = Vec::new();
     let mut unexplained = Vec::new();
     let mut partial = Vec::new();
+    let mut queries = Vec::new();
     let mut ignored = Sink::default();
     let mut printed = None;
     let mut entities_written = None;
@@ -637,6 +726,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
             }
             explained_alike(&inputs, &interp_sink.responses, &mut unexplained);
             partial_alike(&inputs, &interp_sink.responses, &mut partial);
+            queries_alike(&inputs, &mut queries);
             if valid == Some(true) {
                 unsound = interp_sink.unsound;
             }
@@ -726,6 +816,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
         vm_full,
         unexplained,
         partial,
+        queries,
         printed,
         entities_written,
         entities_roundtrip,
@@ -987,6 +1078,9 @@ fn properties(case: &Case, runs: &ThujaRuns, out: &mut Vec<Mismatch>) {
     }
     if !runs.unexplained.is_empty() {
         broken("explain-decision", runs.unexplained.join("; "));
+    }
+    if !runs.queries.is_empty() {
+        broken("query-brute-force", runs.queries.join("; "));
     }
     if !runs.partial.is_empty() {
         broken("partial-evaluation", runs.partial.join("; "));
