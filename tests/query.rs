@@ -1,7 +1,10 @@
 //! Queries ("what may alice read?") equal brute force: deciding every entity of the type (or
 //! every action) one by one with `Engine::decide`. Checked on the bundled tinytodo example, on
-//! the bench workloads, and on random stores and policies (templates and links included); and
+//! the bench workloads, on every request of the conformance corpus, and on random stores and
+//! policies (templates and links included); and
 //! the scopes spare decisions where they can (a scoped RBAC store).
+
+mod support;
 
 use std::collections::BTreeSet;
 
@@ -593,4 +596,92 @@ fn random_queries_equal_brute_force() {
     }
     eprintln!("random: {evaluated} requests decided of {candidates} by brute force");
     assert!(evaluated < candidates, "the scopes spare some decisions");
+}
+
+/// On every request of the conformance corpus: the resources of its resource's type its
+/// principal may reach, and the principals of its principal's type that may reach its resource.
+#[test]
+fn corpus_queries_equal_brute_force() {
+    let Some(files) = support::corpus() else {
+        return;
+    };
+    let tests = support::corpus_tests(&files);
+    let (mut queries, mut listed) = (0usize, 0usize);
+    let mut disagreements = Vec::new();
+    for (name, test) in &tests {
+        let file = |key: &str| support::named_file(&files, test, key);
+        let schema = input::schema_from_str("schema", file("schema")).expect("schema");
+        let policies = input::policies_from_str("policies", file("policies")).expect("policies");
+        let engine = Engine::builder()
+            .policies(policies)
+            .schema(schema.clone())
+            .entities_json("entities", file("entities"))
+            .build()
+            .expect("the test builds");
+        for case in support::own_cases(test) {
+            let Ok(request) = input::request_from_json_values(
+                &case.principal,
+                &case.action,
+                &case.resource,
+                &case.context,
+                input::RequestSchema::Validated(&schema),
+            ) else {
+                continue;
+            };
+            let (principal, action, resource) =
+                (request.principal(), request.action(), request.resource());
+            let context = request.context();
+            let answer = engine
+                .query_resources(principal, action, resource.entity_type(), context.clone())
+                .expect("declared");
+            let brute: Vec<EntityUid> = of_type(&engine, resource.entity_type())
+                .into_iter()
+                .filter(|r| {
+                    allowed(
+                        &engine,
+                        &Request::new(
+                            principal.clone(),
+                            action.clone(),
+                            r.clone(),
+                            context.clone(),
+                        ),
+                    )
+                })
+                .collect();
+            if answer.uids != brute {
+                disagreements.push(format!(
+                    "{name}: resources {:?}, one by one {brute:?}",
+                    answer.uids
+                ));
+            }
+            let answer = engine
+                .query_principals(action, resource, principal.entity_type(), context.clone())
+                .expect("declared");
+            let brute_principals: Vec<EntityUid> = of_type(&engine, principal.entity_type())
+                .into_iter()
+                .filter(|p| {
+                    allowed(
+                        &engine,
+                        &Request::new(p.clone(), action.clone(), resource.clone(), context.clone()),
+                    )
+                })
+                .collect();
+            if answer.uids != brute_principals {
+                disagreements.push(format!(
+                    "{name}: principals {:?}, one by one {brute_principals:?}",
+                    answer.uids
+                ));
+            }
+            queries += 2;
+            listed += brute.len() + brute_principals.len();
+        }
+    }
+    eprintln!("{queries} corpus queries, {listed} entities listed");
+    assert!(queries > 10_000 && listed > 1_000);
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements[..disagreements.len().min(10)].join("\n")
+    );
 }
