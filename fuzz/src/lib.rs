@@ -30,6 +30,7 @@ pub mod oracle;
 pub mod shrink;
 /// The bodies of the cargo-fuzz targets in `fuzz/targets/` (one function per reader).
 pub mod targets;
+pub mod tpe;
 
 pub use generator::{CONSTRUCTS, Case, Coverage, Mode, RequestSpec, generate};
 pub use oracle::{Checked, Mismatch, Outcome, check};

@@ -614,6 +614,9 @@ struct ThujaRuns {
     partial: Vec<String>,
     /// Requests whose queries differ from deciding every candidate one by one.
     queries: Vec<String>,
+    /// Partial evaluation and queries on each request, for the comparison with Cedar's `tpe`
+    /// (schema cases only).
+    tpe: Vec<Option<crate::tpe::View>>,
     /// The interpreter on the policies printed back as text by Thuja and parsed again, and
     /// that text if `cedar-policy` cannot parse it.
     printed: Option<(Run, String)>,
@@ -683,6 +686,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
     let mut unexplained = Vec::new();
     let mut partial = Vec::new();
     let mut queries = Vec::new();
+    let mut tpe = Vec::new();
     let mut ignored = Sink::default();
     let mut printed = None;
     let mut entities_written = None;
@@ -727,6 +731,16 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
             explained_alike(&inputs, &interp_sink.responses, &mut unexplained);
             partial_alike(&inputs, &interp_sink.responses, &mut partial);
             queries_alike(&inputs, &mut queries);
+            if let Some(schema) = &inputs.schema
+                && crate::tpe::shallow(&inputs.policies)
+            {
+                tpe = crate::tpe::thuja_views(
+                    schema,
+                    &inputs.policies,
+                    &inputs.entities,
+                    &inputs.requests,
+                );
+            }
             if valid == Some(true) {
                 unsound = interp_sink.unsound;
             }
@@ -817,6 +831,7 @@ fn thuja_runs(case: &Case) -> ThujaRuns {
         unexplained,
         partial,
         queries,
+        tpe,
         printed,
         entities_written,
         entities_roundtrip,
@@ -836,14 +851,19 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// `cedar-policy`'s run of the case.
 pub fn cedar_run(case: &Case) -> Run {
-    cedar_run_keeping_entities(case).0
+    cedar_run_keeping_entities(case, false).0.0
 }
 
 /// `cedar-policy`'s reading of a case's data: the schema (schema cases) and the entities.
 type CedarData = (Option<cedar_policy::Schema>, cedar_policy::Entities);
 
 /// [`cedar_run`], also returning the schema and entities it read (when they load).
-fn cedar_run_keeping_entities(case: &Case) -> (Run, Option<CedarData>) {
+/// (With `with_tpe`, the views of partial evaluation and queries on the requests come along
+/// too, for schema cases whose policies validate.)
+fn cedar_run_keeping_entities(
+    case: &Case,
+    with_tpe: bool,
+) -> ((Run, Option<CedarData>), Vec<Option<crate::tpe::View>>) {
     use cedar_policy::{
         Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request, Schema,
     };
@@ -854,7 +874,7 @@ fn cedar_run_keeping_entities(case: &Case) -> (Run, Option<CedarData>) {
             validation: None,
             requests: Vec::new(),
         };
-        (run, None)
+        ((run, None), Vec::new())
     };
     let schema = if case.uses_schema() {
         match Schema::from_cedarschema_str(&case.schema) {
@@ -877,11 +897,11 @@ fn cedar_run_keeping_entities(case: &Case) -> (Run, Option<CedarData>) {
         .map(|s| cedar_validation(case, s, &policies));
     let valid = validation.as_ref().map(|v| v.errors.is_empty());
     let authorizer = Authorizer::new();
-    let requests = case
+    let cedar_requests: Vec<Option<Request>> = case
         .requests
         .iter()
         .map(|r| {
-            let request = (|| {
+            (|| {
                 let uid = |j: &Json| EntityUid::from_json(j.clone()).ok();
                 let action = uid(&r.action)?;
                 let context = Context::from_json_value(
@@ -897,11 +917,16 @@ fn cedar_run_keeping_entities(case: &Case) -> (Run, Option<CedarData>) {
                     schema.as_ref(),
                 )
                 .ok()
-            })();
+            })()
+        })
+        .collect();
+    let requests = cedar_requests
+        .iter()
+        .map(|request| {
             let Some(request) = request else {
                 return Outcome::Rejected;
             };
-            let response = authorizer.is_authorized(&request, &policies, &entities);
+            let response = authorizer.is_authorized(request, &policies, &entities);
             Outcome::Decided {
                 allow: response.decision() == Decision::Allow,
                 reasons: response
@@ -921,13 +946,19 @@ fn cedar_run_keeping_entities(case: &Case) -> (Run, Option<CedarData>) {
             }
         })
         .collect();
+    let tpe = match (&schema, valid) {
+        (Some(schema), Some(true)) if with_tpe => {
+            crate::tpe::cedar_views(schema, &policies, &entities, &cedar_requests)
+        }
+        _ => Vec::new(),
+    };
     let run = Run {
         load: Ok(()),
         valid,
         validation,
         requests,
     };
-    (run, Some((schema, entities)))
+    ((run, Some((schema, entities))), tpe)
 }
 
 /// Whether `cedar-policy` reads Thuja's written store to the entities it read from the case's
@@ -1127,7 +1158,7 @@ fn check_on_this_stack(case: &Case, stage: &dyn Fn(&'static str)) -> Checked {
     let thuja_seconds = start.elapsed().as_secs_f64();
     stage("cedar");
     let start = std::time::Instant::now();
-    let (cedar, cedar_data) = cedar_run_keeping_entities(case);
+    let ((cedar, cedar_data), cedar_tpe) = cedar_run_keeping_entities(case, !runs.tpe.is_empty());
     let cedar_reads = match (&runs.entities_written, &cedar_data) {
         (Some(written), Some(data)) => cedar_reads_written(written, data),
         _ => None,
@@ -1137,6 +1168,13 @@ fn check_on_this_stack(case: &Case, stage: &dyn Fn(&'static str)) -> Checked {
     compare("interp", &runs.interp, &cedar, case, &mut mismatches);
     compare("vm", &runs.vm, &cedar, case, &mut mismatches);
     properties(case, &runs, &mut mismatches);
+    let tpe_disagreements = crate::tpe::disagreements(&runs.tpe, &cedar_tpe);
+    if !tpe_disagreements.is_empty() {
+        mismatches.push(Mismatch {
+            kind: "property:tpe-agreement".into(),
+            detail: tpe_disagreements.join("; "),
+        });
+    }
     if let Some(problem) = cedar_reads {
         mismatches.push(Mismatch {
             kind: "property:entities-cedar-reads".into(),
