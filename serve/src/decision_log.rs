@@ -5,9 +5,13 @@
 //! {"time":"2026-12-07T07:30:00.123Z","api":"authzen","principal":"TinyTodo::User::\"alice\"",
 //!  "action":"TinyTodo::Action::\"GetList\"","resource":"TinyTodo::List::\"groceries\"",
 //!  "context":{"ip":{"__extn":{"fn":"ip","arg":"10.0.0.1"}}},"decision":"allow",
-//!  "reasons":["owner-has-full-access"],"errors":[],"revision":"1f3a...","duration_us":41}
+//!  "reasons":["owner-has-full-access"],"errors":[],"revision":"1f3a...","duration_us":41,
+//!  "request_id":"7c1e..."}
 //! ```
 //!
+//! - `request_id` is the `X-Request-ID` header of the HTTP request (for Envoy's `Check`, that
+//!   header of the checked request, else Envoy's id for it), so a line can be matched with the
+//!   gateway's and the client's logs; it is left out when the request carried none.
 //! - `--decision-log-sample RATE` (0 < RATE ≤ 1, default 1) logs that share of decisions,
 //!   evenly spaced (RATE 0.1: every tenth).
 //! - Requests that could not be decided (malformed, invalid for the schema) are not decisions
@@ -23,6 +27,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use thuja::{Request, Response};
+
+tokio::task_local! {
+    /// The id of the request being answered (see the module documentation), set around the
+    /// handler by the HTTP middleware and around the decision by the gRPC service.
+    pub(crate) static REQUEST_ID: Option<String>;
+}
 
 /// Lines waiting for the writer at most.
 pub const QUEUE: usize = 16_384;
@@ -125,7 +135,7 @@ impl DecisionLog {
 fn line(entry: &Entry<'_>) -> Value {
     let request = entry.request;
     let ids = |ids: Vec<&str>| Value::from(ids);
-    json!({
+    let mut line = json!({
         "time": rfc3339_now(),
         "api": entry.api,
         "principal": request.principal().to_string(),
@@ -137,7 +147,11 @@ fn line(entry: &Entry<'_>) -> Value {
         "errors": ids(entry.response.errors.iter().map(|e| e.policy_id.as_ref()).collect()),
         "revision": entry.revision,
         "duration_us": u64::try_from(entry.started.elapsed().as_micros()).unwrap_or(u64::MAX),
-    })
+    });
+    if let Ok(Some(id)) = REQUEST_ID.try_with(Clone::clone) {
+        line["request_id"] = Value::String(id);
+    }
+    line
 }
 
 /// Writes lines as they come, flushing whenever the queue is empty; ends when every sender is

@@ -121,7 +121,10 @@ fn answer(app: &App, check: &CheckRequest) -> tonic::Response<CheckResponse> {
         header: &header,
         peer_ip,
     };
-    let gated = gateway::decide(app, API, &original);
+    let request_id =
+        header("x-request-id").or_else(|| (!http.id.is_empty()).then(|| http.id.clone()));
+    let gated = crate::decision_log::REQUEST_ID
+        .sync_scope(request_id, || gateway::decide(app, API, &original));
     let response = match gated.verdict {
         Verdict::Allow { reasons } => {
             let mut ok = OkHttpResponseBuilder::new();

@@ -226,10 +226,17 @@ pub(crate) async fn limit(State(app): State<Arc<App>>, request: Request, next: N
     }
 }
 
-/// Echoes `X-Request-ID` and, where a handler did not set it, sets the serving revision.
+/// Echoes `X-Request-ID` (and gives it to the decision log) and, where a handler did not set it,
+/// sets the serving revision.
 pub(crate) async fn stamp(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let id = request.headers().get(REQUEST_ID_HEADER).cloned();
-    let mut response = next.run(request).await;
+    let logged = id
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut response = crate::decision_log::REQUEST_ID
+        .scope(logged, next.run(request))
+        .await;
     if let Some(id) = id {
         response.headers_mut().insert(REQUEST_ID_HEADER, id);
     }

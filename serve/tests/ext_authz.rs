@@ -246,6 +246,8 @@ async fn the_source_address_raw_headers_reveal_and_the_token() {
     let mut config = scratch.config();
     config.reveal = true;
     config.token = Some("s3cret".to_string());
+    let log = scratch.path("decisions.jsonl");
+    config.decision_log = Some(log.clone());
     let (server, mut grpc) = start_grpc(config).await;
     let engine = scratch.engine();
 
@@ -335,6 +337,43 @@ async fn the_source_address_raw_headers_reveal_and_the_token() {
         .expect("answered")
         .into_inner();
     assert_eq!(code(&answer), PERMISSION_DENIED);
+    // The checked request's X-Request-ID, else Envoy's id for it, goes into the decision log.
+    let request = check(
+        "GET",
+        "/lists/groceries",
+        &[("X-User", "alice"), ("X-Request-ID", "from-header")],
+        Some("10.1.2.3"),
+    );
+    grpc.check(with_token(request)).await.expect("answered");
+    let mut request = check(
+        "GET",
+        "/lists/groceries",
+        &[("X-User", "bob")],
+        Some("10.1.2.3"),
+    );
+    if let Some(http) = request
+        .attributes
+        .as_mut()
+        .and_then(|a| a.request.as_mut())
+        .and_then(|r| r.http.as_mut())
+    {
+        http.id = "envoy-stream-9".to_string();
+    }
+    grpc.check(with_token(request)).await.expect("answered");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let ids = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let ids: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line")["request_id"].clone())
+            .collect();
+        if ids.iter().any(|id| id == "envoy-stream-9") || std::time::Instant::now() > deadline {
+            break ids;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let named: Vec<&Value> = ids.iter().filter(|id| !id.is_null()).collect();
+    assert_eq!(named, [&json!("from-header"), &json!("envoy-stream-9")]);
     server.shutdown().await;
 }
 

@@ -603,12 +603,16 @@ async fn the_decision_log_records_every_decision_or_a_sample() {
     let cedar = json!({"principal": {"type": "TinyTodo::User", "id": "alice"},
         "action": {"type": "TinyTodo::Action", "id": "GetLists"},
         "resource": {"type": "TinyTodo::Application", "id": "TinyTodo"}});
-    let (status, _, _) = post(
-        &client,
-        &format!("{base}/v1/is_authorized"),
-        &cedar.to_string(),
-    )
-    .await;
+    // Its X-Request-ID goes into its line.
+    let status = client
+        .post(format!("{base}/v1/is_authorized"))
+        .header("Content-Type", "application/json")
+        .header("X-Request-ID", "req-42")
+        .body(cedar.to_string())
+        .send()
+        .await
+        .expect("answered")
+        .status();
     assert_eq!(status, 200);
     let (status, _, _) = post(
         &client,
@@ -653,6 +657,10 @@ async fn the_decision_log_records_every_decision_or_a_sample() {
         assert_eq!(line["errors"], json!([]));
         assert_eq!(line["revision"], json!(revision));
         assert!(line["duration_us"].is_u64(), "{line}");
+        assert!(
+            line.get("request_id").is_none(),
+            "no X-Request-ID sent: {line}"
+        );
         let time = line["time"].as_str().expect("time");
         assert!(
             time.len() == 24 && time.ends_with('Z') && time.starts_with("20"),
@@ -660,6 +668,7 @@ async fn the_decision_log_records_every_decision_or_a_sample() {
         );
     }
     assert_eq!(lines[wanted.len()]["api"], json!("cedar"));
+    assert_eq!(lines[wanted.len()]["request_id"], json!("req-42"));
     assert_eq!(lines[wanted.len() + 1]["api"], json!("forward_auth"));
     assert_eq!(lines[wanted.len() + 1]["decision"], json!("allow"));
     server.shutdown().await;
