@@ -429,26 +429,8 @@ fn residuals_decide_every_corpus_request_as_the_policies_do() {
     let (mut compared, mut decided) = (0usize, 0usize);
     let mut disagreements = Vec::new();
     for (name, test) in &tests {
-        let file = |key: &str| support::named_file(&files, test, key);
-        let schema = input::schema_from_str("schema", file("schema")).expect("schema");
-        let policies = input::policies_from_str("policies", file("policies")).expect("policies");
-        let engine = Engine::builder()
-            .policies(policies)
-            .schema(schema.clone())
-            .entities_json("entities", file("entities"))
-            .evaluator(Evaluator::Interp)
-            .build()
-            .expect("the test builds");
-        for case in support::own_cases(test) {
-            let Ok(request) = input::request_from_json_values(
-                &case.principal,
-                &case.action,
-                &case.resource,
-                &case.context,
-                input::RequestSchema::Validated(&schema),
-            ) else {
-                continue;
-            };
+        let (engine, requests) = support::corpus_engine(&files, test, Evaluator::Interp);
+        for (_, request) in requests {
             let Ok(full) = engine.decide(&request) else {
                 continue;
             };

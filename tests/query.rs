@@ -609,25 +609,8 @@ fn corpus_queries_equal_brute_force() {
     let (mut queries, mut listed) = (0usize, 0usize);
     let mut disagreements = Vec::new();
     for (name, test) in &tests {
-        let file = |key: &str| support::named_file(&files, test, key);
-        let schema = input::schema_from_str("schema", file("schema")).expect("schema");
-        let policies = input::policies_from_str("policies", file("policies")).expect("policies");
-        let engine = Engine::builder()
-            .policies(policies)
-            .schema(schema.clone())
-            .entities_json("entities", file("entities"))
-            .build()
-            .expect("the test builds");
-        for case in support::own_cases(test) {
-            let Ok(request) = input::request_from_json_values(
-                &case.principal,
-                &case.action,
-                &case.resource,
-                &case.context,
-                input::RequestSchema::Validated(&schema),
-            ) else {
-                continue;
-            };
+        let (engine, requests) = support::corpus_engine(&files, test, Evaluator::Vm);
+        for (_, request) in requests {
             let (principal, action, resource) =
                 (request.principal(), request.action(), request.resource());
             let context = request.context();

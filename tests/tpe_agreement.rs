@@ -18,8 +18,8 @@ use std::str::FromStr;
 
 use cedar_policy as cedar;
 use serde_json::Value as Json;
+use thuja::Evaluator;
 use thuja::partial::{PartialRequest, PartialUid};
-use thuja::{Engine, Evaluator, input};
 
 struct Cedar {
     schema: cedar::Schema,
@@ -69,30 +69,12 @@ fn partial_evaluation_and_queries_agree_with_cedar_tpe() {
     let mut disagreements = Vec::new();
     let mut tests_compared = 0usize;
     for (name, test) in &tests {
-        let file = |key: &str| support::named_file(&files, test, key);
         let Some(theirs) = cedar_inputs(&files, test) else {
             continue;
         };
-        let schema = input::schema_from_str("schema", file("schema")).expect("schema");
-        let policies = input::policies_from_str("policies", file("policies")).expect("policies");
-        let engine = Engine::builder()
-            .policies(policies)
-            .schema(schema.clone())
-            .entities_json("entities", file("entities"))
-            .evaluator(Evaluator::Interp)
-            .build()
-            .expect("the test builds");
+        let (engine, requests) = support::corpus_engine(&files, test, Evaluator::Interp);
         let mut compared_here = false;
-        for case in support::own_cases(test) {
-            let Ok(request) = input::request_from_json_values(
-                &case.principal,
-                &case.action,
-                &case.resource,
-                &case.context,
-                input::RequestSchema::Validated(&schema),
-            ) else {
-                continue;
-            };
+        for (case, request) in requests {
             let Ok(full) = engine.decide(&request) else {
                 continue;
             };

@@ -179,14 +179,16 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-fn fail(error: EvalError, span: Span) -> EvalFailure {
+/// `error` raised at `span`.
+pub(crate) fn fail(error: EvalError, span: Span) -> EvalFailure {
     EvalFailure {
         error,
         span: Some(span),
     }
 }
 
-fn unary(op: UnaryOp, v: &Value) -> Result<Value, EvalError> {
+/// The meaning of a one-operand operator.
+pub(crate) fn unary(op: UnaryOp, v: &Value) -> Result<Value, EvalError> {
     match op {
         UnaryOp::Not => ops::not(v),
         UnaryOp::Neg => ops::negate(v),

@@ -47,6 +47,7 @@ use thuja_runtime::{
 };
 
 use crate::authorizer::action_holds;
+use crate::eval::{fail, unary};
 
 /// The principal or resource of a partial request: an entity, or only its type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -890,19 +891,4 @@ fn bool_expr(b: bool, span: Span) -> Expr {
 
 fn binary(op: BinaryOp, a: Expr, b: Expr, span: Span) -> Expr {
     Expr::new(ExprKind::Binary(op, Box::new(a), Box::new(b)), span)
-}
-
-fn fail(error: EvalError, span: Span) -> EvalFailure {
-    EvalFailure {
-        error,
-        span: Some(span),
-    }
-}
-
-fn unary(op: UnaryOp, v: &Value) -> Result<Value, EvalError> {
-    match op {
-        UnaryOp::Not => ops::not(v),
-        UnaryOp::Neg => ops::negate(v),
-        UnaryOp::IsEmpty => ops::is_empty(v),
-    }
 }

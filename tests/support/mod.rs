@@ -166,3 +166,39 @@ pub fn cases_of(test: &serde_json::Value, entities_text: &str) -> Vec<Case> {
     }
     cases
 }
+
+/// A corpus test as an engine (its schema, which validates requests, policies and entities),
+/// deciding with `evaluator`, and the test's own requests the schema accepts, each beside the
+/// JSON it was read from.
+pub fn corpus_engine(
+    files: &BTreeMap<String, String>,
+    test: &serde_json::Value,
+    evaluator: thuja::Evaluator,
+) -> (thuja::Engine, Vec<(Case, thuja::Request)>) {
+    use thuja::input;
+    let file = |key: &str| named_file(files, test, key);
+    let schema = input::schema_from_str("schema", file("schema")).expect("schema");
+    let policies = input::policies_from_str("policies", file("policies")).expect("policies");
+    let engine = thuja::Engine::builder()
+        .policies(policies)
+        .schema(schema.clone())
+        .entities_json("entities", file("entities"))
+        .evaluator(evaluator)
+        .build()
+        .expect("the test builds");
+    let requests = own_cases(test)
+        .into_iter()
+        .filter_map(|case| {
+            let request = input::request_from_json_values(
+                &case.principal,
+                &case.action,
+                &case.resource,
+                &case.context,
+                input::RequestSchema::Validated(&schema),
+            )
+            .ok()?;
+            Some((case, request))
+        })
+        .collect();
+    (engine, requests)
+}
