@@ -752,6 +752,11 @@ impl<'a> PartialEvaluator<'a> {
     /// Whether evaluating the residual `e` cannot err, whatever the unknowns: a conservative
     /// check on the forms scopes and simple conditions produce.
     fn never_errs(&self, e: &Expr) -> bool {
+        // A residual `&&` chain is as deep as it is long: grow the stack rather than overflow.
+        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.never_errs_node(e))
+    }
+
+    fn never_errs_node(&self, e: &Expr) -> bool {
         let entity_like = |e: &Expr| {
             self.unknown_type(e).is_some() || matches!(e.kind, ExprKind::Lit(Literal::Entity(_)))
         };
